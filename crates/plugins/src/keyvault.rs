@@ -52,6 +52,12 @@ impl KeyVault {
         &self.pool.info
     }
 
+    /// Instantiate and configure a fresh instance, then discard it; returns
+    /// the time taken. Proves the plugin starts with its configuration.
+    pub async fn probe(&self) -> Result<std::time::Duration, PluginError> {
+        self.pool.probe().await
+    }
+
     /// URI schemes this vault serves, e.g. `["fn"]`.
     pub fn schemes(&self) -> &[String] {
         &self.schemes
@@ -114,5 +120,15 @@ impl World for KeyvaultBackend {
 
     async fn configure(&self, store: &mut Store<HostState>, config: &str) -> wasmtime::Result<Result<(), WitError>> {
         Ok(self.rstuf_plugin_plugin().call_configure(store, config).await?.map_err(Into::into))
+    }
+}
+
+impl std::fmt::Debug for KeyVault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyVault")
+            .field("name", &self.pool.name)
+            .field("plugin", &self.pool.info.name)
+            .field("version", &self.pool.info.version)
+            .finish()
     }
 }

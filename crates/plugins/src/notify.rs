@@ -41,6 +41,12 @@ impl Notifier {
         &self.pool.info
     }
 
+    /// Instantiate and configure a fresh instance, then discard it; returns
+    /// the time taken. Proves the plugin starts with its configuration.
+    pub async fn probe(&self) -> Result<std::time::Duration, PluginError> {
+        self.pool.probe().await
+    }
+
     pub async fn deliver(&self, event: &Event) -> Result<(), PluginError> {
         let wit = WitEvent {
             id: event.id.clone(),
@@ -74,5 +80,15 @@ impl World for NotifyBackend {
 
     async fn configure(&self, store: &mut Store<HostState>, config: &str) -> wasmtime::Result<Result<(), WitError>> {
         Ok(self.rstuf_plugin_plugin().call_configure(store, config).await?.map_err(Into::into))
+    }
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("name", &self.pool.name)
+            .field("plugin", &self.pool.info.name)
+            .field("version", &self.pool.info.version)
+            .finish()
     }
 }

@@ -119,6 +119,17 @@ impl<W: World> Pool<W> {
         }
     }
 
+    /// Create and configure a fresh instance outside the pool, then drop it;
+    /// returns how long that took. Used by `rstuf plugin verify` and the
+    /// benchmarks to measure start-up cost.
+    pub(crate) async fn probe(&self) -> Result<Duration, PluginError> {
+        let started = std::time::Instant::now();
+        let instance = self.create().await?;
+        let elapsed = started.elapsed();
+        drop(instance);
+        Ok(elapsed)
+    }
+
     fn idle_push(&self, instance: Instance<W>) {
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(instance);

@@ -40,6 +40,12 @@ impl Storage {
         &self.pool.info
     }
 
+    /// Instantiate and configure a fresh instance, then discard it; returns
+    /// the time taken. Proves the plugin starts with its configuration.
+    pub async fn probe(&self) -> Result<std::time::Duration, PluginError> {
+        self.pool.probe().await
+    }
+
     /// Atomically write one object.
     pub async fn put(&self, name: &str, data: &[u8]) -> Result<(), PluginError> {
         let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_storage().call_put(s, name, data))?;
@@ -104,5 +110,15 @@ impl World for StorageBackend {
 
     async fn configure(&self, store: &mut Store<HostState>, config: &str) -> wasmtime::Result<Result<(), WitError>> {
         Ok(self.rstuf_plugin_plugin().call_configure(store, config).await?.map_err(Into::into))
+    }
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("name", &self.pool.name)
+            .field("plugin", &self.pool.info.name)
+            .field("version", &self.pool.info.version)
+            .finish()
     }
 }

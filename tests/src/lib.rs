@@ -1,0 +1,95 @@
+//! Shared helpers for the integration tests: where the built plugins are,
+//! one plugin runtime per test binary, and running the real Python TUF
+//! tooling (python-tuf, cryptography) that checks our output independently.
+
+use rstuf_plugins::{DirGrant, Grants, PluginKind, PluginSpec, Runtime, RuntimeOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Path of a built plugin component (`make plugins` puts them in dist/plugins).
+pub fn plugin_file(name: &str) -> PathBuf {
+    let path = workspace_root().join("dist/plugins").join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "plugin {} is not built: run `make plugins` first (expected {})",
+        name,
+        path.display()
+    );
+    path
+}
+
+/// A runtime shared by all tests of one test binary (compiling a component
+/// once is the expensive part; the on-disk cache makes later runs fast).
+pub fn runtime() -> Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            Runtime::new(RuntimeOptions {
+                cache_dir: Some(workspace_root().join("target/plugin-cache")),
+            })
+            .expect("plugin runtime starts")
+        })
+        .clone()
+}
+
+/// A storage-fs plugin spec writing into `dir`.
+pub fn storage_fs_spec(dir: &Path) -> PluginSpec {
+    PluginSpec {
+        name: "storage".into(),
+        kind: PluginKind::Storage,
+        file: plugin_file("storage-fs"),
+        config: serde_json::json!({ "path": "/data" }),
+        grants: Grants {
+            dirs: vec![DirGrant {
+                host: dir.to_path_buf(),
+                guest: "/data".into(),
+                read_only: false,
+            }],
+            ..Grants::default()
+        },
+    }
+}
+
+/// A keyvault-file plugin spec reading keys from `dir`.
+pub fn keyvault_file_spec(dir: &Path, config: serde_json::Value) -> PluginSpec {
+    PluginSpec {
+        name: "online-keys".into(),
+        kind: PluginKind::Keyvault,
+        file: plugin_file("keyvault-file"),
+        config,
+        grants: Grants {
+            dirs: vec![DirGrant {
+                host: dir.to_path_buf(),
+                guest: "/keys".into(),
+                read_only: true,
+            }],
+            ..Grants::default()
+        },
+    }
+}
+
+/// Run a Python snippet with arguments; panics with its stderr on failure.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        script
+    );
+    String::from_utf8(out.stdout).expect("python prints UTF-8")
+}
