@@ -1,0 +1,47 @@
+# Entry points. The README's two commands are `make run` and `make test`;
+# both work on a fresh machine (they install the wasm target and the Python
+# TUF clients they need first).
+
+CARGO ?= cargo
+PYTHON ?= python3
+PLUGIN_TARGET := wasm32-wasip2
+PLUGIN_OUT := plugins/target/$(PLUGIN_TARGET)/release
+DIST := dist/plugins
+
+.PHONY: setup plugins test run demo lint bench fmt
+
+## Install the toolchain pieces and Python clients the tests use (idempotent).
+setup:
+	@rustup target list --installed | grep -qx $(PLUGIN_TARGET) || rustup target add $(PLUGIN_TARGET)
+	@$(PYTHON) -c "import tuf, securesystemslib, cryptography, repository_service_tuf" 2>/dev/null || \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check tuf securesystemslib cryptography repository-service-tuf
+
+## Build every WebAssembly plugin into dist/plugins/<name>.wasm.
+plugins: setup
+	cd plugins && $(CARGO) build --release --target $(PLUGIN_TARGET)
+	@mkdir -p $(DIST)
+	@for f in $(PLUGIN_OUT)/*.wasm; do \
+		name=$$(basename $$f .wasm | tr _ -); \
+		cp $$f $(DIST)/$$name.wasm; echo "  $(DIST)/$$name.wasm"; \
+	done
+
+## Run the whole test suite (unit, integration, real clients and servers).
+test: plugins
+	$(CARGO) test --workspace
+	cd plugins && $(CARGO) test
+
+## Run the service in embedded mode (SQLite, local plugins) on 127.0.0.1:8080.
+run: plugins
+	$(CARGO) run --release -p rstuf-host -- serve
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cd plugins && $(CARGO) fmt --all --check && $(CARGO) clippy --target $(PLUGIN_TARGET) --release -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+	cd plugins && $(CARGO) fmt --all
+
+bench: plugins
+	$(CARGO) run --release -p rstuf-bench --bin plugin-overhead

@@ -1,0 +1,585 @@
+//! Request bodies of the v1 API with upstream's validation rules
+//! (rstuf-contract §1.3). Metadata documents inside payloads stay raw JSON
+//! values: they are forwarded verbatim so signatures over their canonical
+//! form still verify.
+
+use super::extract::Validate;
+use super::response::Issue;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Longest artifact path accepted.
+pub const MAX_PATH_LEN: usize = 4096;
+/// Most artifacts in one add/remove request.
+pub const MAX_ARTIFACTS_PER_REQUEST: usize = 100_000;
+
+const TOP_ROLES: [&str; 4] = ["root", "targets", "snapshot", "timestamp"];
+const KNOWN_SIGNED_FIELDS: [&str; 10] = [
+    "_type",
+    "version",
+    "spec_version",
+    "expires",
+    "keys",
+    "consistent_snapshot",
+    "roles",
+    "meta",
+    "targets",
+    "delegations",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Expiration {
+    pub expiration: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BinsSettings {
+    pub expiration: i64,
+    pub number_of_delegated_bins: i64,
+    /// Extension: `classic` writes `path_hash_prefixes` delegations (readable
+    /// by the tough client); `succinct` (default) is TAP 15 as upstream.
+    #[serde(default, rename = "x-rstuf-bins-layout", skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RolesData {
+    pub root: Expiration,
+    pub targets: Expiration,
+    pub snapshot: Expiration,
+    pub timestamp: Expiration,
+    #[serde(default)]
+    pub bins: Option<BinsSettings>,
+    #[serde(default)]
+    pub delegations: Option<Delegations>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BootstrapSettings {
+    pub roles: RolesData,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BootstrapPayload {
+    pub settings: BootstrapSettings,
+    pub metadata: BTreeMap<String, Map<String, Value>>,
+    #[serde(default)]
+    pub timeout: Option<i64>,
+}
+
+/// TUF delegations as upstream's `TUFDelegations`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Delegations {
+    #[serde(default)]
+    pub keys: BTreeMap<String, Map<String, Value>>,
+    pub roles: Vec<DelegatedRolePayload>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DelegatedRolePayload {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub terminating: bool,
+    #[serde(default)]
+    pub keyids: Vec<String>,
+    #[serde(default = "one")]
+    pub threshold: i64,
+    #[serde(default)]
+    pub paths: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hash_prefixes: Option<Vec<String>>,
+    #[serde(rename = "x-rstuf-expire-policy", default, skip_serializing_if = "Option::is_none")]
+    pub expire_policy: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> i64 {
+    1
+}
+
+impl Validate for BootstrapPayload {
+    fn validate(&self) -> Vec<Issue> {
+        let mut issues = Vec::new();
+        let roles = &self.settings.roles;
+        for (name, e) in [
+            ("root", &roles.root),
+            ("targets", &roles.targets),
+            ("snapshot", &roles.snapshot),
+            ("timestamp", &roles.timestamp),
+        ] {
+            positive(&mut issues, &["settings", "roles", name, "expiration"], e.expiration);
+        }
+        match (&roles.bins, &roles.delegations) {
+            (Some(bins), None) => {
+                positive(&mut issues, &["settings", "roles", "bins", "expiration"], bins.expiration);
+                let n = bins.number_of_delegated_bins;
+                if !(2..=16384).contains(&n) || (n & (n - 1)) != 0 {
+                    issues.push(Issue::new(
+                        "value_error",
+                        &["settings", "roles", "bins", "number_of_delegated_bins"],
+                        format!("number_of_delegated_bins must be a power of two from 2 to 16384, got {n}"),
+                    ));
+                }
+                if let Some(layout) = &bins.layout {
+                    if layout != "succinct" && layout != "classic" {
+                        issues.push(Issue::new(
+                            "value_error",
+                            &["settings", "roles", "bins", "x-rstuf-bins-layout"],
+                            format!("x-rstuf-bins-layout must be 'succinct' or 'classic', got '{layout}'"),
+                        ));
+                    }
+                }
+            }
+            (None, Some(d)) => d.validate_into(&mut issues, &["settings", "roles", "delegations"], true),
+            _ => issues.push(Issue::new(
+                "value_error",
+                &["settings", "roles"],
+                "Value error, Exactly one of 'bins' and 'delegations' must be set",
+            )),
+        }
+        match self.metadata.get("root") {
+            None => issues.push(Issue::new("missing", &["metadata", "root"], "Field required")),
+            Some(root) => validate_metadata_doc(&mut issues, &["metadata", "root"], root),
+        }
+        if let Some(t) = self.timeout {
+            if t <= 0 {
+                issues.push(Issue::new("greater_than", &["timeout"], "Input should be greater than 0"));
+            }
+        }
+        issues
+    }
+}
+
+fn positive(issues: &mut Vec<Issue>, loc: &[&str], v: i64) {
+    if v <= 0 {
+        issues.push(Issue::new("greater_than", loc, "Input should be greater than 0"));
+    } else if v > 100 * 366 {
+        issues.push(Issue::new("less_than", loc, "Expiration must be at most 36600 days"));
+    }
+}
+
+/// `{signatures: [...], signed: {...}}` with upstream's rule on unknown
+/// `signed` fields (`x-<vendor>-<name>`).
+fn validate_metadata_doc(issues: &mut Vec<Issue>, loc: &[&str], doc: &Map<String, Value>) {
+    let sigs_ok = doc.get("signatures").is_some_and(|s| {
+        s.as_array().is_some_and(|a| {
+            a.iter().all(|sig| {
+                sig.get("keyid").is_some_and(Value::is_string) && sig.get("sig").is_some_and(Value::is_string)
+            })
+        })
+    });
+    if !sigs_ok {
+        let mut l = loc.to_vec();
+        l.push("signatures");
+        issues.push(Issue::new("value_error", &l, "signatures must be a list of {keyid, sig} objects"));
+    }
+    let Some(signed) = doc.get("signed").and_then(Value::as_object) else {
+        let mut l = loc.to_vec();
+        l.push("signed");
+        issues.push(Issue::new("missing", &l, "Field required: signed must be an object"));
+        return;
+    };
+    for field in signed.keys() {
+        if !KNOWN_SIGNED_FIELDS.contains(&field.as_str()) && !is_vendor_field(field) {
+            let mut l = loc.to_vec();
+            l.push("signed");
+            issues.push(Issue::new(
+                "value_error",
+                &l,
+                format!("Value error, Unknown field '{field}': custom fields must be named x-<vendor>-<name>"),
+            ));
+        }
+    }
+}
+
+fn is_vendor_field(name: &str) -> bool {
+    name.starts_with("x-") && name.split('-').filter(|p| !p.is_empty()).count() >= 3
+}
+
+fn valid_role_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl Delegations {
+    fn validate_into(&self, issues: &mut Vec<Issue>, loc: &[&str], need_policy: bool) {
+        let at = |tail: &[&str]| -> Vec<String> { loc.iter().chain(tail).map(|s| s.to_string()).collect() };
+        let push = |issues: &mut Vec<Issue>, tail: &[&str], kind: &'static str, msg: String| {
+            let l = at(tail);
+            let refs: Vec<&str> = l.iter().map(String::as_str).collect();
+            issues.push(Issue::new(kind, &refs, msg));
+        };
+        if self.roles.is_empty() {
+            push(issues, &["roles"], "too_short", "at least one delegated role is required".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for role in &self.roles {
+            if !valid_role_name(&role.name) || TOP_ROLES.contains(&role.name.as_str()) {
+                push(
+                    issues,
+                    &["roles", "name"],
+                    "string_pattern_mismatch",
+                    format!("role name '{}' must match [a-zA-Z0-9_-]+ and not be a top-level role", role.name),
+                );
+            }
+            if !seen.insert(role.name.as_str()) {
+                push(issues, &["roles", "name"], "value_error", format!("role '{}' is listed twice", role.name));
+            }
+            if role.threshold < 1 {
+                push(issues, &["roles", "threshold"], "greater_than", format!("role '{}': threshold must be at least 1", role.name));
+            }
+            if role.threshold as usize > role.keyids.len().max(1) {
+                push(
+                    issues,
+                    &["roles", "threshold"],
+                    "value_error",
+                    format!("role '{}': threshold {} exceeds its {} keys", role.name, role.threshold, role.keyids.len()),
+                );
+            }
+            for keyid in &role.keyids {
+                if !self.keys.contains_key(keyid) {
+                    push(issues, &["roles", "keyids"], "value_error", format!("role '{}': keyid {keyid} is not in keys", role.name));
+                }
+            }
+            match (&role.paths, &role.path_hash_prefixes) {
+                (Some(paths), _) if paths.is_empty() || paths.iter().any(String::is_empty) => push(
+                    issues,
+                    &["roles", "paths"],
+                    "too_short",
+                    format!("role '{}': paths needs at least one non-empty pattern", role.name),
+                ),
+                (None, None) => push(issues, &["roles", "paths"], "missing", format!("role '{}': paths is required", role.name)),
+                _ => {}
+            }
+            match role.expire_policy {
+                Some(days) if days <= 0 => push(
+                    issues,
+                    &["roles", "x-rstuf-expire-policy"],
+                    "greater_than",
+                    format!("role '{}': x-rstuf-expire-policy must be a positive number of days", role.name),
+                ),
+                None if need_policy => push(
+                    issues,
+                    &["roles", "x-rstuf-expire-policy"],
+                    "missing",
+                    format!("role '{}': x-rstuf-expire-policy (days) is required", role.name),
+                ),
+                _ => {}
+            }
+        }
+        for (keyid, key) in &self.keys {
+            for field in ["keytype", "scheme"] {
+                if !key.get(field).is_some_and(Value::is_string) {
+                    push(issues, &["keys", keyid.as_str(), field], "missing", format!("key {keyid}: {field} is required"));
+                }
+            }
+            if !key.get("keyval").is_some_and(Value::is_object) {
+                push(issues, &["keys", keyid.as_str(), "keyval"], "missing", format!("key {keyid}: keyval is required"));
+            }
+        }
+    }
+}
+
+/// `POST/PUT /api/v1/delegations/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DelegationsPayload {
+    pub delegations: Delegations,
+}
+
+impl Validate for DelegationsPayload {
+    fn validate(&self) -> Vec<Issue> {
+        let mut issues = Vec::new();
+        self.delegations.validate_into(&mut issues, &["delegations"], true);
+        issues
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleName {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DelegationsDeleteInner {
+    pub roles: Vec<RoleName>,
+}
+
+/// `POST /api/v1/delegations/delete`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DelegationsDeletePayload {
+    pub delegations: DelegationsDeleteInner,
+}
+
+impl Validate for DelegationsDeletePayload {
+    fn validate(&self) -> Vec<Issue> {
+        let mut issues = Vec::new();
+        if self.delegations.roles.is_empty() {
+            issues.push(Issue::new("too_short", &["delegations", "roles"], "at least one role is required"));
+        }
+        for r in &self.delegations.roles {
+            if !valid_role_name(&r.name) {
+                issues.push(Issue::new(
+                    "string_pattern_mismatch",
+                    &["delegations", "roles", "name"],
+                    format!("role name '{}' must match [a-zA-Z0-9_-]+", r.name),
+                ));
+            }
+        }
+        issues
+    }
+}
+
+/// One artifact's target info.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArtifactInfo {
+    pub length: i64,
+    pub hashes: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Artifact {
+    pub path: String,
+    pub info: ArtifactInfo,
+}
+
+/// `POST /api/v1/artifacts/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddArtifactsPayload {
+    pub artifacts: Vec<Artifact>,
+    #[serde(default)]
+    pub add_task_id_to_custom: bool,
+    #[serde(default = "yes")]
+    pub publish_artifacts: bool,
+}
+
+impl Validate for AddArtifactsPayload {
+    fn validate(&self) -> Vec<Issue> {
+        let mut issues = Vec::new();
+        if self.artifacts.len() > MAX_ARTIFACTS_PER_REQUEST {
+            issues.push(Issue::new(
+                "too_long",
+                &["artifacts"],
+                format!("at most {MAX_ARTIFACTS_PER_REQUEST} artifacts per request"),
+            ));
+            return issues;
+        }
+        for (i, a) in self.artifacts.iter().enumerate() {
+            let idx = i.to_string();
+            if a.info.length < 0 {
+                issues.push(Issue::new(
+                    "greater_than_equal",
+                    &["artifacts", &idx, "info", "length"],
+                    "Input should be greater than or equal to 0",
+                ));
+            }
+            if a.info.hashes.is_empty() {
+                issues.push(Issue::new("too_short", &["artifacts", &idx, "info", "hashes"], "at least one hash is required"));
+            }
+            for (alg, digest) in &a.info.hashes {
+                if alg.is_empty() || alg.len() > 64 {
+                    issues.push(Issue::new("value_error", &["artifacts", &idx, "info", "hashes"], "hash algorithm names must be 1-64 characters"));
+                }
+                if digest.is_empty() || digest.len() > 256 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    issues.push(Issue::new(
+                        "value_error",
+                        &["artifacts", &idx, "info", "hashes", alg],
+                        format!("hash '{alg}' must be a hex digest"),
+                    ));
+                }
+            }
+            if a.path.len() > MAX_PATH_LEN {
+                issues.push(Issue::new("too_long", &["artifacts", &idx, "path"], format!("path longer than {MAX_PATH_LEN} bytes")));
+            }
+        }
+        issues
+    }
+}
+
+/// `POST /api/v1/artifacts/delete`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoveArtifactsPayload {
+    pub artifacts: Vec<String>,
+    #[serde(default = "yes")]
+    pub publish_artifacts: bool,
+}
+
+impl Validate for RemoveArtifactsPayload {
+    fn validate(&self) -> Vec<Issue> {
+        let mut issues = Vec::new();
+        if self.artifacts.len() > MAX_ARTIFACTS_PER_REQUEST {
+            issues.push(Issue::new("too_long", &["artifacts"], format!("at most {MAX_ARTIFACTS_PER_REQUEST} artifacts per request")));
+        }
+        if self.artifacts.iter().any(|p| p.len() > MAX_PATH_LEN) {
+            issues.push(Issue::new("too_long", &["artifacts"], format!("paths must be at most {MAX_PATH_LEN} bytes")));
+        }
+        issues
+    }
+}
+
+/// `PUT /api/v1/config/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SettingsPayload {
+    pub settings: SettingsInner,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SettingsInner {
+    pub expiration: BTreeMap<String, i64>,
+}
+
+impl Validate for SettingsPayload {
+    fn validate(&self) -> Vec<Issue> {
+        let mut issues = Vec::new();
+        if self.settings.expiration.is_empty() {
+            issues.push(Issue::new("too_short", &["settings", "expiration"], "at least one role is required"));
+        }
+        for (role, days) in &self.settings.expiration {
+            positive(&mut issues, &["settings", "expiration", role], *days);
+        }
+        issues
+    }
+}
+
+/// `POST /api/v1/metadata/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetadataUpdatePayload {
+    pub metadata: Map<String, Value>,
+}
+
+impl Validate for MetadataUpdatePayload {
+    fn validate(&self) -> Vec<Issue> {
+        let mut issues = Vec::new();
+        for key in self.metadata.keys() {
+            if key != "root" {
+                issues.push(Issue::new("value_error", &["metadata", key], "Value error, Only 'root' metadata can be updated"));
+            }
+        }
+        match self.metadata.get("root").and_then(Value::as_object) {
+            Some(root) => validate_metadata_doc(&mut issues, &["metadata", "root"], root),
+            None => issues.push(Issue::new("missing", &["metadata", "root"], "Field required")),
+        }
+        issues
+    }
+}
+
+/// `POST /api/v1/metadata/online`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OnlinePayload {
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+impl Validate for OnlinePayload {
+    fn validate(&self) -> Vec<Issue> {
+        self.roles
+            .iter()
+            .filter(|r| !valid_role_name(r))
+            .map(|r| Issue::new("string_pattern_mismatch", &["roles"], format!("'{r}' is not a role name")))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignaturePayload {
+    pub keyid: String,
+    pub sig: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `POST /api/v1/metadata/sign`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignPayload {
+    pub role: String,
+    pub signature: SignaturePayload,
+}
+
+impl Validate for SignPayload {
+    fn validate(&self) -> Vec<Issue> {
+        let mut issues = Vec::new();
+        if !valid_role_name(&self.role) {
+            issues.push(Issue::new("string_pattern_mismatch", &["role"], format!("'{}' is not a role name", self.role)));
+        }
+        let hex = |s: &str| !s.is_empty() && s.len() <= 8192 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex(&self.signature.keyid) {
+            issues.push(Issue::new("value_error", &["signature", "keyid"], "keyid must be hex"));
+        }
+        if !hex(&self.signature.sig) {
+            issues.push(Issue::new("value_error", &["signature", "sig"], "sig must be hex"));
+        }
+        issues
+    }
+}
+
+/// `POST /api/v1/metadata/sign/delete`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignDeletePayload {
+    pub role: String,
+}
+
+impl Validate for SignDeletePayload {
+    fn validate(&self) -> Vec<Issue> {
+        if valid_role_name(&self.role) {
+            Vec::new()
+        } else {
+            vec![Issue::new("string_pattern_mismatch", &["role"], format!("'{}' is not a role name", self.role))]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::extract::parse_body;
+    use super::*;
+
+    #[test]
+    fn bootstrap_needs_exactly_one_layout() {
+        let body = br#"{"settings":{"roles":{"root":{"expiration":365},"targets":{"expiration":365},
+            "snapshot":{"expiration":1},"timestamp":{"expiration":1}}},
+            "metadata":{"root":{"signatures":[],"signed":{"_type":"root"}}}}"#;
+        let err = parse_body::<BootstrapPayload>(body).unwrap_err();
+        assert!(err.body.to_string().contains("Exactly one of 'bins' and 'delegations' must be set"));
+    }
+
+    #[test]
+    fn bins_must_be_a_power_of_two_in_range() {
+        for n in [1, 3, 100, 32768] {
+            let body = format!(
+                r#"{{"settings":{{"roles":{{"root":{{"expiration":1}},"targets":{{"expiration":1}},"snapshot":{{"expiration":1}},
+                "timestamp":{{"expiration":1}},"bins":{{"expiration":1,"number_of_delegated_bins":{n}}}}}}},
+                "metadata":{{"root":{{"signatures":[],"signed":{{}}}}}}}}"#
+            );
+            assert!(parse_body::<BootstrapPayload>(body.as_bytes()).is_err(), "{n}");
+        }
+    }
+
+    #[test]
+    fn artifacts_reject_negative_lengths_and_non_hex_hashes() {
+        let err = parse_body::<AddArtifactsPayload>(
+            br#"{"artifacts":[{"path":"a","info":{"length":-1,"hashes":{"sha256":"zz"}}}]}"#,
+        )
+        .unwrap_err();
+        let text = err.body.to_string();
+        assert!(text.contains("greater than or equal to 0") && text.contains("hex digest"), "{text}");
+        assert!(parse_body::<AddArtifactsPayload>(br#"{"artifacts":[{"path":"a","info":{"length":1,"hashes":{"sha256":"ab"}}}]}"#).is_ok());
+    }
+
+    #[test]
+    fn unknown_signed_fields_need_a_vendor_prefix() {
+        let err = parse_body::<MetadataUpdatePayload>(
+            br#"{"metadata":{"root":{"signatures":[],"signed":{"_type":"root","custom":1}}}}"#,
+        )
+        .unwrap_err();
+        assert!(err.body.to_string().contains("x-<vendor>-<name>"));
+        assert!(parse_body::<MetadataUpdatePayload>(
+            br#"{"metadata":{"root":{"signatures":[],"signed":{"_type":"root","x-acme-note":1}}}}"#
+        )
+        .is_ok());
+    }
+}

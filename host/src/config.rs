@@ -1,0 +1,720 @@
+//! The service configuration: one typed struct, read from an optional TOML
+//! file and then from `RSTUF_*` environment variables (upstream RSTUF's names
+//! where upstream has them), validated once at start with messages that say
+//! which setting is wrong and how to fix it.
+//!
+//! Precedence: built-in defaults < file (`--config` or `RSTUF_CONFIG`) <
+//! environment.
+
+use rstuf_plugins::{DirGrant, Grants, PluginKind, PluginSpec};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("configuration file {}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// Which parts of the service this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// REST API and worker (the default).
+    All,
+    /// REST API only.
+    Api,
+    /// Worker only.
+    Worker,
+}
+
+impl Role {
+    pub fn runs_api(self) -> bool {
+        matches!(self, Role::All | Role::Api)
+    }
+    pub fn runs_worker(self) -> bool {
+        matches!(self, Role::All | Role::Worker)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where state lives in embedded mode: database, metadata, keys, caches.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub queue: QueueConfig,
+    pub worker: WorkerConfig,
+    pub plugins: PluginsConfig,
+    /// Log filter (`RSTUF_LOG_LEVEL`), e.g. `info` or `rstuf_host=debug`.
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// `RSTUF_LISTEN`.
+    pub listen: SocketAddr,
+    /// `RSTUF_ROLE`: `all`, `api` or `worker`.
+    pub role: Role,
+    /// Largest accepted request body in bytes (`RSTUF_BODY_LIMIT`).
+    pub body_limit: usize,
+    /// Serve the published metadata read-only under `/metadata/` (with a
+    /// directory listing), so no separate web server is needed for trials.
+    pub serve_metadata: bool,
+    /// Upstream's `RSTUF_DISABLE_ENDPOINTS`: `:`-separated routes such as
+    /// `/api/v1/artifacts/` or `{'POST'}/api/v1/artifacts/publish/`.
+    pub disable_endpoints: Vec<String>,
+    /// Bearer tokens with scopes. Empty: no authentication (as upstream; put
+    /// a gateway in front). `RSTUF_AUTH_TOKENS` = `token=scope,scope;...`.
+    pub auth_tokens: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `RSTUF_DB_SERVER`: `sqlite://<file>` (embedded) or `postgresql://…`.
+    /// Empty: `sqlite://<data_dir>/rstuf.db`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// `RSTUF_BROKER_SERVER`: `amqp://…` for RabbitMQ. Empty: the embedded
+    /// durable queue in the database.
+    pub broker: String,
+    /// `RSTUF_REDIS_SERVER`: `redis://…` for task state, settings cache and
+    /// locks in distributed mode.
+    pub redis: String,
+    /// How long task results are kept, in seconds (upstream: one day).
+    pub result_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// `RSTUF_WORKER_ID`; defaults to the host name and process id.
+    pub id: String,
+    /// Tasks run at once by this process.
+    pub concurrency: usize,
+    /// Seconds between checks for online roles near expiry (upstream: 300).
+    pub bump_interval_secs: u64,
+    /// Re-sign online roles this many hours before they expire (upstream
+    /// setting `HOURS_BEFORE_EXPIRE`, default 1).
+    pub hours_before_expire: u64,
+    /// Seconds a worker may hold a task or the publisher lease without
+    /// renewing it (`RSTUF_LOCK_TIMEOUT`).
+    pub lock_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// Where plugin files named by relative paths are looked up.
+    pub dir: PathBuf,
+    /// Compiled-code cache. Empty: `<data_dir>/plugin-cache`.
+    pub cache_dir: PathBuf,
+    pub storage: PluginEntry,
+    /// Key vaults, chosen per key by the URI scheme of
+    /// `x-rstuf-online-key-uri` (`fn:`, `hv:`, `awskms:` …).
+    pub keyvaults: Vec<PluginEntry>,
+    pub notify: Vec<PluginEntry>,
+}
+
+/// One plugin as configured.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginEntry {
+    /// Name used in logs and errors.
+    pub name: String,
+    /// Component file, absolute or relative to `plugins.dir`.
+    pub file: PathBuf,
+    #[serde(default = "empty_object")]
+    pub config: serde_json::Value,
+    #[serde(default)]
+    pub grants: Grants,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let data_dir = PathBuf::from("var");
+        Config {
+            server: ServerConfig::default(),
+            database: DatabaseConfig { url: String::new() },
+            queue: QueueConfig::default(),
+            worker: WorkerConfig::default(),
+            plugins: PluginsConfig::defaults_for(&data_dir),
+            log_level: "info".into(),
+            data_dir,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            role: Role::All,
+            body_limit: 16 << 20,
+            serve_metadata: true,
+            disable_endpoints: Vec::new(),
+            auth_tokens: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { url: String::new() }
+    }
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            broker: String::new(),
+            redis: String::new(),
+            result_ttl_secs: 86_400,
+        }
+    }
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            id: String::new(),
+            concurrency: 4,
+            bump_interval_secs: 300,
+            hours_before_expire: 1,
+            lock_timeout_secs: 60,
+        }
+    }
+}
+
+impl PluginsConfig {
+    /// storage-fs into `<data_dir>/metadata`, keyvault-file over
+    /// `<data_dir>/keys`: the embedded defaults.
+    fn defaults_for(data_dir: &Path) -> Self {
+        PluginsConfig {
+            dir: PathBuf::from("dist/plugins"),
+            cache_dir: PathBuf::new(),
+            storage: local_storage_entry(&data_dir.join("metadata")),
+            keyvaults: vec![file_keyvault_entry(&data_dir.join("keys"))],
+            notify: Vec::new(),
+        }
+    }
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig::defaults_for(Path::new("var"))
+    }
+}
+
+fn local_storage_entry(dir: &Path) -> PluginEntry {
+    PluginEntry {
+        name: "storage".into(),
+        file: "storage-fs.wasm".into(),
+        config: serde_json::json!({ "path": "/data" }),
+        grants: Grants {
+            dirs: vec![DirGrant {
+                host: dir.to_path_buf(),
+                guest: "/data".into(),
+                read_only: false,
+            }],
+            ..Grants::default()
+        },
+    }
+}
+
+fn file_keyvault_entry(dir: &Path) -> PluginEntry {
+    PluginEntry {
+        name: "online-key-files".into(),
+        file: "keyvault-file.wasm".into(),
+        config: serde_json::json!({ "dir": "/keys" }),
+        grants: Grants {
+            dirs: vec![DirGrant {
+                host: dir.to_path_buf(),
+                guest: "/keys".into(),
+                read_only: true,
+            }],
+            ..Grants::default()
+        },
+    }
+}
+
+/// Reads environment variables; a trait so tests need not touch the process
+/// environment.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+}
+
+impl Config {
+    /// Load defaults, then `file` (or `RSTUF_CONFIG`), then the environment,
+    /// and validate.
+    pub fn load(file: Option<&Path>, env: &dyn Env) -> Result<Config, ConfigError> {
+        let file = file.map(Path::to_path_buf).or_else(|| env.var("RSTUF_CONFIG").map(PathBuf::from));
+        let mut config = match file {
+            Some(path) => Config::from_file(&path)?,
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        config.resolve();
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        // A file that sets data_dir but not the plugins gets plugin defaults
+        // under that data_dir.
+        let defaults = PluginsConfig::defaults_for(&PathBuf::from("var"));
+        if config.plugins.storage == defaults.storage {
+            config.plugins.storage = local_storage_entry(&config.data_dir.join("metadata"));
+        }
+        if config.plugins.keyvaults == defaults.keyvaults {
+            config.plugins.keyvaults = vec![file_keyvault_entry(&config.data_dir.join("keys"))];
+        }
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, env: &dyn Env) -> Result<(), ConfigError> {
+        if let Some(dir) = env.var("RSTUF_DATA_DIR") {
+            self.data_dir = PathBuf::from(dir);
+            self.plugins.storage = local_storage_entry(&self.data_dir.join("metadata"));
+            self.plugins.keyvaults = vec![file_keyvault_entry(&self.data_dir.join("keys"))];
+        }
+        if let Some(v) = env.var("RSTUF_LISTEN") {
+            self.server.listen = parse_env("RSTUF_LISTEN", &v)?;
+        }
+        if let Some(v) = env.var("RSTUF_ROLE") {
+            self.server.role = match v.to_ascii_lowercase().as_str() {
+                "all" => Role::All,
+                "api" => Role::Api,
+                "worker" => Role::Worker,
+                _ => return Err(env_err("RSTUF_ROLE", format!("'{v}' is not one of all, api, worker"))),
+            };
+        }
+        if let Some(v) = env.var("RSTUF_BODY_LIMIT") {
+            self.server.body_limit = parse_env("RSTUF_BODY_LIMIT", &v)?;
+        }
+        if let Some(v) = env.var("RSTUF_SERVE_METADATA") {
+            self.server.serve_metadata = parse_bool("RSTUF_SERVE_METADATA", &v)?;
+        }
+        // Upstream reads DISABLE_ENDPOINTS; its docs say DISABLED_ENDPOINTS.
+        if let Some(v) = env.var("RSTUF_DISABLE_ENDPOINTS").or_else(|| env.var("RSTUF_DISABLED_ENDPOINTS")) {
+            self.server.disable_endpoints = v.split(':').filter(|s| !s.is_empty()).map(String::from).collect();
+        }
+        if let Some(v) = env.var("RSTUF_AUTH_TOKENS") {
+            self.server.auth_tokens = parse_tokens(&v)?;
+        }
+        if let Some(v) = env.var("RSTUF_DB_SERVER") {
+            self.database.url = db_url_with_credentials(&v, env)?;
+        }
+        if let Some(v) = env.var("RSTUF_BROKER_SERVER") {
+            self.queue.broker = v;
+        }
+        if let Some(v) = env.var("RSTUF_REDIS_SERVER") {
+            self.queue.redis = v;
+        }
+        if let Some(v) = env.var("RSTUF_TASK_RESULT_TTL") {
+            self.queue.result_ttl_secs = parse_env("RSTUF_TASK_RESULT_TTL", &v)?;
+        }
+        if let Some(v) = env.var("RSTUF_WORKER_ID") {
+            self.worker.id = v;
+        }
+        if let Some(v) = env.var("RSTUF_WORKER_CONCURRENCY") {
+            self.worker.concurrency = parse_env("RSTUF_WORKER_CONCURRENCY", &v)?;
+        }
+        if let Some(v) = env.var("RSTUF_LOCK_TIMEOUT") {
+            self.worker.lock_timeout_secs = parse_env("RSTUF_LOCK_TIMEOUT", &v)?;
+        }
+        if let Some(v) = env.var("RSTUF_BUMP_ONLINE_ROLES_INTERVAL") {
+            self.worker.bump_interval_secs = parse_env("RSTUF_BUMP_ONLINE_ROLES_INTERVAL", &v)?;
+        }
+        if let Some(v) = env.var("RSTUF_HOURS_BEFORE_EXPIRE") {
+            self.worker.hours_before_expire = parse_env("RSTUF_HOURS_BEFORE_EXPIRE", &v)?;
+        }
+        if let Some(v) = env.var("RSTUF_LOG_LEVEL") {
+            self.log_level = v.to_ascii_lowercase();
+        }
+        if let Some(v) = env.var("RSTUF_PLUGIN_DIR") {
+            self.plugins.dir = PathBuf::from(v);
+        }
+        self.apply_upstream_backends(env)
+    }
+
+    /// Upstream selects backends with `RSTUF_STORAGE_BACKEND` and
+    /// `RSTUF_ONLINE_KEY_DIR`; map those onto the equivalent plugins.
+    fn apply_upstream_backends(&mut self, env: &dyn Env) -> Result<(), ConfigError> {
+        if let Some(backend) = env.var("RSTUF_STORAGE_BACKEND") {
+            match backend.to_ascii_lowercase().as_str() {
+                "localstorage" => {
+                    let path = env
+                        .var("RSTUF_LOCAL_STORAGE_BACKEND_PATH")
+                        .or_else(|| env.var("RSTUF_LOCAL_STORAGE_PATH"))
+                        .ok_or_else(|| {
+                            env_err(
+                                "RSTUF_LOCAL_STORAGE_BACKEND_PATH",
+                                "required when RSTUF_STORAGE_BACKEND=LocalStorage".into(),
+                            )
+                        })?;
+                    self.plugins.storage = local_storage_entry(Path::new(&path));
+                }
+                other => {
+                    return Err(env_err(
+                        "RSTUF_STORAGE_BACKEND",
+                        format!(
+                            "'{other}' has no built-in mapping; configure [plugins.storage] in the \
+                             configuration file to use another storage plugin"
+                        ),
+                    ))
+                }
+            }
+        }
+        if let Some(dir) = env.var("RSTUF_ONLINE_KEY_DIR") {
+            let entry = file_keyvault_entry(Path::new(&dir));
+            match self.plugins.keyvaults.iter_mut().find(|k| k.file == entry.file) {
+                Some(existing) => *existing = entry,
+                None => self.plugins.keyvaults.push(entry),
+            }
+        }
+        Ok(())
+    }
+
+    /// Fill in values derived from others.
+    fn resolve(&mut self) {
+        if self.database.url.is_empty() {
+            self.database.url = format!("sqlite://{}", self.data_dir.join("rstuf.db").display());
+        }
+        if self.plugins.cache_dir.as_os_str().is_empty() {
+            self.plugins.cache_dir = self.data_dir.join("plugin-cache");
+        }
+        if self.worker.id.is_empty() {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "rstuf".into());
+            self.worker.id = format!("{host}-{}", std::process::id());
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return invalid(format!(
+                "database.url (RSTUF_DB_SERVER) must start with sqlite://, postgres:// or postgresql://, got '{}'",
+                redact_url(url)
+            ));
+        }
+        if !self.queue.broker.is_empty() && !self.queue.broker.starts_with("amqp") {
+            return invalid(format!(
+                "queue.broker (RSTUF_BROKER_SERVER) must be an amqp:// URL (RabbitMQ) or empty for the embedded queue, got '{}'",
+                redact_url(&self.queue.broker)
+            ));
+        }
+        if !self.queue.redis.is_empty() && !self.queue.redis.starts_with("redis") {
+            return invalid(format!(
+                "queue.redis (RSTUF_REDIS_SERVER) must start with redis://, got '{}'",
+                redact_url(&self.queue.redis)
+            ));
+        }
+        if self.queue.broker.is_empty() != self.queue.redis.is_empty() {
+            return invalid(
+                "distributed mode needs both RSTUF_BROKER_SERVER (RabbitMQ) and RSTUF_REDIS_SERVER; \
+                 set both, or neither for embedded mode"
+                    .into(),
+            );
+        }
+        if self.is_distributed() && url.starts_with("sqlite:") {
+            return invalid("distributed mode needs a shared database: set RSTUF_DB_SERVER to a postgresql:// URL".into());
+        }
+        if self.server.body_limit < 1024 {
+            return invalid(format!("server.body_limit must be at least 1024 bytes, got {}", self.server.body_limit));
+        }
+        if self.worker.concurrency == 0 || self.worker.concurrency > 256 {
+            return invalid(format!("worker.concurrency must be 1..=256, got {}", self.worker.concurrency));
+        }
+        if self.worker.lock_timeout_secs < 5 {
+            return invalid(format!("worker.lock_timeout_secs (RSTUF_LOCK_TIMEOUT) must be at least 5, got {}", self.worker.lock_timeout_secs));
+        }
+        if self.worker.bump_interval_secs == 0 {
+            return invalid("worker.bump_interval_secs must be positive".into());
+        }
+        for (token, scopes) in &self.server.auth_tokens {
+            if token.len() < 16 {
+                return invalid("every auth token must be at least 16 characters long".into());
+            }
+            for scope in scopes {
+                if !crate_scopes().contains(&scope.as_str()) {
+                    return invalid(format!("unknown auth scope '{scope}'; known: {}", crate_scopes().join(", ")));
+                }
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for entry in std::iter::once(&self.plugins.storage)
+            .chain(&self.plugins.keyvaults)
+            .chain(&self.plugins.notify)
+        {
+            if !names.insert(entry.name.as_str()) {
+                return invalid(format!("two plugins are named '{}'; plugin names must be unique", entry.name));
+            }
+        }
+        if self.plugins.keyvaults.is_empty() {
+            return invalid("at least one key-vault plugin must be configured ([[plugins.keyvaults]])".into());
+        }
+        Ok(())
+    }
+
+    /// Distributed mode: RabbitMQ + Redis + PostgreSQL.
+    pub fn is_distributed(&self) -> bool {
+        !self.queue.broker.is_empty()
+    }
+
+    /// The plugin specs to load, with files resolved against `plugins.dir`.
+    pub fn plugin_specs(&self) -> Vec<PluginSpec> {
+        let spec = |e: &PluginEntry, kind| PluginSpec {
+            name: e.name.clone(),
+            kind,
+            file: if e.file.is_absolute() { e.file.clone() } else { self.plugins.dir.join(&e.file) },
+            config: e.config.clone(),
+            grants: e.grants.clone(),
+        };
+        std::iter::once(spec(&self.plugins.storage, PluginKind::Storage))
+            .chain(self.plugins.keyvaults.iter().map(|e| spec(e, PluginKind::Keyvault)))
+            .chain(self.plugins.notify.iter().map(|e| spec(e, PluginKind::Notify)))
+            .collect()
+    }
+
+    /// Directories the embedded defaults write to; created at start.
+    pub fn directories_to_create(&self) -> Vec<PathBuf> {
+        let mut dirs = vec![self.data_dir.clone(), self.plugins.cache_dir.clone()];
+        for spec in self.plugin_specs() {
+            for grant in spec.grants.dirs.iter().filter(|g| !g.read_only) {
+                dirs.push(grant.host.clone());
+            }
+        }
+        if let Some(path) = self.database.url.strip_prefix("sqlite://") {
+            if let Some(parent) = Path::new(path.split('?').next().unwrap_or(path)).parent() {
+                if !parent.as_os_str().is_empty() {
+                    dirs.push(parent.to_path_buf());
+                }
+            }
+        }
+        dirs
+    }
+}
+
+/// Scopes understood by the optional bearer-token authentication (upstream's
+/// pre-0.8 names).
+pub fn crate_scopes() -> &'static [&'static str] {
+    &[
+        "read:bootstrap",
+        "read:settings",
+        "read:tasks",
+        "read:metadata_sign",
+        "write:bootstrap",
+        "write:settings",
+        "write:metadata",
+        "write:metadata_sign",
+        "write:targets",
+        "delete:targets",
+        "delete:metadata_sign",
+        "write:delegations",
+    ]
+}
+
+fn env_err(name: &str, message: String) -> ConfigError {
+    ConfigError::Env {
+        name: name.to_string(),
+        message,
+    }
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|e| env_err(name, format!("cannot parse '{value}': {e}")))
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(env_err(name, format!("'{value}' is not a boolean (true/false)"))),
+    }
+}
+
+/// `token=scope,scope;token2=scope`.
+fn parse_tokens(value: &str) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {
+    let mut tokens = BTreeMap::new();
+    for item in value.split(';').filter(|s| !s.trim().is_empty()) {
+        let (token, scopes) = item.split_once('=').ok_or_else(|| {
+            env_err("RSTUF_AUTH_TOKENS", "expected `token=scope,scope;token2=scope`".into())
+        })?;
+        tokens.insert(
+            token.trim().to_string(),
+            scopes.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        );
+    }
+    Ok(tokens)
+}
+
+/// Upstream passes the user and password separately (`RSTUF_DB_USER`,
+/// `RSTUF_DB_PASSWORD`, which may name a `/run/secrets/…` file).
+fn db_url_with_credentials(url: &str, env: &dyn Env) -> Result<String, ConfigError> {
+    let Some(user) = env.var("RSTUF_DB_USER") else {
+        return Ok(url.to_string());
+    };
+    let password = match env.var("RSTUF_DB_PASSWORD") {
+        Some(p) if p.starts_with("/run/secrets/") => std::fs::read_to_string(&p)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| env_err("RSTUF_DB_PASSWORD", format!("cannot read secret file {p}: {e}")))?,
+        Some(p) => p,
+        None => String::new(),
+    };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(env_err("RSTUF_DB_SERVER", "must include a scheme such as postgresql://".into()));
+    };
+    let rest = rest.rsplit_once('@').map(|(_, host)| host).unwrap_or(rest);
+    let auth = if password.is_empty() { user } else { format!("{user}:{password}") };
+    Ok(format!("{scheme}://{auth}@{rest}"))
+}
+
+/// A URL with any password replaced, safe to log or show.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((auth, host)) => {
+            let user = auth.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_embedded_and_valid() {
+        let c = Config::load(None, &[("RSTUF_DATA_DIR", "/tmp/x")]).unwrap();
+        assert!(!c.is_distributed());
+        assert_eq!(c.database.url, "sqlite:///tmp/x/rstuf.db");
+        assert_eq!(c.plugins.storage.grants.dirs[0].host, PathBuf::from("/tmp/x/metadata"));
+        assert_eq!(c.server.role, Role::All);
+    }
+
+    #[test]
+    fn upstream_environment_names_are_honoured() {
+        let env = [
+            ("RSTUF_DB_SERVER", "postgresql://db.internal:5432/rstuf"),
+            ("RSTUF_DB_USER", "rstuf"),
+            ("RSTUF_DB_PASSWORD", "s3cret"),
+            ("RSTUF_BROKER_SERVER", "amqp://guest:guest@127.0.0.1:5672"),
+            ("RSTUF_REDIS_SERVER", "redis://127.0.0.1"),
+            ("RSTUF_STORAGE_BACKEND", "LocalStorage"),
+            ("RSTUF_LOCAL_STORAGE_BACKEND_PATH", "/srv/metadata"),
+            ("RSTUF_ONLINE_KEY_DIR", "/srv/keys"),
+            ("RSTUF_DISABLE_ENDPOINTS", "/api/v1/artifacts/:{'POST'}/api/v1/artifacts/publish/"),
+            ("RSTUF_LOCK_TIMEOUT", "500"),
+        ];
+        let c = Config::load(None, &env).unwrap();
+        assert!(c.is_distributed());
+        assert_eq!(c.database.url, "postgresql://rstuf:s3cret@db.internal:5432/rstuf");
+        assert_eq!(redact_url(&c.database.url), "postgresql://rstuf:***@db.internal:5432/rstuf");
+        assert_eq!(c.plugins.storage.grants.dirs[0].host, PathBuf::from("/srv/metadata"));
+        assert_eq!(c.plugins.keyvaults[0].grants.dirs[0].host, PathBuf::from("/srv/keys"));
+        assert_eq!(c.server.disable_endpoints.len(), 2);
+        assert_eq!(c.worker.lock_timeout_secs, 500);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = Config::load(None, &[("RSTUF_ROLE", "both")]).unwrap_err();
+        assert!(err.to_string().contains("RSTUF_ROLE"), "{err}");
+        let err = Config::load(None, &[("RSTUF_DB_SERVER", "mysql://x")]).unwrap_err();
+        assert!(err.to_string().contains("RSTUF_DB_SERVER"), "{err}");
+        let err = Config::load(None, &[("RSTUF_BROKER_SERVER", "amqp://x")]).unwrap_err();
+        assert!(err.to_string().contains("RSTUF_REDIS_SERVER"), "{err}");
+        let err = Config::load(None, &[("RSTUF_LISTEN", "nowhere")]).unwrap_err();
+        assert!(err.to_string().contains("RSTUF_LISTEN"), "{err}");
+        let err = Config::load(None, &[("RSTUF_STORAGE_BACKEND", "AWSS3")]).unwrap_err();
+        assert!(err.to_string().contains("[plugins.storage]"), "{err}");
+    }
+
+    #[test]
+    fn config_file_is_read_and_unknown_keys_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rstuf.toml");
+        std::fs::write(
+            &path,
+            r#"
+data_dir = "/srv/rstuf"
+[server]
+listen = "0.0.0.0:80"
+role = "api"
+[[plugins.notify]]
+name = "hook"
+file = "notify-webhook.wasm"
+config = { url = "http://127.0.0.1:9000/hook" }
+grants = { http_hosts = ["127.0.0.1:9000"] }
+"#,
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), &[("RSTUF_LISTEN", "127.0.0.1:9999")]).unwrap();
+        assert_eq!(c.server.listen.port(), 9999, "environment wins over the file");
+        assert_eq!(c.server.role, Role::Api);
+        assert_eq!(c.plugins.storage.grants.dirs[0].host, PathBuf::from("/srv/rstuf/metadata"));
+        let specs = c.plugin_specs();
+        assert_eq!(specs.len(), 3);
+        assert_eq!(specs[2].grants.http_hosts, ["127.0.0.1:9000"]);
+
+        std::fs::write(&path, "[server]\nlisten_port = 80\n").unwrap();
+        let err = Config::load(Some(&path), &[("X", "")]).unwrap_err();
+        assert!(err.to_string().contains("listen_port"), "{err}");
+    }
+}

@@ -1,0 +1,8 @@
+//! The RSTUF service host: configuration, backends (WebAssembly plugins),
+//! the REST API and the worker, in one binary whose role (API, worker or
+//! both) is chosen by configuration.
+
+pub mod api;
+pub mod backends;
+pub mod config;
+pub mod tasks;
