@@ -2,7 +2,10 @@
 //! the REST API and the worker, in one binary whose role (API, worker or
 //! both) is chosen by configuration.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod backends;
 pub mod config;
+pub mod state;
 pub mod tasks;

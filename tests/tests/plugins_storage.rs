@@ -25,9 +25,9 @@ async fn put_get_list_delete_round_trip() {
     // The file really is on the host, where the grant put it.
     assert_eq!(std::fs::read(dir.path().join("2.targets.json")).unwrap(), b"t2");
 
-    let listed: Vec<String> = storage.list("").await.unwrap().into_iter().map(|o| o.name).collect();
+    let listed: Vec<String> = storage.list_objects("").await.unwrap().into_iter().map(|o| o.name).collect();
     assert_eq!(listed, ["1.root.json", "1.targets.json", "2.targets.json", "timestamp.json"]);
-    let root_only = storage.list("1.r").await.unwrap();
+    let root_only = storage.list_objects("1.r").await.unwrap();
     assert_eq!(root_only.len(), 1);
     assert_eq!(root_only[0].size, 7);
 
@@ -70,7 +70,7 @@ async fn many_tasks_call_one_plugin_concurrently() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(storage.list("").await.unwrap().len(), 64);
+    assert_eq!(storage.list_objects("").await.unwrap().len(), 64);
 }
 
 #[tokio::test]

@@ -65,7 +65,7 @@ impl Storage {
     }
 
     /// Objects whose names start with `prefix`, in name order.
-    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, PluginError> {
+    pub async fn list_objects(&self, prefix: &str) -> Result<Vec<ObjectInfo>, PluginError> {
         let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_storage().call_list_objects(s, prefix))?;
         Ok(self
             .wit(r)?
