@@ -217,6 +217,24 @@ impl<W: World> Pool<W> {
     }
 }
 
+/// Instantiate a component with an empty sandbox and ask it for `info`
+/// without configuring it (for `rstuf plugin inspect`).
+pub(crate) async fn describe<W: World>(name: &str, engine: &Engine, pre: &W::Pre) -> Result<PluginInfo, PluginError> {
+    let grants = Grants::default();
+    let state = HostState::new(name, &grants)?;
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limits);
+    store.epoch_deadline_callback(on_epoch);
+    store.data_mut().arm(Duration::from_millis(grants.cpu_ms));
+    store.set_epoch_deadline(1);
+    let trap = |e: wasmtime::Error| PluginError::Trap {
+        plugin: name.to_string(),
+        message: format!("{e:#}"),
+    };
+    let world = W::instantiate(pre, &mut store).await.map_err(trap)?;
+    W::info(&world, &mut store).await.map_err(trap)
+}
+
 /// One instance checked out for a call. Dropping it without
 /// [`Pool::finish`] discards the instance.
 pub(crate) struct Lease<W> {

@@ -106,6 +106,40 @@ impl Runtime {
         Ok(inspect::report(&self.inner.engine, &component, &bytes))
     }
 
+    /// Describe a component file and, when it implements a known world, ask
+    /// the plugin for its `info` (name, version, configuration schema)
+    /// without configuring it.
+    pub async fn describe(&self, path: &Path) -> Result<(ComponentReport, Option<crate::PluginInfo>), PluginError> {
+        let name = path.display().to_string();
+        let bytes = read_file(&name, path).await?;
+        let component = self.compile(&name, path, &bytes).await?;
+        let report = inspect::report(&self.inner.engine, &component, &bytes);
+        let link_err = |e: wasmtime::Error| PluginError::Link {
+            plugin: name.clone(),
+            path: path.to_path_buf(),
+            reason: format!("{e:#}"),
+        };
+        let info = match report.kind {
+            Some(PluginKind::Storage) => {
+                let pre = self.inner.storage.instantiate_pre(&component).map_err(link_err)?;
+                let pre = bindings::storage::StorageBackend::new_pre(pre).map_err(link_err)?;
+                Some(crate::pool::describe::<bindings::storage::StorageBackend>(&name, &self.inner.engine, &pre).await?)
+            }
+            Some(PluginKind::Keyvault) => {
+                let pre = self.inner.keyvault.instantiate_pre(&component).map_err(link_err)?;
+                let pre = bindings::keyvault::KeyvaultBackend::new_pre(pre).map_err(link_err)?;
+                Some(crate::pool::describe::<bindings::keyvault::KeyvaultBackend>(&name, &self.inner.engine, &pre).await?)
+            }
+            Some(PluginKind::Notify) => {
+                let pre = self.inner.notify.instantiate_pre(&component).map_err(link_err)?;
+                let pre = bindings::notify::NotifyBackend::new_pre(pre).map_err(link_err)?;
+                Some(crate::pool::describe::<bindings::notify::NotifyBackend>(&name, &self.inner.engine, &pre).await?)
+            }
+            None => None,
+        };
+        Ok((report, info))
+    }
+
     async fn load<W: World>(&self, spec: &PluginSpec, kind: PluginKind) -> Result<Arc<Pool<W>>, PluginError> {
         if spec.kind != kind {
             return Err(PluginError::InvalidConfig {

@@ -1,0 +1,168 @@
+//! HTTP client for the v1 API (ours or upstream's): base URL, extra headers
+//! (`-H 'Authorization: Bearer …'` for gateways), exact-message checks like
+//! the upstream CLI, and task polling with back-off instead of a busy loop.
+
+use crate::error::{CliError, CliResult};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// The outcome of a finished task.
+#[derive(Debug)]
+pub struct TaskOutcome {
+    pub state: String,
+    pub result: Value,
+}
+
+impl Client {
+    pub fn new(base: &str, headers: &[String], timeout: Duration) -> CliResult<Client> {
+        let mut map = HeaderMap::new();
+        for h in headers {
+            // Upstream accepts `Name: value, Name2: value2` in one -H.
+            for part in h.split(", ").filter(|p| !p.trim().is_empty()) {
+                let (name, value) = part
+                    .split_once(':')
+                    .ok_or_else(|| CliError::Usage(format!("header '{part}' must look like 'Name: value'")))?;
+                let name = HeaderName::from_bytes(name.trim().as_bytes())
+                    .map_err(|e| CliError::Usage(format!("header name '{name}': {e}")))?;
+                let value = HeaderValue::from_str(value.trim())
+                    .map_err(|e| CliError::Usage(format!("header value for '{name}': {e}")))?;
+                map.insert(name, value);
+            }
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(map)
+            .timeout(timeout)
+            .build()
+            .map_err(|e| CliError::Local(format!("HTTP client: {e}")))?;
+        let base = base.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(CliError::Usage(format!("--api-server must be an http:// or https:// URL, got '{base}'")));
+        }
+        Ok(Client { base, http })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> CliError {
+        if e.is_connect() || e.is_timeout() {
+            CliError::Server(format!("Failed to connect to {}: {}", self.base, e))
+        } else {
+            CliError::Server(format!("request to {} failed: {e}", self.base))
+        }
+    }
+
+    async fn read(&self, response: reqwest::Response) -> CliResult<(u16, Value)> {
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| self.unreachable(e))?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, body))
+    }
+
+    pub async fn get(&self, path: &str) -> CliResult<(u16, Value)> {
+        let response = self.http.get(self.url(path)).send().await.map_err(|e| self.unreachable(e))?;
+        self.read(response).await
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> CliResult<(u16, Value)> {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(e))?;
+        self.read(response).await
+    }
+
+    /// Submit a write and return the task id, insisting on 202 and the
+    /// message upstream's CLI expects.
+    pub async fn submit(&self, method: reqwest::Method, path: &str, body: Option<&Value>, expected: &str) -> CliResult<String> {
+        let (status, body) = self.send(method, path, body).await?;
+        let message = body.get("message").and_then(Value::as_str).unwrap_or("");
+        if status != 202 || !message.starts_with(expected) {
+            return Err(CliError::Server(format!("Error {status}: {}", describe(&body))));
+        }
+        body.pointer("/data/task_id")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .ok_or_else(|| CliError::Server(format!("the server accepted the request but sent no task id: {body}")))
+    }
+
+    /// One look at a task.
+    pub async fn task(&self, task_id: &str) -> CliResult<Value> {
+        let (status, body) = self.get(&format!("api/v1/task/?task_id={task_id}")).await?;
+        if status != 200 {
+            return Err(CliError::Server(format!("Error {status}: {}", describe(&body))));
+        }
+        Ok(body)
+    }
+
+    /// Poll a task until it finishes or `timeout` passes.
+    pub async fn wait(&self, task_id: &str, timeout: Duration, mut progress: impl FnMut(&str)) -> CliResult<TaskOutcome> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let body = self.task(task_id).await?;
+            let state = body
+                .pointer("/data/state")
+                .and_then(Value::as_str)
+                .ok_or_else(|| CliError::Server(format!("task response has no state: {body}")))?
+                .to_string();
+            progress(&state);
+            let result = body.pointer("/data/result").cloned().unwrap_or(Value::Null);
+            match state.as_str() {
+                "SUCCESS" if result.get("status").and_then(Value::as_bool) == Some(true) => {
+                    return Ok(TaskOutcome { state, result })
+                }
+                "SUCCESS" => return Err(CliError::Task(format!("Task status is not successful: {result}"))),
+                "ERRORED" => {
+                    let error = result.get("error").and_then(Value::as_str).unwrap_or("unknown error");
+                    return Err(CliError::Task(format!("Errored: {error}")));
+                }
+                "FAILURE" => return Err(CliError::Task(format!("Failed: {}", describe(&result)))),
+                _ => {}
+            }
+            if started.elapsed() > timeout {
+                return Err(CliError::Task(format!("task {task_id} still {state} after {}s", timeout.as_secs())));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
+        }
+    }
+}
+
+/// A readable one-line form of an error body.
+pub fn describe(body: &Value) -> String {
+    if let Some(detail) = body.get("detail") {
+        if let Some(obj) = detail.as_object() {
+            let msg = obj.get("message").and_then(Value::as_str).unwrap_or("");
+            let err = obj.get("error").and_then(Value::as_str).unwrap_or("");
+            return [msg, err].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+        }
+        if let Some(items) = detail.as_array() {
+            return items
+                .iter()
+                .map(|i| {
+                    let loc: Vec<String> = i
+                        .get("loc")
+                        .and_then(Value::as_array)
+                        .map(|l| l.iter().map(|p| p.to_string().trim_matches('"').to_string()).collect())
+                        .unwrap_or_default();
+                    format!("{}: {}", loc.join("."), i.get("msg").and_then(Value::as_str).unwrap_or(""))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        return detail.to_string();
+    }
+    if let Some(m) = body.get("message").and_then(Value::as_str) {
+        return m.to_string();
+    }
+    body.to_string()
+}

@@ -1,0 +1,209 @@
+//! `rstuf`: the command-line tool for the Repository Service for TUF. It
+//! reads and writes the same payload files as the upstream Python CLI, so
+//! both interoperate, and talks to any server speaking the v1 API.
+
+mod artifact;
+mod client;
+mod error;
+mod output;
+mod plugin;
+mod send;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use client::Client;
+use error::CliResult;
+use output::Output;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "rstuf", version, about = "Repository Service for TUF command-line tool")]
+struct Cli {
+    /// API server URL.
+    #[arg(long, global = true, env = "RSTUF_API_SERVER", default_value = "http://127.0.0.1:8080")]
+    api_server: String,
+    /// Extra HTTP header(s) for a gateway, e.g. 'Authorization: Bearer <token>'.
+    #[arg(short = 'H', long = "headers", global = true)]
+    headers: Vec<String>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Seconds to wait for the server per request.
+    #[arg(long, global = true, default_value_t = 300)]
+    http_timeout: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Administration: bootstrap, metadata updates and signatures.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Add, remove and inspect artifacts.
+    Artifact {
+        #[command(subcommand)]
+        command: ArtifactCommand,
+    },
+    /// Follow tasks.
+    Task {
+        #[command(subcommand)]
+        command: TaskCommand,
+    },
+    /// Inspect, install and verify WebAssembly backend plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Send a payload file produced by a ceremony, update or signing.
+    Send {
+        #[command(subcommand)]
+        what: SendCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SendCommand {
+    /// POST a ceremony payload to /api/v1/bootstrap/ and wait for the task.
+    Bootstrap { file: PathBuf },
+    /// POST a metadata update payload to /api/v1/metadata/ and wait.
+    Update { file: PathBuf },
+    /// POST a signature payload to /api/v1/metadata/sign/ and wait.
+    Sign { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ArtifactCommand {
+    /// Add a file as an artifact (length and blake2b-256 computed locally).
+    Add {
+        file: PathBuf,
+        /// Path prefix for the artifact, e.g. `v1.0/`.
+        #[arg(short, long)]
+        path: Option<String>,
+        /// Store without publishing (publish later).
+        #[arg(long)]
+        no_publish: bool,
+        /// Wait until the task finishes.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Remove artifacts by path.
+    Delete {
+        paths: Vec<String>,
+        #[arg(long)]
+        no_publish: bool,
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TaskCommand {
+    /// Show a task's state and result.
+    Info { task_id: String },
+    /// Wait until a task finishes; exit 4 if it failed.
+    Wait {
+        task_id: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// List plugins in a directory with their kind, version and WIT world.
+    List {
+        #[arg(long, env = "RSTUF_PLUGIN_DIR", default_value = "dist/plugins")]
+        dir: PathBuf,
+    },
+    /// Show one plugin's exports, imports and configuration schema.
+    Inspect { file: PathBuf },
+    /// Install a plugin file after checking its SHA-256.
+    Install {
+        file: PathBuf,
+        #[arg(long)]
+        sha256: String,
+        #[arg(long, env = "RSTUF_PLUGIN_DIR", default_value = "dist/plugins")]
+        dir: PathBuf,
+    },
+    /// Check that every plugin in a directory loads and implements a known world.
+    Verify {
+        #[arg(long, env = "RSTUF_PLUGIN_DIR", default_value = "dist/plugins")]
+        dir: PathBuf,
+    },
+}
+
+impl Cli {
+    fn client(&self) -> CliResult<Client> {
+        Client::new(&self.api_server, &self.headers, Duration::from_secs(self.http_timeout))
+    }
+}
+
+async fn run(cli: Cli) -> CliResult<()> {
+    let out = Output::new(cli.json);
+    match &cli.command {
+        Command::Admin {
+            command: AdminCommand::Send { what },
+        } => {
+            let client = cli.client()?;
+            match what {
+                SendCommand::Bootstrap { file } => send::bootstrap(&client, file, &out).await,
+                SendCommand::Update { file } => send::update(&client, file, &out).await,
+                SendCommand::Sign { file } => send::sign(&client, file, &out).await,
+            }
+        }
+        Command::Artifact { command } => {
+            let client = cli.client()?;
+            match command {
+                ArtifactCommand::Add { file, path, no_publish, wait } => {
+                    artifact::add(&client, file, path.as_deref(), !no_publish, *wait, &out).await
+                }
+                ArtifactCommand::Delete { paths, no_publish, wait } => {
+                    artifact::delete(&client, paths, !no_publish, *wait, &out).await
+                }
+            }
+        }
+        Command::Task { command } => {
+            let client = cli.client()?;
+            match command {
+                TaskCommand::Info { task_id } => send::task_info(&client, task_id, &out).await,
+                TaskCommand::Wait { task_id, timeout } => {
+                    send::task_wait(&client, task_id, Duration::from_secs(*timeout), &out).await
+                }
+            }
+        }
+        Command::Plugin { command } => match command {
+            PluginCommand::List { dir } => plugin::list(dir, &out).await,
+            PluginCommand::Inspect { file } => plugin::inspect(file, &out).await,
+            PluginCommand::Install { file, sha256, dir } => plugin::install(file, sha256, dir, &out).await,
+            PluginCommand::Verify { dir } => plugin::verify(dir, &out).await,
+        },
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "rstuf", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let json = cli.json;
+    if let Err(e) = run(cli).await {
+        if json {
+            println!("{}", serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() }));
+        } else {
+            eprintln!("error: {e}");
+        }
+        std::process::exit(e.exit_code());
+    }
+}

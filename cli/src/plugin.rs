@@ -1,0 +1,181 @@
+//! `rstuf plugin …`: see which plugins are installed, what they implement
+//! and what configuration they take; install one with a digest check; verify
+//! a plugin directory before pointing a service at it.
+
+use crate::error::{local, CliError, CliResult};
+use crate::output::Output;
+use rstuf_plugins::{ComponentReport, PluginInfo, Runtime, RuntimeOptions};
+use serde_json::json;
+use sha2::Digest;
+use std::path::{Path, PathBuf};
+
+fn runtime() -> CliResult<Runtime> {
+    let cache = std::env::var_os("RSTUF_PLUGIN_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("rstuf-plugin-cache"));
+    Runtime::new(RuntimeOptions { cache_dir: Some(cache) }).map_err(|e| local(format!("plugin runtime: {e:#}")))
+}
+
+fn wasm_files(dir: &Path) -> CliResult<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| local(format!("cannot read plugin directory {}: {e}", dir.display())))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn summary(path: &Path, report: &ComponentReport, info: Option<&PluginInfo>) -> serde_json::Value {
+    json!({
+        "file": path.display().to_string(),
+        "kind": report.kind.map(|k| k.to_string()),
+        "world": report.kind.map(|k| format!("rstuf:plugin/{}@{}", k.world(), rstuf_plugins::WIT_VERSION)),
+        "name": info.map(|i| i.name.clone()),
+        "version": info.map(|i| i.version.clone()),
+        "description": info.map(|i| i.description.clone()),
+        "sha256": report.sha256,
+        "size": report.size,
+    })
+}
+
+pub async fn list(dir: &Path, out: &Output) -> CliResult<()> {
+    let rt = runtime()?;
+    let mut rows = Vec::new();
+    for file in wasm_files(dir)? {
+        match rt.describe(&file).await {
+            Ok((report, info)) => rows.push(summary(&file, &report, info.as_ref())),
+            Err(e) => rows.push(json!({ "file": file.display().to_string(), "error": e.to_string() })),
+        }
+    }
+    if out.json {
+        out.print_json(&json!(rows));
+    } else if rows.is_empty() {
+        println!("no plugins in {}", dir.display());
+    } else {
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let s = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_string();
+                let file = Path::new(&s("file")).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+                match r.get("error").and_then(|e| e.as_str()) {
+                    Some(err) => vec![file, "INVALID".into(), "-".into(), "-".into(), err.to_string()],
+                    None => vec![file, s("kind"), s("name"), s("version"), s("world")],
+                }
+            })
+            .collect();
+        out.table(&["FILE", "KIND", "PLUGIN", "VERSION", "WORLD"], &table);
+    }
+    Ok(())
+}
+
+pub async fn inspect(file: &Path, out: &Output) -> CliResult<()> {
+    let (report, info) = runtime()?.describe(file).await.map_err(local)?;
+    let mut doc = summary(file, &report, info.as_ref());
+    doc["exports"] = json!(report.exports);
+    doc["imports"] = json!(report.imports);
+    let schema = info
+        .as_ref()
+        .and_then(|i| serde_json::from_str::<serde_json::Value>(&i.config_schema).ok());
+    doc["config_schema"] = schema.clone().unwrap_or(serde_json::Value::Null);
+    if out.json {
+        out.print_json(&doc);
+        return Ok(());
+    }
+    let s = |k: &str| doc.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_string();
+    println!("file:        {}", s("file"));
+    println!("plugin:      {} {}", s("name"), s("version"));
+    println!("description: {}", s("description"));
+    println!("kind:        {}", s("kind"));
+    println!("world:       {}", s("world"));
+    println!("sha256:      {}", report.sha256);
+    println!("size:        {} bytes", report.size);
+    println!("exports:     {}", report.exports.join(", "));
+    println!("imports:     {}", report.imports.join(", "));
+    if let Some(schema) = schema {
+        println!("config schema:\n{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+    }
+    if report.kind.is_none() {
+        return Err(CliError::Local(format!(
+            "{} does not implement any rstuf:plugin world this version supports (@{})",
+            file.display(),
+            rstuf_plugins::WIT_VERSION
+        )));
+    }
+    Ok(())
+}
+
+pub async fn install(file: &Path, sha256: &str, dir: &Path, out: &Output) -> CliResult<()> {
+    let bytes = std::fs::read(file).map_err(|e| local(format!("cannot read {}: {e}", file.display())))?;
+    let actual = hex::encode(sha2::Sha256::digest(&bytes));
+    if !actual.eq_ignore_ascii_case(sha256.trim()) {
+        return Err(CliError::Local(format!(
+            "digest mismatch for {}: expected {sha256}, file has {actual}; not installed",
+            file.display()
+        )));
+    }
+    let (report, info) = runtime()?.describe(file).await.map_err(local)?;
+    let (Some(kind), Some(info)) = (report.kind, info) else {
+        return Err(CliError::Local(format!("{} is not an rstuf plugin; not installed", file.display())));
+    };
+    if info.name.is_empty() || !info.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(CliError::Local(format!("plugin reports an unusable name '{}'; not installed", info.name)));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| local(format!("cannot create {}: {e}", dir.display())))?;
+    let target = dir.join(format!("{}.wasm", info.name));
+    let tmp = dir.join(format!(".{}.wasm.tmp-{}", info.name, std::process::id()));
+    std::fs::write(&tmp, &bytes).map_err(|e| local(format!("cannot write {}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, &target).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        local(format!("cannot install {}: {e}", target.display()))
+    })?;
+    if out.json {
+        out.print_json(&json!({ "installed": target.display().to_string(), "kind": kind.to_string(), "name": info.name, "version": info.version, "sha256": actual }));
+    } else {
+        println!("installed {} {} ({kind}) as {}", info.name, info.version, target.display());
+    }
+    Ok(())
+}
+
+pub async fn verify(dir: &Path, out: &Output) -> CliResult<()> {
+    let rt = runtime()?;
+    let files = wasm_files(dir)?;
+    let mut problems = Vec::new();
+    let mut rows = Vec::new();
+    for file in &files {
+        let name = file.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+        match rt.describe(file).await {
+            Ok((report, Some(info))) if report.kind.is_some() => {
+                let schema_ok = serde_json::from_str::<serde_json::Value>(&info.config_schema).is_ok();
+                let status = if schema_ok { "ok" } else { "config schema is not valid JSON" };
+                if !schema_ok {
+                    problems.push(format!("{name}: config schema is not valid JSON"));
+                }
+                rows.push(vec![name, status.into(), report.sha256]);
+            }
+            Ok((report, _)) => {
+                let msg = format!("implements no supported world (exports: {})", report.exports.join(", "));
+                problems.push(format!("{name}: {msg}"));
+                rows.push(vec![name, msg, report.sha256]);
+            }
+            Err(e) => {
+                problems.push(e.to_string());
+                rows.push(vec![name, e.to_string(), "-".into()]);
+            }
+        }
+    }
+    if out.json {
+        out.print_json(&json!({ "dir": dir.display().to_string(), "checked": files.len(), "problems": problems }));
+    } else {
+        out.table(&["FILE", "STATUS", "SHA256"], &rows);
+    }
+    if files.is_empty() {
+        return Err(CliError::Local(format!("no plugins in {}", dir.display())));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Local(format!("{} plugin(s) failed verification", problems.len())))
+    }
+}
