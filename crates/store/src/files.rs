@@ -1,0 +1,209 @@
+//! Artifacts (`rstuf_target_files`): one row per path, never deleted;
+//! removal sets `action = 'REMOVE'`. `published = false` marks pending work
+//! for the next publish pass.
+
+use crate::db::{now, q, Store, StoreError};
+use crate::roles::{role_of, Role};
+use chrono::NaiveDateTime;
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub path: String,
+    /// `{"length", "hashes", "custom"?}`.
+    pub info: serde_json::Value,
+    pub role_id: i64,
+}
+
+/// A file row as a publish pass reads it.
+#[derive(Debug, Clone)]
+pub struct FileRow {
+    pub id: i64,
+    pub path: String,
+    pub info: serde_json::Value,
+    pub added: bool,
+    pub published: bool,
+    pub last_update: NaiveDateTime,
+}
+
+fn epoch() -> NaiveDateTime {
+    chrono::DateTime::UNIX_EPOCH.naive_utc()
+}
+
+/// Flip `published` for rows whose `last_update` is unchanged since the
+/// publish pass read them: a row re-added meanwhile stays pending.
+pub(crate) async fn mark_published_on<C: ConnectionTrait>(
+    conn: &C,
+    backend: DbBackend,
+    rows: &[(i64, NaiveDateTime)],
+) -> Result<u64, StoreError> {
+    let mut changed = 0;
+    for chunk in rows.chunks(1000) {
+        let mut sql = String::from(
+            "UPDATE rstuf_target_files SET published = true WHERE (id, COALESCE(last_update, $1)) IN (VALUES ",
+        );
+        let mut values = vec![Value::from(epoch())];
+        for (i, (id, lu)) in chunk.iter().enumerate() {
+            let b = 2 + i * 2;
+            if i > 0 {
+                sql.push(',');
+            }
+            if backend == DbBackend::Postgres {
+                sql.push_str(&format!("(${b}::int, ${}::timestamp)", b + 1));
+            } else {
+                sql.push_str(&format!("(${b}, ${})", b + 1));
+            }
+            values.push(Value::from(*id as i32));
+            values.push(Value::from(*lu));
+        }
+        sql.push(')');
+        let r = conn
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .map_err(q("mark published"))?;
+        changed += r.rows_affected();
+    }
+    Ok(changed)
+}
+
+impl Store {
+    /// Add or replace artifacts in multi-row batches. Re-adding a path with
+    /// identical info and role keeps its published state (so a redelivered
+    /// task does not cause a republish); anything else makes it pending.
+    pub async fn upsert_files(&self, files: &[NewFile]) -> Result<(), StoreError> {
+        use sea_orm::TransactionTrait;
+        let ts = now();
+        let txn = self.db.begin().await.map_err(q("begin"))?;
+        let (json, text) = if self.is_postgres() { ("::json", "::text") } else { ("", "") };
+        for chunk in files.chunks(1000) {
+            let mut sql = String::from(
+                "INSERT INTO rstuf_target_files (path, info, published, action, last_update, targets_role) VALUES ",
+            );
+            let mut values = Vec::with_capacity(chunk.len() * 4 + 1);
+            values.push(Value::from("ADD"));
+            for (i, f) in chunk.iter().enumerate() {
+                let b = 2 + i * 4;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("(${b}, ${}{json}, false, {}, ${}, ${})", b + 1, self.action(1), b + 2, b + 3));
+                values.extend([
+                    Value::from(f.path.clone()),
+                    Value::from(f.info.to_string()),
+                    Value::from(ts),
+                    Value::from(f.role_id as i32),
+                ]);
+            }
+            sql.push_str(&format!(
+                " ON CONFLICT (path) DO UPDATE SET \
+                 published = CASE WHEN rstuf_target_files.action = excluded.action \
+                   AND rstuf_target_files.targets_role = excluded.targets_role \
+                   AND rstuf_target_files.info{text} = excluded.info{text} \
+                   THEN rstuf_target_files.published ELSE false END, \
+                 info = excluded.info, action = excluded.action, \
+                 targets_role = excluded.targets_role, last_update = excluded.last_update"
+            ));
+            txn.execute_raw(self.stmt(&sql, values)).await.map_err(q("upsert artifacts"))?;
+        }
+        txn.commit().await.map_err(q("commit artifacts"))
+    }
+
+    /// Mark paths removed. Unknown paths, and paths already removed and
+    /// published, are reported as not found (upstream's rule).
+    pub async fn mark_removed(&self, paths: &[String]) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await.map_err(q("begin"))?;
+        let ts = now();
+        let mut removed = Vec::new();
+        let mut not_found = Vec::new();
+        for path in paths {
+            let sql = format!(
+                "UPDATE rstuf_target_files SET action = {}, published = false, last_update = $2 \
+                 WHERE path = $3 AND NOT (action = {} AND published = true)",
+                self.action(1),
+                self.action(1)
+            );
+            let r = txn
+                .execute_raw(self.stmt(&sql, vec!["REMOVE".into(), ts.into(), path.clone().into()]))
+                .await
+                .map_err(q("remove artifact"))?;
+            if r.rows_affected() > 0 {
+                removed.push(path.clone());
+            } else {
+                not_found.push(path.clone());
+            }
+        }
+        txn.commit().await.map_err(q("commit removal"))?;
+        Ok((removed, not_found))
+    }
+
+    /// Active roles that have pending (unpublished) artifacts.
+    pub async fn roles_with_unpublished(&self) -> Result<Vec<Role>, StoreError> {
+        let sql = "SELECT id, rolename, version, expires, active FROM rstuf_target_roles r WHERE active = true \
+                   AND EXISTS (SELECT 1 FROM rstuf_target_files f WHERE f.targets_role = r.id AND f.published = false) \
+                   ORDER BY rolename";
+        let rows = self.db.query_all_raw(self.stmt(sql, vec![])).await.map_err(q("read pending roles"))?;
+        rows.iter().map(role_of).collect()
+    }
+
+    /// Every file row of a role (added and removed), ordered by path.
+    pub async fn role_files(&self, role_id: i64) -> Result<Vec<FileRow>, StoreError> {
+        let sql = format!(
+            "SELECT id, path, info{}, action{} AS action, published, COALESCE(last_update, $1) AS last_update \
+             FROM rstuf_target_files WHERE targets_role = $2 ORDER BY path",
+            if self.is_postgres() { "::text AS info" } else { "" },
+            if self.is_postgres() { "::text" } else { "" },
+        );
+        let rows = self
+            .db
+            .query_all_raw(self.stmt(&sql, vec![epoch().into(), (role_id as i32).into()]))
+            .await
+            .map_err(q("read role files"))?;
+        rows.iter()
+            .map(|r| {
+                let id: i32 = r.try_get("", "id").map_err(q("read file"))?;
+                let info: String = r.try_get("", "info").map_err(q("read file"))?;
+                let action: String = r.try_get("", "action").map_err(q("read file"))?;
+                Ok(FileRow {
+                    id: i64::from(id),
+                    path: r.try_get("", "path").map_err(q("read file"))?,
+                    info: serde_json::from_str(&info).map_err(|e| StoreError::Data {
+                        what: "artifact info",
+                        message: e.to_string(),
+                    })?,
+                    added: action == "ADD",
+                    published: r.try_get("", "published").map_err(q("read file"))?,
+                    last_update: r.try_get("", "last_update").map_err(q("read file"))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Are all of these paths published (in whatever state they are)?
+    pub async fn all_published(&self, paths: &[String]) -> Result<bool, StoreError> {
+        for chunk in paths.chunks(1000) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT COUNT(*) AS n FROM rstuf_target_files WHERE published = false AND path IN ({})",
+                placeholders.join(",")
+            );
+            let values = chunk.iter().map(|p| Value::from(p.clone())).collect();
+            let row = self.db.query_one_raw(self.stmt(&sql, values)).await.map_err(q("check published"))?;
+            let n: i64 = row.map(|r| r.try_get("", "n")).transpose().map_err(q("check published"))?.unwrap_or(0);
+            if n > 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Pending artifact rows (for metrics).
+    pub async fn pending_files(&self) -> Result<i64, StoreError> {
+        let row = self
+            .db
+            .query_one_raw(self.stmt("SELECT COUNT(*) AS n FROM rstuf_target_files WHERE published = false", vec![]))
+            .await
+            .map_err(q("count pending"))?;
+        Ok(row.map(|r| r.try_get("", "n")).transpose().map_err(q("count pending"))?.unwrap_or(0))
+    }
+}

@@ -1,0 +1,27 @@
+//! The database layer, on sea-orm over SQLite (embedded mode) or PostgreSQL
+//! (distributed mode), chosen by URL; the same SQL runs on both.
+//!
+//! - `rstuf_target_roles` / `rstuf_target_files`: upstream RSTUF's tables,
+//!   unchanged, so upstream's `rstuf admin import-artifacts` keeps working.
+//! - `rstuf_settings`: repository settings (upstream keeps these in Redis).
+//! - `rstuf_tasks`: the durable task queue of embedded mode and the task
+//!   state of both modes.
+//! - `rstuf_publisher`: the single-writer lease with a fencing token that
+//!   serializes publish passes across processes.
+//!
+//! The atomic and bulk operations are written as explicit SQL so their
+//! locking and batching are visible and reviewed, not left to an ORM.
+
+mod db;
+mod files;
+mod migrate;
+mod publisher;
+mod roles;
+mod settings;
+mod tasks;
+
+pub use db::{Store, StoreError};
+pub use files::{FileRow, NewFile};
+pub use publisher::PublishCommit;
+pub use roles::{NewRole, Role};
+pub use tasks::{NewTask, Task};
