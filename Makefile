@@ -7,6 +7,7 @@ PYTHON ?= python3
 PLUGIN_TARGET := wasm32-wasip2
 PLUGIN_OUT := plugins/target/$(PLUGIN_TARGET)/release
 DIST := dist/plugins
+PLUGINS := storage-fs keyvault-file testbed
 
 .PHONY: setup plugins test run demo lint bench fmt
 
@@ -16,13 +17,17 @@ setup:
 	@$(PYTHON) -c "import tuf, securesystemslib, cryptography, repository_service_tuf" 2>/dev/null || \
 		$(PYTHON) -m pip install --quiet --disable-pip-version-check tuf securesystemslib cryptography repository-service-tuf
 
-## Build every WebAssembly plugin into dist/plugins/<name>.wasm.
+## Build every WebAssembly plugin into dist/plugins/<name>.wasm
+## (crate storage-fs -> plugins/target/wasm32-wasip2/release/storage_fs.wasm
+## -> dist/plugins/storage-fs.wasm; see docs/plugins.md). Copied then renamed,
+## so tests running concurrently never load a half-copied component.
 plugins: setup
 	cd plugins && $(CARGO) build --release --target $(PLUGIN_TARGET)
 	@mkdir -p $(DIST)
-	@for f in $(PLUGIN_OUT)/*.wasm; do \
-		name=$$(basename $$f .wasm | tr _ -); \
-		cp $$f $(DIST)/$$name.wasm; echo "  $(DIST)/$$name.wasm"; \
+	@for name in $(PLUGINS); do \
+		cp $(PLUGIN_OUT)/$$(echo $$name | tr - _).wasm $(DIST)/.$$name.wasm.tmp && \
+		mv -f $(DIST)/.$$name.wasm.tmp $(DIST)/$$name.wasm || exit 1; \
+		echo "  $(DIST)/$$name.wasm"; \
 	done
 
 ## Run the whole test suite (unit, integration, real clients and servers).
@@ -37,7 +42,8 @@ run: plugins
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	cd plugins && $(CARGO) fmt --all --check && $(CARGO) clippy --target $(PLUGIN_TARGET) --release -- -D warnings
+	cd plugins && $(CARGO) fmt --all --check && $(CARGO) clippy --target $(PLUGIN_TARGET) --release -- -D warnings \
+		&& $(CARGO) clippy --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,23 +1,34 @@
 //! `storage-fs`: TUF metadata in a local directory, as a WebAssembly
-//! component (world `rstuf:plugin/storage-backend`). The host grants it one
-//! directory; writes are atomic (temp file, fsync, rename).
+//! component (world `rstuf:plugin/storage-backend@0.1.0`).
+//!
+//! The host grants the component exactly one directory (preopened at the
+//! guest path named by the `path` key, `/data` by default), so even a bug
+//! here cannot touch anything else on the machine. Upstream RSTUF's
+//! `LocalStorage` wrote files in place; this plugin writes atomically
+//! (temporary file, fsync, rename, directory fsync) because TUF clients
+//! download metadata while the worker publishes it.
+//!
+//! The logic lives in [`store`], which is plain Rust and tested natively;
+//! this file only adapts it to the generated bindings, which exist only when
+//! compiling for `wasm32`.
 
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 mod component {
-    use crate::store::{Error, FsStore};
+    use crate::store::{Error, FsStore, CONFIG_SCHEMA};
     use std::sync::Mutex;
 
     wit_bindgen::generate!({ world: "storage-backend", path: "../../wit" });
 
     use exports::rstuf::plugin::plugin::Guest as PluginGuest;
     use exports::rstuf::plugin::storage::{Guest as StorageGuest, ObjectInfo};
-    use rstuf::plugin::types::{PluginError, PluginInfo};
+    use rstuf::plugin::host_log::log;
+    use rstuf::plugin::types::{LogLevel, PluginError, PluginInfo};
 
+    /// The configured store; instances are single-threaded, the mutex only
+    /// satisfies `static`.
     static STORE: Mutex<Option<FsStore>> = Mutex::new(None);
-
-    const SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"properties":{"path":{"type":"string","description":"Directory inside the sandbox (the guest path of the granted directory)","default":"/data"}}}"#;
 
     fn convert(e: Error) -> PluginError {
         match e {
@@ -30,11 +41,17 @@ mod component {
     }
 
     fn with_store<T>(f: impl FnOnce(&FsStore) -> Result<T, Error>) -> Result<T, PluginError> {
-        let guard = STORE.lock().map_err(|_| PluginError::Internal("storage state poisoned".into()))?;
+        let guard = STORE
+            .lock()
+            .map_err(|_| PluginError::Internal("storage state poisoned".into()))?;
         let store = guard
             .as_ref()
             .ok_or_else(|| PluginError::InvalidConfig("storage-fs used before configure".into()))?;
-        f(store).map_err(convert)
+        let result = f(store);
+        if let Some(warning) = store.take_dir_sync_failure() {
+            log(LogLevel::Warn, &format!("storage-fs: {warning}"));
+        }
+        result.map_err(convert)
     }
 
     struct Component;
@@ -45,26 +62,20 @@ mod component {
                 name: "storage-fs".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
                 description: "TUF metadata in a local directory, written atomically".into(),
-                config_schema: SCHEMA.into(),
+                config_schema: CONFIG_SCHEMA.into(),
             }
         }
 
         fn configure(config: String) -> Result<(), PluginError> {
-            let value: serde_json::Value = serde_json::from_str(&config)
-                .map_err(|e| PluginError::InvalidConfig(format!("configuration is not JSON: {e}")))?;
-            let obj = value
-                .as_object()
-                .ok_or_else(|| PluginError::InvalidConfig("configuration must be a JSON object".into()))?;
-            if let Some(unknown) = obj.keys().find(|k| k.as_str() != "path") {
-                return Err(PluginError::InvalidConfig(format!("unknown key '{unknown}' (known: path)")));
-            }
-            let path = match obj.get("path") {
-                None => "/data",
-                Some(serde_json::Value::String(p)) => p.as_str(),
-                Some(_) => return Err(PluginError::InvalidConfig("path: must be a string".into())),
-            };
-            let store = FsStore::open(path).map_err(convert)?;
-            *STORE.lock().map_err(|_| PluginError::Internal("storage state poisoned".into()))? = Some(store);
+            let path = crate::store::parse_config(&config).map_err(convert)?;
+            let store = FsStore::open(&path).map_err(convert)?;
+            log(
+                LogLevel::Debug,
+                &format!("storage-fs: storing metadata in {path}"),
+            );
+            *STORE
+                .lock()
+                .map_err(|_| PluginError::Internal("storage state poisoned".into()))? = Some(store);
             Ok(())
         }
     }
@@ -75,7 +86,7 @@ mod component {
         }
 
         fn put_many(objects: Vec<(String, Vec<u8>)>) -> Result<(), PluginError> {
-            with_store(|s| objects.iter().try_for_each(|(name, data)| s.put(name, data)))
+            with_store(|s| s.put_many(&objects))
         }
 
         fn get(name: String) -> Result<Option<Vec<u8>>, PluginError> {
@@ -83,10 +94,14 @@ mod component {
         }
 
         fn list_objects(prefix: String) -> Result<Vec<ObjectInfo>, PluginError> {
-            with_store(|s| s.list(&prefix)).map(|items| {
-                items
+            with_store(|s| s.list(&prefix)).map(|entries| {
+                entries
                     .into_iter()
-                    .map(|(name, size, modified)| ObjectInfo { name, size, modified })
+                    .map(|e| ObjectInfo {
+                        name: e.name,
+                        size: e.size,
+                        modified: e.modified,
+                    })
                     .collect()
             })
         }
