@@ -7,5 +7,8 @@
 pub mod api;
 pub mod backends;
 pub mod config;
+pub mod embedded;
+pub mod service;
 pub mod state;
 pub mod tasks;
+pub mod worker;

@@ -33,9 +33,9 @@ async fn main() -> anyhow::Result<()> {
     for dir in config.directories_to_create() {
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let backends = Backends::load(&config).await?;
     match command.as_str() {
         "check" => {
+            let backends = Backends::load(&config).await?;
             println!("configuration valid; plugins loaded:");
             println!("  storage  {} = {} {}", backends.storage.name(), backends.storage.info().name, backends.storage.info().version);
             for v in &backends.keyvaults {
@@ -46,7 +46,35 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        _ => anyhow::bail!("the service loop is not part of this build yet; use `check`"),
+        _ => {
+            let service = rstuf_host::service::start(config, Default::default()).await?;
+            wait_for_signal().await;
+            tracing::info!("shutting down: finishing in-flight tasks");
+            service.shutdown().await;
+            Ok(())
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
     }
 }
 

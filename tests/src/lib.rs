@@ -2,6 +2,8 @@
 //! one plugin runtime per test binary, and running the real Python TUF
 //! tooling (python-tuf, cryptography) that checks our output independently.
 
+pub mod service;
+
 use rstuf_plugins::{DirGrant, Grants, PluginKind, PluginSpec, Runtime, RuntimeOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,122 @@
+//! Assembles the service from configuration: database, plugins, the API
+//! and the worker, with the periodic jobs, and shuts it down gracefully.
+
+use crate::api::{self, AppState, Metrics};
+use crate::backends::Backends;
+use crate::config::{redact_url, Config};
+use crate::embedded::EmbeddedState;
+use crate::worker::tokio_util_shutdown::Shutdown;
+use crate::worker::{self, clock::Clock, Ctx};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// A running service.
+pub struct Service {
+    /// Where the API listens (when this process runs it).
+    pub addr: Option<SocketAddr>,
+    pub ctx: Arc<Ctx>,
+    shutdown: Shutdown,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Start everything the configured role runs.
+pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
+    if config.is_distributed() {
+        anyhow::bail!(
+            "distributed mode (RSTUF_BROKER_SERVER / RSTUF_REDIS_SERVER) is not available in this build; \
+             unset them to run embedded, or run several API/worker processes against one PostgreSQL database"
+        );
+    }
+    for dir in config.directories_to_create() {
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let store = rstuf_store::Store::connect(&config.database.url)
+        .await
+        .with_context(|| format!("database {}", redact_url(&config.database.url)))?;
+    let backends = Backends::load(&config).await?;
+    let metrics = Arc::new(Metrics::new());
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let ctx = Arc::new(Ctx {
+        store: store.clone(),
+        backends: backends.clone(),
+        clock,
+        publish_lock: tokio::sync::Mutex::new(()),
+        wake: wake.clone(),
+        worker_id: config.worker.id.clone(),
+        lease: Duration::from_secs(config.worker.lock_timeout_secs),
+        hours_before_expire: config.worker.hours_before_expire as i64,
+        metrics: metrics.clone(),
+    });
+    let shutdown = Shutdown::default();
+    let mut tasks = Vec::new();
+    let mut addr = None;
+
+    if config.server.role.runs_worker() {
+        // Finish what a crash left behind: a stale timestamp, pending rows.
+        if store.setting("TRUSTED_ROOT").await?.is_some() {
+            if let Err(e) = worker::publish(&ctx, worker::PublishOptions::default()).await {
+                tracing::warn!("start-up publish pass failed (will retry with the next task): {e}");
+            }
+        }
+        tasks.push(tokio::spawn(worker::run(ctx.clone(), config.worker.concurrency, shutdown.clone())));
+        tasks.push(tokio::spawn(periodic(ctx.clone(), config.clone(), shutdown.clone())));
+    }
+
+    if config.server.role.runs_api() {
+        let state = AppState {
+            store: Arc::new(EmbeddedState {
+                store: store.clone(),
+                wake: config.server.role.runs_worker().then(|| wake.clone()),
+            }),
+            metrics,
+            storage: config.server.serve_metadata.then(|| backends.storage.clone()),
+            server: Arc::new(config.server.clone()),
+        };
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        addr = Some(listener.local_addr()?);
+        let app = api::router(state);
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.wait().await });
+            if let Err(e) = serve.await {
+                tracing::error!("API server stopped: {e}");
+            }
+        }));
+        tracing::info!("API listening on http://{}", addr.unwrap_or(config.server.listen));
+    }
+    Ok(Service { addr, ctx, shutdown, tasks })
+}
+
+/// Re-sign online roles near expiry, and drop old task results.
+async fn periodic(ctx: Arc<Ctx>, config: Config, shutdown: Shutdown) {
+    let every = Duration::from_secs(config.worker.bump_interval_secs);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.wait() => return,
+        }
+        match worker::bump(&ctx).await {
+            Ok(result) => tracing::debug!(?result.details, "online roles checked"),
+            Err(e) => tracing::warn!("re-signing online roles failed: {e}"),
+        }
+        let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(config.queue.result_ttl_secs as i64);
+        if let Err(e) = ctx.store.purge_finished_before(cutoff).await {
+            tracing::warn!("purging old task results failed: {e}");
+        }
+    }
+}
+
+impl Service {
+    /// Stop accepting work, let in-flight tasks finish, and return.
+    pub async fn shutdown(self) {
+        self.shutdown.trigger();
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(35), t).await;
+        }
+    }
+}

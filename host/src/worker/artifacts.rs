@@ -1,0 +1,155 @@
+//! Adding and removing artifacts: the database first, then a batched
+//! publish. A task finishes (SUCCESS) only once its artifacts are published,
+//! like upstream, so a client polling the task can fetch the artifact right
+//! after. With `publish_artifacts: false` the task finishes after the
+//! database write; a later publish picks the changes up.
+
+use super::publish::{offline_roles, publish, PublishOptions};
+use super::{Ctx, Settings, WorkError};
+use crate::tasks::{TaskName, TaskResult};
+use rstuf_store::NewFile;
+use rstuf_tuf::bins::Bins;
+use rstuf_tuf::paths::{find_role, invalid_path_reason};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which delegated role an artifact path belongs to.
+enum Layout {
+    Bins(Bins),
+    Custom(Vec<Value>),
+}
+
+impl Layout {
+    fn from_settings(settings: &Settings) -> Result<Layout, WorkError> {
+        if let Some(n) = settings.int("NUMBER_OF_DELEGATED_BINS") {
+            return Bins::from_number_of_bins(n as u64)
+                .map(Layout::Bins)
+                .map_err(|e| WorkError::invalid(e.to_string()));
+        }
+        let roles = settings
+            .get("TRUSTED_TARGETS")
+            .and_then(|t| t.pointer("/signed/delegations/roles"))
+            .and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| WorkError::invalid("the repository is not bootstrapped"))?;
+        Ok(Layout::Custom(roles))
+    }
+
+    fn role_for(&self, path: &str) -> Option<String> {
+        match self {
+            Layout::Bins(b) => Some(b.role_for(path)),
+            Layout::Custom(roles) => find_role(roles, path).map(String::from),
+        }
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+/// Publish, then wait until every path in `paths` is published (another
+/// worker's pass may publish them first).
+async fn publish_and_wait(ctx: &Ctx, task_id: &str, paths: &[String], roles: &[String]) -> Result<(), WorkError> {
+    let _ = ctx
+        .store
+        .set_state(
+            task_id,
+            "RUNNING",
+            Some(json!({ "message": "Publishing", "details": { "published_roles": [], "roles_to_publish": format!("{roles:?}") } })),
+        )
+        .await;
+    for _ in 0..600 {
+        publish(ctx, PublishOptions::default()).await?;
+        if ctx.store.all_published(paths).await? {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(WorkError::Retry("artifacts were not published in time".into()))
+}
+
+/// The `add_artifacts` task.
+pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult, WorkError> {
+    let settings = Settings::load(&ctx.store).await?;
+    let layout = Layout::from_settings(&settings)?;
+    let offline = offline_roles(&settings);
+    let role_ids: BTreeMap<String, i64> = ctx.store.active_roles().await?.into_iter().map(|r| (r.rolename, r.id)).collect();
+    let add_task_id = payload.get("add_task_id_to_custom").and_then(Value::as_bool).unwrap_or(false);
+    let publish_now = payload.get("publish_artifacts").and_then(Value::as_bool).unwrap_or(true);
+
+    let mut files = Vec::new();
+    let mut added = Vec::new();
+    let mut invalid = Vec::new();
+    let mut roles = BTreeSet::new();
+    for artifact in payload.get("artifacts").and_then(Value::as_array).into_iter().flatten() {
+        let path = artifact.get("path").and_then(Value::as_str).unwrap_or_default().to_string();
+        let role = if invalid_path_reason(&path).is_some() { None } else { layout.role_for(&path) };
+        let Some((role, role_id)) = role.and_then(|r| role_ids.get(&r).map(|id| (r, *id))) else {
+            invalid.push(path);
+            continue;
+        };
+        let mut info = artifact.get("info").cloned().unwrap_or(json!({}));
+        if add_task_id {
+            let mut custom = Map::new();
+            custom.insert("added_by_task_id".into(), json!(task_id));
+            if let Some(existing) = info.get("custom").and_then(Value::as_object) {
+                custom.extend(existing.clone());
+            }
+            info["custom"] = Value::Object(custom);
+        }
+        if let Some(obj) = info.as_object_mut() {
+            obj.retain(|_, v| !v.is_null());
+        }
+        files.push(NewFile { path: path.clone(), info, role_id });
+        added.push(path);
+        roles.insert(role);
+    }
+    ctx.store.upsert_files(&files).await?;
+    let roles: Vec<String> = roles.into_iter().collect();
+    let online_paths: Vec<String> = files
+        .iter()
+        .filter(|f| !role_ids.iter().any(|(name, id)| *id == f.role_id && offline.contains(name)))
+        .map(|f| f.path.clone())
+        .collect();
+    if publish_now && !online_paths.is_empty() {
+        publish_and_wait(ctx, task_id, &online_paths, &roles).await?;
+    }
+    Ok(TaskResult::ok(
+        TaskName::AddArtifacts,
+        "Artifact(s) Added",
+        json!({ "added_artifacts": added, "invalid_paths": invalid, "artifact_roles": roles }),
+    ))
+}
+
+/// The `remove_artifacts` task.
+pub async fn remove(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult, WorkError> {
+    let paths = strings(payload.get("artifacts"));
+    if paths.is_empty() {
+        return Ok(TaskResult::error(TaskName::RemoveArtifacts, "Artifact(s) not removed", "At list one artifact is required", None));
+    }
+    let publish_now = payload.get("publish_artifacts").and_then(Value::as_bool).unwrap_or(true);
+    let (valid, mut not_found): (Vec<String>, Vec<String>) = paths.into_iter().partition(|p| invalid_path_reason(p).is_none());
+    let (removed, missing) = ctx.store.mark_removed(&valid).await?;
+    not_found.extend(missing);
+    if publish_now && !removed.is_empty() {
+        publish_and_wait(ctx, task_id, &removed, &[]).await?;
+    }
+    Ok(TaskResult::ok(
+        TaskName::RemoveArtifacts,
+        "Artifact(s) removed",
+        json!({ "deleted_artifacts": removed, "not_found_artifacts": not_found }),
+    ))
+}
+
+/// The `publish_artifacts` task.
+pub async fn publish_task(ctx: &Ctx) -> Result<TaskResult, WorkError> {
+    let settings = Settings::load(&ctx.store).await?;
+    if settings.get("TRUSTED_ROOT").is_none() {
+        return Ok(TaskResult::ok(TaskName::PublishArtifacts, "Publish artifacts skipped: not bootstrapped", json!({ "artifact_roles": null })));
+    }
+    let outcome = publish(ctx, PublishOptions::default()).await?;
+    let roles = if outcome.roles.is_empty() { Value::Null } else { json!(outcome.roles) };
+    Ok(TaskResult::ok(TaskName::PublishArtifacts, "Artifact(s) Published", json!({ "artifact_roles": roles })))
+}

@@ -1,0 +1,248 @@
+//! The worker: claims tasks from the queue and runs them against the
+//! repository. Each action is one module; they share [`Ctx`] (database,
+//! plugins, clock) and the publisher, which is the only code that writes new
+//! metadata versions.
+
+mod artifacts;
+mod bootstrap;
+pub mod clock;
+mod publish;
+mod settings_task;
+mod signer;
+
+use crate::backends::Backends;
+use crate::tasks::{TaskName, TaskResult};
+use clock::Clock;
+use rstuf_plugins::PluginError;
+use rstuf_store::{Store, StoreError};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, Notify, Semaphore};
+
+pub use publish::{bump_online_roles as bump, publish, PublishOptions};
+pub use signer::OnlineKey;
+
+/// How a task failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    /// The request cannot be done as asked: reported as ERRORED with this
+    /// text in `error`; nothing was changed.
+    #[error("{0}")]
+    Invalid(String),
+    /// A dependency failed (database, storage, key vault): the task is
+    /// retried with back-off and fails after its attempts are used.
+    #[error("{0}")]
+    Retry(String),
+}
+
+impl WorkError {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        WorkError::Invalid(msg.into())
+    }
+
+    pub fn plugin(e: PluginError) -> Self {
+        match e.backend_kind() {
+            Some(rstuf_plugins::BackendErrorKind::InvalidInput | rstuf_plugins::BackendErrorKind::NotFound) => {
+                WorkError::Invalid(e.to_string())
+            }
+            _ => WorkError::Retry(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for WorkError {
+    fn from(e: StoreError) -> Self {
+        WorkError::Retry(e.to_string())
+    }
+}
+
+/// What every task handler needs.
+pub struct Ctx {
+    pub store: Store,
+    pub backends: Backends,
+    pub clock: Clock,
+    /// Serializes publish passes inside this process (the database lease
+    /// serializes them across processes).
+    pub publish_lock: Mutex<()>,
+    /// Wakes the worker loop when a task is queued in this process.
+    pub wake: Arc<Notify>,
+    pub worker_id: String,
+    pub lease: Duration,
+    pub hours_before_expire: i64,
+    pub metrics: Arc<crate::api::Metrics>,
+}
+
+/// Settings as read at the start of a task.
+pub struct Settings(pub BTreeMap<String, Value>);
+
+impl Settings {
+    pub async fn load(store: &Store) -> Result<Settings, WorkError> {
+        Ok(Settings(store.settings().await?))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+
+    pub fn int(&self, key: &str) -> Option<i64> {
+        self.get(key).and_then(Value::as_i64)
+    }
+
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+
+    /// Expiry policy of a role, in days.
+    pub fn expiration(&self, role: &str) -> i64 {
+        let key = expiration_key(role);
+        self.int(&key).unwrap_or(match role {
+            "root" | "targets" => 365,
+            _ => 1,
+        })
+    }
+
+    pub fn trusted_root(&self) -> Result<&Value, WorkError> {
+        self.get("TRUSTED_ROOT").ok_or_else(|| WorkError::invalid("the repository is not bootstrapped"))
+    }
+}
+
+/// Settings key of a role's expiry policy (upstream: `<ROLE>_EXPIRATION`).
+pub fn expiration_key(role: &str) -> String {
+    format!("{}_EXPIRATION", role.to_uppercase())
+}
+
+/// The worker loop: claim, run with a renewed lease, record the outcome.
+pub async fn run(ctx: Arc<Ctx>, concurrency: usize, shutdown: tokio_util_shutdown::Shutdown) {
+    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+    loop {
+        if shutdown.is_triggered() {
+            break;
+        }
+        let Ok(permit) = slots.clone().acquire_owned().await else { break };
+        match ctx.store.claim(&ctx.worker_id, ctx.lease).await {
+            Ok(Some(task)) => {
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    run_one(&ctx, task).await;
+                    drop(permit);
+                });
+                continue;
+            }
+            Ok(None) => drop(permit),
+            Err(e) => {
+                drop(permit);
+                tracing::warn!("claiming tasks failed, retrying: {e}");
+            }
+        }
+        tokio::select! {
+            _ = ctx.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = shutdown.wait() => break,
+        }
+    }
+    // Graceful shutdown: wait for in-flight tasks (their leases would hand
+    // them to another worker anyway if we were killed).
+    let _ = tokio::time::timeout(Duration::from_secs(30), slots.acquire_many(concurrency.max(1) as u32)).await;
+}
+
+async fn run_one(ctx: &Arc<Ctx>, task: rstuf_store::Task) {
+    let started = Instant::now();
+    let heartbeat = {
+        let ctx = ctx.clone();
+        let task_id = task.task_id.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ctx.lease / 3).await;
+                if !matches!(ctx.store.extend_lease(&task_id, &ctx.worker_id, ctx.lease).await, Ok(true)) {
+                    break;
+                }
+            }
+        })
+    };
+    let outcome = match TaskName::parse(&task.action) {
+        Some(action) => {
+            let _ = ctx.store.set_state(&task.task_id, "STARTED", None).await;
+            dispatch(ctx, action, &task).await.map(|r| (action, r))
+        }
+        None => Err(WorkError::invalid(format!("unknown task action '{}'", task.action))),
+    };
+    heartbeat.abort();
+    let (state, result) = match outcome {
+        Ok((_, result)) => {
+            let state = if result.status { "SUCCESS" } else { "ERRORED" };
+            (state.to_string(), serde_json::to_value(&result).ok())
+        }
+        Err(WorkError::Invalid(error)) => {
+            let action = TaskName::parse(&task.action).unwrap_or(TaskName::PublishArtifacts);
+            let result = TaskResult::error(action, "Task failed", error, None);
+            ("ERRORED".to_string(), serde_json::to_value(&result).ok())
+        }
+        Err(WorkError::Retry(error)) => {
+            tracing::warn!(task = %task.task_id, action = %task.action, "task failed, will retry: {error}");
+            let delay = Duration::from_secs(2u64.saturating_pow(task.attempts.clamp(0, 6) as u32));
+            match ctx.store.retry_or_fail(&task.task_id, &error, delay).await {
+                Ok(state) => ctx.metrics.task_finished(&task.action, &state, started.elapsed()),
+                Err(e) => tracing::error!(task = %task.task_id, "cannot record task failure: {e}"),
+            }
+            return;
+        }
+    };
+    if let Err(e) = ctx.store.complete(&task.task_id, &state, result).await {
+        tracing::error!(task = %task.task_id, "cannot record task result: {e}");
+    }
+    ctx.metrics.task_finished(&task.action, &state, started.elapsed());
+    tracing::info!(task = %task.task_id, action = %task.action, state, elapsed_ms = started.elapsed().as_millis() as u64, "task finished");
+}
+
+async fn dispatch(ctx: &Arc<Ctx>, action: TaskName, task: &rstuf_store::Task) -> Result<TaskResult, WorkError> {
+    let payload = task.payload.clone().unwrap_or(Value::Null);
+    match action {
+        TaskName::Bootstrap => bootstrap::bootstrap(ctx, &payload, &task.task_id).await,
+        TaskName::AddArtifacts => artifacts::add(ctx, &payload, &task.task_id).await,
+        TaskName::RemoveArtifacts => artifacts::remove(ctx, &payload, &task.task_id).await,
+        TaskName::PublishArtifacts => artifacts::publish_task(ctx).await,
+        TaskName::UpdateSettings => settings_task::update_settings(ctx, &payload).await,
+        TaskName::BumpOnlineRoles => publish::bump_online_roles(ctx).await,
+        TaskName::ForceOnlineMetadataUpdate => publish::force_online(ctx, &payload).await,
+        TaskName::SignMetadata => bootstrap::sign_metadata(ctx, &payload).await,
+        TaskName::DeleteSignMetadata => bootstrap::delete_sign(ctx, &payload).await,
+        TaskName::MetadataUpdate => bootstrap::metadata_update(ctx, &payload).await,
+        TaskName::MetadataDelegation => Ok(TaskResult::error(
+            action,
+            "Metadata delegation not processed",
+            "changing custom delegations after bootstrap is not supported by this version yet",
+            None,
+        )),
+    }
+}
+
+/// A tiny shutdown signal shared by the service's loops.
+pub mod tokio_util_shutdown {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    #[derive(Clone, Default)]
+    pub struct Shutdown(Arc<(AtomicBool, Notify)>);
+
+    impl Shutdown {
+        pub fn trigger(&self) {
+            self.0 .0.store(true, Ordering::SeqCst);
+            self.0 .1.notify_waiters();
+        }
+        pub fn is_triggered(&self) -> bool {
+            self.0 .0.load(Ordering::SeqCst)
+        }
+        pub async fn wait(&self) {
+            while !self.is_triggered() {
+                let notified = self.0 .1.notified();
+                if self.is_triggered() {
+                    break;
+                }
+                notified.await;
+            }
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The publisher: the only code that writes new metadata versions.
+//!
+//! One pass folds everything pending into one new version per touched
+//! delegated role, one snapshot and one timestamp. Order keeps clients safe:
+//! role files and snapshot are written first (nothing references them yet),
+//! then the database commit (guarded by the publisher lease's fencing
+//! token), then `timestamp.json`. A crash before the commit leaves the
+//! published repository unchanged and the work pending; a crash after it
+//! leaves `timestamp.json` one version behind, which the next pass (and
+//! start-up) repairs before doing anything else.
+
+use super::signer::OnlineKey;
+use super::{Ctx, Settings, WorkError};
+use crate::tasks::{TaskName, TaskResult};
+use chrono::Duration;
+use rstuf_store::{PublishCommit, Role};
+use rstuf_tuf::format::{expires_in, file_name, parse_time, to_file_bytes};
+use rstuf_tuf::SPEC_VERSION;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+/// What a pass must do besides publishing pending artifacts.
+#[derive(Debug, Default, Clone)]
+pub struct PublishOptions {
+    /// Delegated roles to re-sign even without changes (expiry, key change).
+    pub force_roles: Vec<String>,
+    /// Re-sign top-level targets.
+    pub bump_targets: bool,
+    /// Write a new snapshot and timestamp even if nothing else changed.
+    pub force_snapshot: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct PublishOutcome {
+    pub roles: Vec<String>,
+    pub snapshot_version: Option<i64>,
+}
+
+const PUT_BATCH: usize = 256;
+
+/// Run one publish pass.
+pub async fn publish(ctx: &Ctx, options: PublishOptions) -> Result<PublishOutcome, WorkError> {
+    let _local = ctx.publish_lock.lock().await;
+    let token = acquire_lease(ctx).await?;
+    let renew = {
+        let store = ctx.store.clone();
+        let holder = ctx.worker_id.clone();
+        let lease = ctx.lease;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                if !matches!(store.renew_publisher(&holder, token, lease).await, Ok(true)) {
+                    break;
+                }
+            }
+        })
+    };
+    let result = pass(ctx, token, options).await;
+    renew.abort();
+    let _ = ctx.store.release_publisher(&ctx.worker_id, token).await;
+    result
+}
+
+async fn acquire_lease(ctx: &Ctx) -> Result<i64, WorkError> {
+    let deadline = Instant::now() + ctx.lease * 2;
+    let mut delay = std::time::Duration::from_millis(20);
+    loop {
+        if let Some(token) = ctx.store.acquire_publisher(&ctx.worker_id, ctx.lease).await? {
+            return Ok(token);
+        }
+        if Instant::now() > deadline {
+            return Err(WorkError::Retry("another worker holds the publisher lease; will retry".into()));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_millis(500));
+    }
+}
+
+/// Write `timestamp.json` if the database says a newer one was committed.
+async fn repair_timestamp(ctx: &Ctx, settings: &Settings, online: &OnlineKey) -> Result<(), WorkError> {
+    let Some(wanted) = settings.int("TIMESTAMP_VERSION") else { return Ok(()) };
+    let current = ctx
+        .backends
+        .storage
+        .get("timestamp.json")
+        .await
+        .map_err(WorkError::plugin)?
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.pointer("/signed/version").and_then(Value::as_i64))
+        .unwrap_or(0);
+    if current >= wanted {
+        return Ok(());
+    }
+    let snapshot_version = settings.int("SNAPSHOT_VERSION").unwrap_or(1);
+    tracing::warn!(current, wanted, "timestamp.json is behind the committed state; rewriting it");
+    let expires = settings
+        .str("TIMESTAMP_EXPIRES")
+        .map(String::from)
+        .unwrap_or_else(|| expires_in(ctx.clock.now(), settings.expiration("timestamp")));
+    write_timestamp(ctx, online, wanted, snapshot_version, &expires).await
+}
+
+async fn write_timestamp(ctx: &Ctx, online: &OnlineKey, version: i64, snapshot_version: i64, expires: &str) -> Result<(), WorkError> {
+    let signed = json!({
+        "_type": "timestamp",
+        "spec_version": SPEC_VERSION,
+        "version": version,
+        "expires": expires,
+        "meta": { "snapshot.json": { "version": snapshot_version } },
+    });
+    let doc = online.sign_document(&ctx.backends, signed).await?;
+    ctx.backends
+        .storage
+        .put("timestamp.json", &to_file_bytes(&doc))
+        .await
+        .map_err(WorkError::plugin)
+}
+
+/// The delegated-role document of `role` rebuilt from the database.
+async fn build_role(
+    ctx: &Ctx,
+    online: &OnlineKey,
+    role: &Role,
+    settings: &Settings,
+) -> Result<(Value, Vec<(i64, chrono::NaiveDateTime)>, chrono::NaiveDateTime), WorkError> {
+    let rows = ctx.store.role_files(role.id).await?;
+    let mut targets = Map::new();
+    let mut published = Vec::new();
+    for row in &rows {
+        if !row.published {
+            published.push((row.id, row.last_update));
+        }
+        if row.added {
+            targets.insert(row.path.clone(), row.info.clone());
+        }
+    }
+    let days = if role.rolename.starts_with("bins-") { settings.expiration("bins") } else { settings.expiration(&role.rolename) };
+    let expires = expires_in(ctx.clock.now(), days);
+    let signed = json!({
+        "_type": "targets",
+        "spec_version": SPEC_VERSION,
+        "version": role.version + 1,
+        "expires": expires,
+        "targets": targets,
+    });
+    let doc = online.sign_document(&ctx.backends, signed).await?;
+    let naive = parse_time(&expires).map(|t| t.naive_utc()).unwrap_or_default();
+    Ok((doc, published, naive))
+}
+
+async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishOutcome, WorkError> {
+    let started = Instant::now();
+    let settings = Settings::load(&ctx.store).await?;
+    let root = settings.trusted_root()?;
+    let online = OnlineKey::from_root(&root["signed"])?;
+    repair_timestamp(ctx, &settings, &online).await?;
+
+    let mut roles: BTreeMap<String, Role> = ctx
+        .store
+        .roles_with_unpublished()
+        .await?
+        .into_iter()
+        .map(|r| (r.rolename.clone(), r))
+        .collect();
+    if !options.force_roles.is_empty() {
+        let wanted: BTreeSet<&String> = options.force_roles.iter().collect();
+        for r in ctx.store.active_roles().await? {
+            if wanted.contains(&r.rolename) && r.version >= 1 {
+                roles.insert(r.rolename.clone(), r);
+            }
+        }
+    }
+    // Roles signed by offline keys are not published by the online key.
+    let offline = offline_roles(&settings);
+    roles.retain(|name, _| !offline.contains(name));
+    if roles.is_empty() && !options.bump_targets && !options.force_snapshot {
+        return Ok(PublishOutcome::default());
+    }
+
+    // Build and sign every touched role, concurrently (the key vault pools
+    // instances; each signature is one plugin call).
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let built: Vec<(Role, Value, Vec<(i64, chrono::NaiveDateTime)>, chrono::NaiveDateTime)> = stream::iter(roles.into_values())
+        .map(|role| {
+            let online = &online;
+            let settings = &settings;
+            async move {
+                let (doc, published, expires) = build_role(ctx, online, &role, settings).await?;
+                Ok::<_, WorkError>((role, doc, published, expires))
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect()
+        .await?;
+
+    let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(built.len() + 2);
+    let mut commit = PublishCommit::default();
+    let mut new_versions: BTreeMap<String, i64> = BTreeMap::new();
+    for (role, doc, published, expires) in &built {
+        let version = role.version + 1;
+        files.push((file_name(&role.rolename, version as u64), to_file_bytes(doc)));
+        commit.role_versions.push((role.id, version, *expires));
+        commit.published.extend(published.iter().copied());
+        new_versions.insert(role.rolename.clone(), version);
+    }
+
+    // Top-level targets.
+    let mut targets_version = settings.int("TARGETS_VERSION").unwrap_or(1);
+    if options.bump_targets {
+        let mut signed = settings
+            .get("TRUSTED_TARGETS")
+            .and_then(|t| t.get("signed"))
+            .cloned()
+            .ok_or_else(|| WorkError::invalid("no trusted targets metadata"))?;
+        targets_version += 1;
+        let expires = expires_in(ctx.clock.now(), settings.expiration("targets"));
+        signed["version"] = json!(targets_version);
+        signed["expires"] = json!(expires);
+        let doc = online.sign_document(&ctx.backends, signed).await?;
+        files.push((file_name("targets", targets_version as u64), to_file_bytes(&doc)));
+        commit.settings.push(("TRUSTED_TARGETS".into(), doc));
+        commit.settings.push(("TARGETS_VERSION".into(), json!(targets_version)));
+        commit.settings.push(("TARGETS_EXPIRES".into(), json!(expires)));
+    }
+
+    // Snapshot: every published delegated role at its current version.
+    let mut meta = Map::new();
+    meta.insert("targets.json".into(), json!({ "version": targets_version }));
+    for r in ctx.store.active_roles().await? {
+        let version = new_versions.get(&r.rolename).copied().unwrap_or(r.version);
+        if version >= 1 && !offline.contains(&r.rolename) {
+            meta.insert(format!("{}.json", r.rolename), json!({ "version": version }));
+        }
+    }
+    for (name, version) in signed_offline_versions(&settings) {
+        meta.insert(format!("{name}.json"), json!({ "version": version }));
+    }
+    let snapshot_version = settings.int("SNAPSHOT_VERSION").unwrap_or(1) + 1;
+    let snapshot_expires = expires_in(ctx.clock.now(), settings.expiration("snapshot"));
+    let snapshot = online
+        .sign_document(
+            &ctx.backends,
+            json!({
+                "_type": "snapshot",
+                "spec_version": SPEC_VERSION,
+                "version": snapshot_version,
+                "expires": snapshot_expires,
+                "meta": meta,
+            }),
+        )
+        .await?;
+    files.push((file_name("snapshot", snapshot_version as u64), to_file_bytes(&snapshot)));
+
+    for batch in files.chunks(PUT_BATCH) {
+        ctx.backends.storage.put_many(batch).await.map_err(WorkError::plugin)?;
+    }
+
+    let timestamp_version = settings.int("TIMESTAMP_VERSION").unwrap_or(1) + 1;
+    let timestamp_expires = expires_in(ctx.clock.now(), settings.expiration("timestamp"));
+    commit.settings.push(("SNAPSHOT_VERSION".into(), json!(snapshot_version)));
+    commit.settings.push(("SNAPSHOT_EXPIRES".into(), json!(snapshot_expires)));
+    commit.settings.push(("TIMESTAMP_VERSION".into(), json!(timestamp_version)));
+    commit.settings.push(("TIMESTAMP_EXPIRES".into(), json!(timestamp_expires)));
+    if !ctx.store.commit_publish(&ctx.worker_id, token, &commit).await? {
+        return Err(WorkError::Retry("lost the publisher lease before committing; the pass will be redone".into()));
+    }
+    write_timestamp(ctx, &online, timestamp_version, snapshot_version, &timestamp_expires).await?;
+
+    let roles: Vec<String> = new_versions.keys().cloned().collect();
+    ctx.metrics.publish(roles.len(), started.elapsed());
+    tracing::info!(roles = roles.len(), snapshot = snapshot_version, timestamp = timestamp_version, elapsed_ms = started.elapsed().as_millis() as u64, "published");
+    Ok(PublishOutcome {
+        roles,
+        snapshot_version: Some(snapshot_version),
+    })
+}
+
+/// Custom roles whose keys do not include the online key.
+pub fn offline_roles(settings: &Settings) -> BTreeSet<String> {
+    let online = settings
+        .trusted_root()
+        .ok()
+        .and_then(|r| r.pointer("/signed/roles/timestamp/keyids/0"))
+        .and_then(Value::as_str)
+        .map(String::from);
+    settings
+        .get("TRUSTED_TARGETS")
+        .and_then(|t| t.pointer("/signed/delegations/roles"))
+        .and_then(Value::as_array)
+        .map(|roles| {
+            roles
+                .iter()
+                .filter(|r| {
+                    let keyids = r.get("keyids").and_then(Value::as_array);
+                    !keyids.is_some_and(|k| k.len() == 1 && k[0].as_str() == online.as_deref())
+                })
+                .filter_map(|r| r.get("name").and_then(Value::as_str).map(String::from))
+                .filter(|n| !n.starts_with("bins-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Offline-signed roles already published, with their versions.
+fn signed_offline_versions(settings: &Settings) -> Vec<(String, i64)> {
+    settings
+        .get("OFFLINE_ROLE_VERSIONS")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_i64().map(|v| (k.clone(), v))).collect())
+        .unwrap_or_default()
+}
+
+/// The periodic job: re-sign every online role that expires within
+/// `hours_before_expire`, snapshot and timestamp included.
+pub async fn bump_online_roles(ctx: &Ctx) -> Result<TaskResult, WorkError> {
+    let settings = Settings::load(&ctx.store).await?;
+    if settings.get("TRUSTED_ROOT").is_none() || !settings.str("BOOTSTRAP").is_some_and(|b| !b.contains('-')) {
+        return Ok(TaskResult::ok(TaskName::BumpOnlineRoles, "Bootstrap not finished; nothing to bump", json!({})));
+    }
+    let horizon = ctx.clock.now() + Duration::hours(ctx.hours_before_expire);
+    let near = |key: &str| settings.str(key).and_then(parse_time).is_none_or(|t| t <= horizon);
+    let roles: Vec<String> = ctx
+        .store
+        .roles_expiring_before(horizon.naive_utc())
+        .await?
+        .into_iter()
+        .filter(|r| r.version >= 1)
+        .map(|r| r.rolename)
+        .collect();
+    let bump_targets = near("TARGETS_EXPIRES");
+    let force_snapshot = near("SNAPSHOT_EXPIRES") || near("TIMESTAMP_EXPIRES");
+    if roles.is_empty() && !bump_targets && !force_snapshot {
+        return Ok(TaskResult::ok(TaskName::BumpOnlineRoles, "No online roles near expiry", json!({ "updated_roles": [] })));
+    }
+    let outcome = publish(
+        ctx,
+        PublishOptions {
+            force_roles: roles,
+            bump_targets,
+            force_snapshot: true,
+        },
+    )
+    .await?;
+    let mut updated = vec!["snapshot".to_string(), "timestamp".to_string()];
+    if bump_targets {
+        updated.push("targets".into());
+    }
+    updated.extend(outcome.roles);
+    Ok(TaskResult::ok(TaskName::BumpOnlineRoles, "Online roles bumped", json!({ "updated_roles": updated })))
+}
+
+/// `POST /metadata/online`: new versions of the requested online roles.
+pub async fn force_online(ctx: &Ctx, payload: &Value) -> Result<TaskResult, WorkError> {
+    let requested: Vec<String> = payload
+        .get("roles")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    let mut force_roles = Vec::new();
+    let bump_targets = requested.iter().any(|r| r == "targets");
+    for role in &requested {
+        match role.as_str() {
+            "snapshot" | "timestamp" | "targets" | "root" => {}
+            "bins" => force_roles.extend(ctx.store.active_roles().await?.into_iter().map(|r| r.rolename)),
+            other => force_roles.push(other.to_string()),
+        }
+    }
+    let outcome = publish(
+        ctx,
+        PublishOptions {
+            force_roles,
+            bump_targets,
+            force_snapshot: true,
+        },
+    )
+    .await?;
+    let mut updated = vec!["snapshot".to_string(), "timestamp".to_string()];
+    if bump_targets {
+        updated.push("targets".into());
+    }
+    updated.extend(outcome.roles);
+    Ok(TaskResult::ok(
+        TaskName::ForceOnlineMetadataUpdate,
+        "Force new online metadata update succeeded",
+        json!({ "updated_roles": updated }),
+    ))
+}
