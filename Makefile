@@ -9,13 +9,13 @@ PLUGIN_OUT := plugins/target/$(PLUGIN_TARGET)/release
 DIST := dist/plugins
 PLUGINS := storage-fs keyvault-file testbed
 
-.PHONY: setup plugins test run demo lint bench fmt
+.PHONY: setup plugins test run lint bench fmt fuzz-api
 
 ## Install the toolchain pieces and Python clients the tests use (idempotent).
 setup:
 	@rustup target list --installed | grep -qx $(PLUGIN_TARGET) || rustup target add $(PLUGIN_TARGET)
-	@$(PYTHON) -c "import tuf, securesystemslib, cryptography, repository_service_tuf" 2>/dev/null || \
-		$(PYTHON) -m pip install --quiet --disable-pip-version-check tuf securesystemslib cryptography repository-service-tuf
+	@$(PYTHON) -c "import tuf, securesystemslib, cryptography, repository_service_tuf, pexpect" 2>/dev/null || \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check tuf securesystemslib cryptography repository-service-tuf pexpect
 
 ## Build every WebAssembly plugin into dist/plugins/<name>.wasm
 ## (crate storage-fs -> plugins/target/wasm32-wasip2/release/storage_fs.wasm
@@ -32,12 +32,20 @@ plugins: setup
 
 ## Run the whole test suite (unit, integration, real clients and servers).
 test: plugins
+	$(CARGO) build -p rstuf-host -p rstuf-cli
 	$(CARGO) test --workspace
 	cd plugins && $(CARGO) test
 
 ## Run the service in embedded mode (SQLite, local plugins) on 127.0.0.1:8080.
+## `make run DEMO=1` also creates a demo repository in var/demo (generated
+## keys, one artifact) and shows python-tuf verifying it.
 run: plugins
-	$(CARGO) run --release -p rstuf-host -- serve
+	$(CARGO) build --release -p rstuf-host
+ifdef DEMO
+	$(PYTHON) scripts/demo.py target/release/rstuf-host
+else
+	target/release/rstuf-host serve
+endif
 
 lint:
 	$(CARGO) fmt --all --check
@@ -49,5 +57,13 @@ fmt:
 	$(CARGO) fmt --all
 	cd plugins && $(CARGO) fmt --all
 
+## Benchmarks (results and commands: docs/benchmarks.md).
 bench: plugins
 	$(CARGO) run --release -p rstuf-bench --bin plugin-overhead
+	$(CARGO) run --release -p rstuf-bench --bin publish
+	$(CARGO) run --release -p rstuf-bench --bin loadgen -- embedded 1,8,32 400
+
+## Schema-driven fuzzing of the API with schemathesis (scripts/fuzz-api.sh).
+fuzz-api: plugins
+	$(CARGO) build -p rstuf-host -p rstuf-cli
+	bash scripts/fuzz-api.sh target/debug/rstuf-host

@@ -33,3 +33,6 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 pub fn micros(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1e6)
 }
+
+pub mod client;
+pub mod embedded;

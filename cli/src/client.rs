@@ -25,9 +25,9 @@ impl Client {
         for h in headers {
             // Upstream accepts `Name: value, Name2: value2` in one -H.
             for part in h.split(", ").filter(|p| !p.trim().is_empty()) {
-                let (name, value) = part
-                    .split_once(':')
-                    .ok_or_else(|| CliError::Usage(format!("header '{part}' must look like 'Name: value'")))?;
+                let (name, value) = part.split_once(':').ok_or_else(|| {
+                    CliError::Usage(format!("header '{part}' must look like 'Name: value'"))
+                })?;
                 let name = HeaderName::from_bytes(name.trim().as_bytes())
                     .map_err(|e| CliError::Usage(format!("header name '{name}': {e}")))?;
                 let value = HeaderValue::from_str(value.trim())
@@ -42,7 +42,9 @@ impl Client {
             .map_err(|e| CliError::Local(format!("HTTP client: {e}")))?;
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(CliError::Usage(format!("--api-server must be an http:// or https:// URL, got '{base}'")));
+            return Err(CliError::Usage(format!(
+                "--api-server must be an http:// or https:// URL, got '{base}'"
+            )));
         }
         Ok(Client { base, http })
     }
@@ -67,11 +69,21 @@ impl Client {
     }
 
     pub async fn get(&self, path: &str) -> CliResult<(u16, Value)> {
-        let response = self.http.get(self.url(path)).send().await.map_err(|e| self.unreachable(e))?;
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
         self.read(response).await
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> CliResult<(u16, Value)> {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> CliResult<(u16, Value)> {
         let mut request = self.http.request(method, self.url(path));
         if let Some(body) = body {
             request = request.json(body);
@@ -82,29 +94,50 @@ impl Client {
 
     /// Submit a write and return the task id, insisting on 202 and the
     /// message upstream's CLI expects.
-    pub async fn submit(&self, method: reqwest::Method, path: &str, body: Option<&Value>, expected: &str) -> CliResult<String> {
+    pub async fn submit(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        expected: &str,
+    ) -> CliResult<String> {
         let (status, body) = self.send(method, path, body).await?;
         let message = body.get("message").and_then(Value::as_str).unwrap_or("");
         if status != 202 || !message.starts_with(expected) {
-            return Err(CliError::Server(format!("Error {status}: {}", describe(&body))));
+            return Err(CliError::Server(format!(
+                "Error {status}: {}",
+                describe(&body)
+            )));
         }
         body.pointer("/data/task_id")
             .and_then(Value::as_str)
             .map(String::from)
-            .ok_or_else(|| CliError::Server(format!("the server accepted the request but sent no task id: {body}")))
+            .ok_or_else(|| {
+                CliError::Server(format!(
+                    "the server accepted the request but sent no task id: {body}"
+                ))
+            })
     }
 
     /// One look at a task.
     pub async fn task(&self, task_id: &str) -> CliResult<Value> {
         let (status, body) = self.get(&format!("api/v1/task/?task_id={task_id}")).await?;
         if status != 200 {
-            return Err(CliError::Server(format!("Error {status}: {}", describe(&body))));
+            return Err(CliError::Server(format!(
+                "Error {status}: {}",
+                describe(&body)
+            )));
         }
         Ok(body)
     }
 
     /// Poll a task until it finishes or `timeout` passes.
-    pub async fn wait(&self, task_id: &str, timeout: Duration, mut progress: impl FnMut(&str)) -> CliResult<TaskOutcome> {
+    pub async fn wait(
+        &self,
+        task_id: &str,
+        timeout: Duration,
+        mut progress: impl FnMut(&str),
+    ) -> CliResult<TaskOutcome> {
         let started = Instant::now();
         let mut delay = Duration::from_millis(100);
         loop {
@@ -120,16 +153,26 @@ impl Client {
                 "SUCCESS" if result.get("status").and_then(Value::as_bool) == Some(true) => {
                     return Ok(TaskOutcome { state, result })
                 }
-                "SUCCESS" => return Err(CliError::Task(format!("Task status is not successful: {result}"))),
+                "SUCCESS" => {
+                    return Err(CliError::Task(format!(
+                        "Task status is not successful: {result}"
+                    )))
+                }
                 "ERRORED" => {
-                    let error = result.get("error").and_then(Value::as_str).unwrap_or("unknown error");
+                    let error = result
+                        .get("error")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unknown error");
                     return Err(CliError::Task(format!("Errored: {error}")));
                 }
                 "FAILURE" => return Err(CliError::Task(format!("Failed: {}", describe(&result)))),
                 _ => {}
             }
             if started.elapsed() > timeout {
-                return Err(CliError::Task(format!("task {task_id} still {state} after {}s", timeout.as_secs())));
+                return Err(CliError::Task(format!(
+                    "task {task_id} still {state} after {}s",
+                    timeout.as_secs()
+                )));
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(2));
@@ -143,7 +186,12 @@ pub fn describe(body: &Value) -> String {
         if let Some(obj) = detail.as_object() {
             let msg = obj.get("message").and_then(Value::as_str).unwrap_or("");
             let err = obj.get("error").and_then(Value::as_str).unwrap_or("");
-            return [msg, err].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+            return [msg, err]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
         }
         if let Some(items) = detail.as_array() {
             return items
@@ -152,9 +200,17 @@ pub fn describe(body: &Value) -> String {
                     let loc: Vec<String> = i
                         .get("loc")
                         .and_then(Value::as_array)
-                        .map(|l| l.iter().map(|p| p.to_string().trim_matches('"').to_string()).collect())
+                        .map(|l| {
+                            l.iter()
+                                .map(|p| p.to_string().trim_matches('"').to_string())
+                                .collect()
+                        })
                         .unwrap_or_default();
-                    format!("{}: {}", loc.join("."), i.get("msg").and_then(Value::as_str).unwrap_or(""))
+                    format!(
+                        "{}: {}",
+                        loc.join("."),
+                        i.get("msg").and_then(Value::as_str).unwrap_or("")
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join("; ");

@@ -3,8 +3,12 @@
 //! both interoperate, and talks to any server speaking the v1 API.
 
 mod artifact;
+mod ceremony;
 mod client;
 mod error;
+mod keygen;
+mod keys;
+mod metadata_sign;
 mod output;
 mod plugin;
 mod send;
@@ -17,10 +21,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "rstuf", version, about = "Repository Service for TUF command-line tool")]
+#[command(
+    name = "rstuf",
+    version,
+    about = "Repository Service for TUF command-line tool"
+)]
 struct Cli {
     /// API server URL.
-    #[arg(long, global = true, env = "RSTUF_API_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "RSTUF_API_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     api_server: String,
     /// Extra HTTP header(s) for a gateway, e.g. 'Authorization: Bearer <token>'.
     #[arg(short = 'H', long = "headers", global = true)]
@@ -63,11 +76,45 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
+    /// Generate an offline key pair: FILE (PKCS#8 PEM, encrypted when a
+    /// password is given) and FILE.pub; prints its TUF key and keyid.
+    Keygen {
+        /// Key type (rsa: 3072 bits, RSASSA-PSS).
+        #[arg(long = "type", value_enum)]
+        kind: keys::KeyKind,
+        /// Private key file to create (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Encrypt with the password in this environment variable.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// Encrypt with the password in this file.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Key name (`x-rstuf-key-name`; default: the file name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Make the bootstrap payload (root v1 signed with local keys) and
+    /// optionally send it.
+    Ceremony(ceremony::CeremonyArgs),
+    /// Metadata signing.
+    Metadata {
+        #[command(subcommand)]
+        command: MetadataCommand,
+    },
     /// Send a payload file produced by a ceremony, update or signing.
     Send {
         #[command(subcommand)]
         what: SendCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum MetadataCommand {
+    /// Sign metadata pending signatures with a local private key and send
+    /// the signature.
+    Sign(metadata_sign::SignArgs),
 }
 
 #[derive(Subcommand)]
@@ -144,32 +191,73 @@ enum PluginCommand {
 
 impl Cli {
     fn client(&self) -> CliResult<Client> {
-        Client::new(&self.api_server, &self.headers, Duration::from_secs(self.http_timeout))
+        Client::new(
+            &self.api_server,
+            &self.headers,
+            Duration::from_secs(self.http_timeout),
+        )
     }
 }
 
 async fn run(cli: Cli) -> CliResult<()> {
     let out = Output::new(cli.json);
     match &cli.command {
-        Command::Admin {
-            command: AdminCommand::Send { what },
-        } => {
-            let client = cli.client()?;
-            match what {
-                SendCommand::Bootstrap { file } => send::bootstrap(&client, file, &out).await,
-                SendCommand::Update { file } => send::update(&client, file, &out).await,
-                SendCommand::Sign { file } => send::sign(&client, file, &out).await,
+        Command::Admin { command } => match command {
+            AdminCommand::Send { what } => {
+                let client = cli.client()?;
+                match what {
+                    SendCommand::Bootstrap { file } => send::bootstrap(&client, file, &out).await,
+                    SendCommand::Update { file } => send::update(&client, file, &out).await,
+                    SendCommand::Sign { file } => send::sign(&client, file, &out).await,
+                }
             }
-        }
+            AdminCommand::Keygen {
+                kind,
+                out: file,
+                password_env,
+                password_file,
+                name,
+            } => keygen::keygen(
+                keygen::KeygenArgs {
+                    kind: *kind,
+                    out: file,
+                    password: keys::PasswordSource::from_options(
+                        password_env.as_ref(),
+                        password_file.as_ref(),
+                    )?,
+                    name: name.as_deref(),
+                },
+                &out,
+            ),
+            AdminCommand::Ceremony(args) => {
+                let client = if args.send { Some(cli.client()?) } else { None };
+                ceremony::ceremony(args, client.as_ref(), &out).await
+            }
+            AdminCommand::Metadata {
+                command: MetadataCommand::Sign(args),
+            } => {
+                let client = if args.dry_run && args.input.is_some() {
+                    None
+                } else {
+                    Some(cli.client()?)
+                };
+                metadata_sign::sign(args, client.as_ref(), &out).await
+            }
+        },
         Command::Artifact { command } => {
             let client = cli.client()?;
             match command {
-                ArtifactCommand::Add { file, path, no_publish, wait } => {
-                    artifact::add(&client, file, path.as_deref(), !no_publish, *wait, &out).await
-                }
-                ArtifactCommand::Delete { paths, no_publish, wait } => {
-                    artifact::delete(&client, paths, !no_publish, *wait, &out).await
-                }
+                ArtifactCommand::Add {
+                    file,
+                    path,
+                    no_publish,
+                    wait,
+                } => artifact::add(&client, file, path.as_deref(), !no_publish, *wait, &out).await,
+                ArtifactCommand::Delete {
+                    paths,
+                    no_publish,
+                    wait,
+                } => artifact::delete(&client, paths, !no_publish, *wait, &out).await,
             }
         }
         Command::Task { command } => {
@@ -184,7 +272,9 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Plugin { command } => match command {
             PluginCommand::List { dir } => plugin::list(dir, &out).await,
             PluginCommand::Inspect { file } => plugin::inspect(file, &out).await,
-            PluginCommand::Install { file, sha256, dir } => plugin::install(file, sha256, dir, &out).await,
+            PluginCommand::Install { file, sha256, dir } => {
+                plugin::install(file, sha256, dir, &out).await
+            }
             PluginCommand::Verify { dir } => plugin::verify(dir, &out).await,
         },
         Command::Completions { shell } => {
@@ -200,7 +290,10 @@ async fn main() {
     let json = cli.json;
     if let Err(e) = run(cli).await {
         if json {
-            println!("{}", serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() }));
+            println!(
+                "{}",
+                serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() })
+            );
         } else {
             eprintln!("error: {e}");
         }

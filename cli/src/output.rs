@@ -12,12 +12,17 @@ impl Output {
     pub fn new(json: bool) -> Self {
         Output {
             json,
-            color: !json && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            color: !json
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none(),
         }
     }
 
     pub fn print_json(&self, value: &serde_json::Value) {
-        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
     }
 
     pub fn success(&self, text: &str) {

@@ -13,11 +13,19 @@ fn runtime() -> CliResult<Runtime> {
     let cache = std::env::var_os("RSTUF_PLUGIN_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("rstuf-plugin-cache"));
-    Runtime::new(RuntimeOptions { cache_dir: Some(cache) }).map_err(|e| local(format!("plugin runtime: {e:#}")))
+    Runtime::new(RuntimeOptions {
+        cache_dir: Some(cache),
+    })
+    .map_err(|e| local(format!("plugin runtime: {e:#}")))
 }
 
 fn wasm_files(dir: &Path) -> CliResult<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| local(format!("cannot read plugin directory {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        local(format!(
+            "cannot read plugin directory {}: {e}",
+            dir.display()
+        ))
+    })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -46,7 +54,9 @@ pub async fn list(dir: &Path, out: &Output) -> CliResult<()> {
     for file in wasm_files(dir)? {
         match rt.describe(&file).await {
             Ok((report, info)) => rows.push(summary(&file, &report, info.as_ref())),
-            Err(e) => rows.push(json!({ "file": file.display().to_string(), "error": e.to_string() })),
+            Err(e) => {
+                rows.push(json!({ "file": file.display().to_string(), "error": e.to_string() }))
+            }
         }
     }
     if out.json {
@@ -58,9 +68,18 @@ pub async fn list(dir: &Path, out: &Output) -> CliResult<()> {
             .iter()
             .map(|r| {
                 let s = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_string();
-                let file = Path::new(&s("file")).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+                let file = Path::new(&s("file"))
+                    .file_name()
+                    .map(|f| f.to_string_lossy().to_string())
+                    .unwrap_or_default();
                 match r.get("error").and_then(|e| e.as_str()) {
-                    Some(err) => vec![file, "INVALID".into(), "-".into(), "-".into(), err.to_string()],
+                    Some(err) => vec![
+                        file,
+                        "INVALID".into(),
+                        "-".into(),
+                        "-".into(),
+                        err.to_string(),
+                    ],
                     None => vec![file, s("kind"), s("name"), s("version"), s("world")],
                 }
             })
@@ -83,7 +102,12 @@ pub async fn inspect(file: &Path, out: &Output) -> CliResult<()> {
         out.print_json(&doc);
         return Ok(());
     }
-    let s = |k: &str| doc.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_string();
+    let s = |k: &str| {
+        doc.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("-")
+            .to_string()
+    };
     println!("file:        {}", s("file"));
     println!("plugin:      {} {}", s("name"), s("version"));
     println!("description: {}", s("description"));
@@ -94,7 +118,10 @@ pub async fn inspect(file: &Path, out: &Output) -> CliResult<()> {
     println!("exports:     {}", report.exports.join(", "));
     println!("imports:     {}", report.imports.join(", "));
     if let Some(schema) = schema {
-        println!("config schema:\n{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+        println!(
+            "config schema:\n{}",
+            serde_json::to_string_pretty(&schema).unwrap_or_default()
+        );
     }
     if report.kind.is_none() {
         return Err(CliError::Local(format!(
@@ -107,7 +134,8 @@ pub async fn inspect(file: &Path, out: &Output) -> CliResult<()> {
 }
 
 pub async fn install(file: &Path, sha256: &str, dir: &Path, out: &Output) -> CliResult<()> {
-    let bytes = std::fs::read(file).map_err(|e| local(format!("cannot read {}: {e}", file.display())))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| local(format!("cannot read {}: {e}", file.display())))?;
     let actual = hex::encode(sha2::Sha256::digest(&bytes));
     if !actual.eq_ignore_ascii_case(sha256.trim()) {
         return Err(CliError::Local(format!(
@@ -117,15 +145,28 @@ pub async fn install(file: &Path, sha256: &str, dir: &Path, out: &Output) -> Cli
     }
     let (report, info) = runtime()?.describe(file).await.map_err(local)?;
     let (Some(kind), Some(info)) = (report.kind, info) else {
-        return Err(CliError::Local(format!("{} is not an rstuf plugin; not installed", file.display())));
+        return Err(CliError::Local(format!(
+            "{} is not an rstuf plugin; not installed",
+            file.display()
+        )));
     };
-    if info.name.is_empty() || !info.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(CliError::Local(format!("plugin reports an unusable name '{}'; not installed", info.name)));
+    if info.name.is_empty()
+        || !info
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(CliError::Local(format!(
+            "plugin reports an unusable name '{}'; not installed",
+            info.name
+        )));
     }
-    std::fs::create_dir_all(dir).map_err(|e| local(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| local(format!("cannot create {}: {e}", dir.display())))?;
     let target = dir.join(format!("{}.wasm", info.name));
     let tmp = dir.join(format!(".{}.wasm.tmp-{}", info.name, std::process::id()));
-    std::fs::write(&tmp, &bytes).map_err(|e| local(format!("cannot write {}: {e}", tmp.display())))?;
+    std::fs::write(&tmp, &bytes)
+        .map_err(|e| local(format!("cannot write {}: {e}", tmp.display())))?;
     std::fs::rename(&tmp, &target).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         local(format!("cannot install {}: {e}", target.display()))
@@ -133,7 +174,12 @@ pub async fn install(file: &Path, sha256: &str, dir: &Path, out: &Output) -> Cli
     if out.json {
         out.print_json(&json!({ "installed": target.display().to_string(), "kind": kind.to_string(), "name": info.name, "version": info.version, "sha256": actual }));
     } else {
-        println!("installed {} {} ({kind}) as {}", info.name, info.version, target.display());
+        println!(
+            "installed {} {} ({kind}) as {}",
+            info.name,
+            info.version,
+            target.display()
+        );
     }
     Ok(())
 }
@@ -144,18 +190,29 @@ pub async fn verify(dir: &Path, out: &Output) -> CliResult<()> {
     let mut problems = Vec::new();
     let mut rows = Vec::new();
     for file in &files {
-        let name = file.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+        let name = file
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
         match rt.describe(file).await {
             Ok((report, Some(info))) if report.kind.is_some() => {
-                let schema_ok = serde_json::from_str::<serde_json::Value>(&info.config_schema).is_ok();
-                let status = if schema_ok { "ok" } else { "config schema is not valid JSON" };
+                let schema_ok =
+                    serde_json::from_str::<serde_json::Value>(&info.config_schema).is_ok();
+                let status = if schema_ok {
+                    "ok"
+                } else {
+                    "config schema is not valid JSON"
+                };
                 if !schema_ok {
                     problems.push(format!("{name}: config schema is not valid JSON"));
                 }
                 rows.push(vec![name, status.into(), report.sha256]);
             }
             Ok((report, _)) => {
-                let msg = format!("implements no supported world (exports: {})", report.exports.join(", "));
+                let msg = format!(
+                    "implements no supported world (exports: {})",
+                    report.exports.join(", ")
+                );
                 problems.push(format!("{name}: {msg}"));
                 rows.push(vec![name, msg, report.sha256]);
             }
@@ -176,6 +233,9 @@ pub async fn verify(dir: &Path, out: &Output) -> CliResult<()> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Local(format!("{} plugin(s) failed verification", problems.len())))
+        Err(CliError::Local(format!(
+            "{} plugin(s) failed verification",
+            problems.len()
+        )))
     }
 }

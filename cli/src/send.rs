@@ -2,7 +2,7 @@
 //! a ceremony, update or signing session (ours or upstream's), and follow
 //! the resulting tasks.
 
-use crate::client::Client;
+use crate::client::{Client, TaskOutcome};
 use crate::error::{local, CliError, CliResult};
 use crate::output::Output;
 use reqwest::Method;
@@ -14,39 +14,84 @@ const TASK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Read a payload file: it must exist, be JSON and be an object.
 pub fn read_payload(file: &Path) -> CliResult<Value> {
-    let text = std::fs::read_to_string(file).map_err(|e| local(format!("cannot read {}: {e}", file.display())))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| local(format!("{} is not valid JSON: {e}", file.display())))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| local(format!("cannot read {}: {e}", file.display())))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| local(format!("{} is not valid JSON: {e}", file.display())))?;
     if !value.is_object() {
-        return Err(local(format!("{} must contain a JSON object", file.display())));
+        return Err(local(format!(
+            "{} must contain a JSON object",
+            file.display()
+        )));
     }
     Ok(value)
 }
 
-async fn submit_and_wait(client: &Client, path: &str, body: &Value, expected: &str, out: &Output) -> CliResult<()> {
-    let task_id = client.submit(Method::POST, path, Some(body), expected).await?;
+/// Submit a write, insist on 202 and `expected`, and wait for the task.
+pub async fn submit_and_wait_outcome(
+    client: &Client,
+    path: &str,
+    body: &Value,
+    expected: &str,
+    out: &Output,
+) -> CliResult<(String, TaskOutcome)> {
+    let task_id = client
+        .submit(Method::POST, path, Some(body), expected)
+        .await?;
     if !out.json {
         println!("{expected} task id: {task_id}");
     }
     let outcome = client.wait(&task_id, TASK_TIMEOUT, |_| {}).await?;
+    Ok((task_id, outcome))
+}
+
+/// A finished task as JSON.
+pub fn outcome_json(task_id: &str, outcome: &TaskOutcome) -> Value {
+    serde_json::json!({ "task_id": task_id, "state": outcome.state, "result": outcome.result })
+}
+
+/// Print a finished task for people.
+pub fn print_outcome_text(out: &Output, outcome: &TaskOutcome) {
+    out.success(&format!(
+        "{}: {}",
+        outcome.state,
+        outcome
+            .result
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    ));
+    if let Some(details) = outcome.result.get("details").filter(|d| !d.is_null()) {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(details).unwrap_or_default()
+        );
+    }
+}
+
+async fn submit_and_wait(
+    client: &Client,
+    path: &str,
+    body: &Value,
+    expected: &str,
+    out: &Output,
+) -> CliResult<()> {
+    let (task_id, outcome) = submit_and_wait_outcome(client, path, body, expected, out).await?;
     if out.json {
-        out.print_json(&serde_json::json!({ "task_id": task_id, "state": outcome.state, "result": outcome.result }));
+        out.print_json(&outcome_json(&task_id, &outcome));
     } else {
-        out.success(&format!("{}: {}", outcome.state, outcome.result.get("message").and_then(Value::as_str).unwrap_or("")));
-        if let Some(details) = outcome.result.get("details").filter(|d| !d.is_null()) {
-            println!("{}", serde_json::to_string_pretty(details).unwrap_or_default());
-        }
+        print_outcome_text(out, &outcome);
     }
     Ok(())
 }
 
-pub async fn bootstrap(client: &Client, file: &Path, out: &Output) -> CliResult<()> {
-    let payload = read_payload(file)?;
-    if payload.get("settings").is_none() || payload.get("metadata").is_none() {
-        return Err(local(format!("{} is not a ceremony payload (needs settings and metadata)", file.display())));
-    }
+/// Fail unless the server is available for a bootstrap.
+pub async fn check_bootstrap_available(client: &Client) -> CliResult<()> {
     let (status, state) = client.get("api/v1/bootstrap/").await?;
     if status == 404 {
-        return Err(CliError::Server("the server does not allow bootstrap (endpoint disabled)".into()));
+        return Err(CliError::Server(
+            "the server does not allow bootstrap (endpoint disabled)".into(),
+        ));
     }
     if state.pointer("/data/bootstrap").and_then(Value::as_bool) == Some(true) {
         return Err(CliError::Server(format!(
@@ -54,23 +99,62 @@ pub async fn bootstrap(client: &Client, file: &Path, out: &Output) -> CliResult<
             state.get("message").and_then(Value::as_str).unwrap_or("")
         )));
     }
-    submit_and_wait(client, "api/v1/bootstrap/", &payload, "Bootstrap accepted.", out).await
+    Ok(())
+}
+
+pub async fn bootstrap(client: &Client, file: &Path, out: &Output) -> CliResult<()> {
+    let payload = read_payload(file)?;
+    if payload.get("settings").is_none() || payload.get("metadata").is_none() {
+        return Err(local(format!(
+            "{} is not a ceremony payload (needs settings and metadata)",
+            file.display()
+        )));
+    }
+    check_bootstrap_available(client).await?;
+    submit_and_wait(
+        client,
+        "api/v1/bootstrap/",
+        &payload,
+        "Bootstrap accepted.",
+        out,
+    )
+    .await
 }
 
 pub async fn update(client: &Client, file: &Path, out: &Output) -> CliResult<()> {
     let payload = read_payload(file)?;
     if payload.pointer("/metadata/root").is_none() {
-        return Err(local(format!("{} is not a metadata update payload (needs metadata.root)", file.display())));
+        return Err(local(format!(
+            "{} is not a metadata update payload (needs metadata.root)",
+            file.display()
+        )));
     }
-    submit_and_wait(client, "api/v1/metadata/", &payload, "Metadata update accepted.", out).await
+    submit_and_wait(
+        client,
+        "api/v1/metadata/",
+        &payload,
+        "Metadata update accepted.",
+        out,
+    )
+    .await
 }
 
 pub async fn sign(client: &Client, file: &Path, out: &Output) -> CliResult<()> {
     let payload = read_payload(file)?;
     if payload.get("role").is_none() || payload.get("signature").is_none() {
-        return Err(local(format!("{} is not a sign payload (needs role and signature)", file.display())));
+        return Err(local(format!(
+            "{} is not a sign payload (needs role and signature)",
+            file.display()
+        )));
     }
-    submit_and_wait(client, "api/v1/metadata/sign/", &payload, "Metadata sign accepted.", out).await
+    submit_and_wait(
+        client,
+        "api/v1/metadata/sign/",
+        &payload,
+        "Metadata sign accepted.",
+        out,
+    )
+    .await
 }
 
 pub async fn task_info(client: &Client, task_id: &str, out: &Output) -> CliResult<()> {
@@ -80,15 +164,26 @@ pub async fn task_info(client: &Client, task_id: &str, out: &Output) -> CliResul
         out.print_json(&data);
     } else {
         println!("task:  {task_id}");
-        println!("state: {}", data.get("state").and_then(Value::as_str).unwrap_or("?"));
+        println!(
+            "state: {}",
+            data.get("state").and_then(Value::as_str).unwrap_or("?")
+        );
         if let Some(result) = data.get("result") {
-            println!("result:\n{}", serde_json::to_string_pretty(result).unwrap_or_default());
+            println!(
+                "result:\n{}",
+                serde_json::to_string_pretty(result).unwrap_or_default()
+            );
         }
     }
     Ok(())
 }
 
-pub async fn task_wait(client: &Client, task_id: &str, timeout: Duration, out: &Output) -> CliResult<()> {
+pub async fn task_wait(
+    client: &Client,
+    task_id: &str,
+    timeout: Duration,
+    out: &Output,
+) -> CliResult<()> {
     let outcome = client.wait(task_id, timeout, |_| {}).await?;
     if out.json {
         out.print_json(&serde_json::json!({ "task_id": task_id, "state": outcome.state, "result": outcome.result }));

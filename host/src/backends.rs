@@ -3,7 +3,9 @@
 //! scheme of `x-rstuf-online-key-uri`), and any number of notifiers.
 
 use crate::config::Config;
-use rstuf_plugins::{KeyVault, Notifier, PluginError, PluginKind, Runtime, RuntimeOptions, Storage};
+use rstuf_plugins::{
+    KeyVault, Notifier, PluginError, PluginKind, Runtime, RuntimeOptions, Storage,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -41,7 +43,8 @@ impl Backends {
                 PluginKind::Notify => notifiers.push(runtime.load_notify(&spec).await?),
             }
         }
-        let storage = storage.ok_or_else(|| BackendError::Runtime("no storage plugin configured".into()))?;
+        let storage =
+            storage.ok_or_else(|| BackendError::Runtime("no storage plugin configured".into()))?;
         Ok(Backends {
             storage,
             keyvaults,
@@ -51,14 +54,17 @@ impl Backends {
 
     /// The vault that holds the key with this URI.
     pub fn vault_for(&self, uri: &str) -> Result<&KeyVault, BackendError> {
-        self.keyvaults.iter().find(|v| v.serves(uri)).ok_or_else(|| BackendError::NoVaultFor {
-            uri: uri.to_string(),
-            served: self
-                .keyvaults
-                .iter()
-                .flat_map(|v| v.schemes().iter().map(|s| format!("{s}:")))
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        self.keyvaults
+            .iter()
+            .find(|v| v.serves(uri))
+            .ok_or_else(|| BackendError::NoVaultFor {
+                uri: uri.to_string(),
+                served: self
+                    .keyvaults
+                    .iter()
+                    .flat_map(|v| v.schemes().iter().map(|s| format!("{s}:")))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 }

@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read configuration file {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("configuration file {}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
     #[error("environment variable {name}: {message}")]
@@ -79,7 +82,7 @@ pub struct ServerConfig {
     pub auth_tokens: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// `RSTUF_DB_SERVER`: `sqlite://<file>` (embedded) or `postgresql://…`.
@@ -177,12 +180,6 @@ impl Default for ServerConfig {
     }
 }
 
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        DatabaseConfig { url: String::new() }
-    }
-}
-
 impl Default for QueueConfig {
     fn default() -> Self {
         QueueConfig {
@@ -274,7 +271,9 @@ impl Env for ProcessEnv {
 
 impl<const N: usize> Env for [(&str, &str); N] {
     fn var(&self, name: &str) -> Option<String> {
-        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
     }
 }
 
@@ -282,7 +281,9 @@ impl Config {
     /// Load defaults, then `file` (or `RSTUF_CONFIG`), then the environment,
     /// and validate.
     pub fn load(file: Option<&Path>, env: &dyn Env) -> Result<Config, ConfigError> {
-        let file = file.map(Path::to_path_buf).or_else(|| env.var("RSTUF_CONFIG").map(PathBuf::from));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.var("RSTUF_CONFIG").map(PathBuf::from));
         let mut config = match file {
             Some(path) => Config::from_file(&path)?,
             None => Config::default(),
@@ -328,7 +329,12 @@ impl Config {
                 "all" => Role::All,
                 "api" => Role::Api,
                 "worker" => Role::Worker,
-                _ => return Err(env_err("RSTUF_ROLE", format!("'{v}' is not one of all, api, worker"))),
+                _ => {
+                    return Err(env_err(
+                        "RSTUF_ROLE",
+                        format!("'{v}' is not one of all, api, worker"),
+                    ))
+                }
             };
         }
         if let Some(v) = env.var("RSTUF_BODY_LIMIT") {
@@ -338,8 +344,15 @@ impl Config {
             self.server.serve_metadata = parse_bool("RSTUF_SERVE_METADATA", &v)?;
         }
         // Upstream reads DISABLE_ENDPOINTS; its docs say DISABLED_ENDPOINTS.
-        if let Some(v) = env.var("RSTUF_DISABLE_ENDPOINTS").or_else(|| env.var("RSTUF_DISABLED_ENDPOINTS")) {
-            self.server.disable_endpoints = v.split(':').filter(|s| !s.is_empty()).map(String::from).collect();
+        if let Some(v) = env
+            .var("RSTUF_DISABLE_ENDPOINTS")
+            .or_else(|| env.var("RSTUF_DISABLED_ENDPOINTS"))
+        {
+            self.server.disable_endpoints = v
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
         }
         if let Some(v) = env.var("RSTUF_AUTH_TOKENS") {
             self.server.auth_tokens = parse_tokens(&v)?;
@@ -410,7 +423,12 @@ impl Config {
         }
         if let Some(dir) = env.var("RSTUF_ONLINE_KEY_DIR") {
             let entry = file_keyvault_entry(Path::new(&dir));
-            match self.plugins.keyvaults.iter_mut().find(|k| k.file == entry.file) {
+            match self
+                .plugins
+                .keyvaults
+                .iter_mut()
+                .find(|k| k.file == entry.file)
+            {
                 Some(existing) => *existing = entry,
                 None => self.plugins.keyvaults.push(entry),
             }
@@ -437,7 +455,10 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
         let url = &self.database.url;
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return invalid(format!(
                 "database.url (RSTUF_DB_SERVER) must start with sqlite://, postgres:// or postgresql://, got '{}'",
                 redact_url(url)
@@ -466,13 +487,22 @@ impl Config {
             return invalid("distributed mode needs a shared database: set RSTUF_DB_SERVER to a postgresql:// URL".into());
         }
         if self.server.body_limit < 1024 {
-            return invalid(format!("server.body_limit must be at least 1024 bytes, got {}", self.server.body_limit));
+            return invalid(format!(
+                "server.body_limit must be at least 1024 bytes, got {}",
+                self.server.body_limit
+            ));
         }
         if self.worker.concurrency == 0 || self.worker.concurrency > 256 {
-            return invalid(format!("worker.concurrency must be 1..=256, got {}", self.worker.concurrency));
+            return invalid(format!(
+                "worker.concurrency must be 1..=256, got {}",
+                self.worker.concurrency
+            ));
         }
         if self.worker.lock_timeout_secs < 5 {
-            return invalid(format!("worker.lock_timeout_secs (RSTUF_LOCK_TIMEOUT) must be at least 5, got {}", self.worker.lock_timeout_secs));
+            return invalid(format!(
+                "worker.lock_timeout_secs (RSTUF_LOCK_TIMEOUT) must be at least 5, got {}",
+                self.worker.lock_timeout_secs
+            ));
         }
         if self.worker.bump_interval_secs == 0 {
             return invalid("worker.bump_interval_secs must be positive".into());
@@ -483,7 +513,10 @@ impl Config {
             }
             for scope in scopes {
                 if !crate_scopes().contains(&scope.as_str()) {
-                    return invalid(format!("unknown auth scope '{scope}'; known: {}", crate_scopes().join(", ")));
+                    return invalid(format!(
+                        "unknown auth scope '{scope}'; known: {}",
+                        crate_scopes().join(", ")
+                    ));
                 }
             }
         }
@@ -493,11 +526,16 @@ impl Config {
             .chain(&self.plugins.notify)
         {
             if !names.insert(entry.name.as_str()) {
-                return invalid(format!("two plugins are named '{}'; plugin names must be unique", entry.name));
+                return invalid(format!(
+                    "two plugins are named '{}'; plugin names must be unique",
+                    entry.name
+                ));
             }
         }
         if self.plugins.keyvaults.is_empty() {
-            return invalid("at least one key-vault plugin must be configured ([[plugins.keyvaults]])".into());
+            return invalid(
+                "at least one key-vault plugin must be configured ([[plugins.keyvaults]])".into(),
+            );
         }
         Ok(())
     }
@@ -512,13 +550,27 @@ impl Config {
         let spec = |e: &PluginEntry, kind| PluginSpec {
             name: e.name.clone(),
             kind,
-            file: if e.file.is_absolute() { e.file.clone() } else { self.plugins.dir.join(&e.file) },
+            file: if e.file.is_absolute() {
+                e.file.clone()
+            } else {
+                self.plugins.dir.join(&e.file)
+            },
             config: e.config.clone(),
             grants: e.grants.clone(),
         };
         std::iter::once(spec(&self.plugins.storage, PluginKind::Storage))
-            .chain(self.plugins.keyvaults.iter().map(|e| spec(e, PluginKind::Keyvault)))
-            .chain(self.plugins.notify.iter().map(|e| spec(e, PluginKind::Notify)))
+            .chain(
+                self.plugins
+                    .keyvaults
+                    .iter()
+                    .map(|e| spec(e, PluginKind::Keyvault)),
+            )
+            .chain(
+                self.plugins
+                    .notify
+                    .iter()
+                    .map(|e| spec(e, PluginKind::Notify)),
+            )
             .collect()
     }
 
@@ -581,7 +633,10 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(env_err(name, format!("'{value}' is not a boolean (true/false)"))),
+        _ => Err(env_err(
+            name,
+            format!("'{value}' is not a boolean (true/false)"),
+        )),
     }
 }
 
@@ -590,11 +645,18 @@ fn parse_tokens(value: &str) -> Result<BTreeMap<String, Vec<String>>, ConfigErro
     let mut tokens = BTreeMap::new();
     for item in value.split(';').filter(|s| !s.trim().is_empty()) {
         let (token, scopes) = item.split_once('=').ok_or_else(|| {
-            env_err("RSTUF_AUTH_TOKENS", "expected `token=scope,scope;token2=scope`".into())
+            env_err(
+                "RSTUF_AUTH_TOKENS",
+                "expected `token=scope,scope;token2=scope`".into(),
+            )
         })?;
         tokens.insert(
             token.trim().to_string(),
-            scopes.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            scopes
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
         );
     }
     Ok(tokens)
@@ -609,15 +671,27 @@ fn db_url_with_credentials(url: &str, env: &dyn Env) -> Result<String, ConfigErr
     let password = match env.var("RSTUF_DB_PASSWORD") {
         Some(p) if p.starts_with("/run/secrets/") => std::fs::read_to_string(&p)
             .map(|s| s.trim().to_string())
-            .map_err(|e| env_err("RSTUF_DB_PASSWORD", format!("cannot read secret file {p}: {e}")))?,
+            .map_err(|e| {
+                env_err(
+                    "RSTUF_DB_PASSWORD",
+                    format!("cannot read secret file {p}: {e}"),
+                )
+            })?,
         Some(p) => p,
         None => String::new(),
     };
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(env_err("RSTUF_DB_SERVER", "must include a scheme such as postgresql://".into()));
+        return Err(env_err(
+            "RSTUF_DB_SERVER",
+            "must include a scheme such as postgresql://".into(),
+        ));
     };
     let rest = rest.rsplit_once('@').map(|(_, host)| host).unwrap_or(rest);
-    let auth = if password.is_empty() { user } else { format!("{user}:{password}") };
+    let auth = if password.is_empty() {
+        user
+    } else {
+        format!("{user}:{password}")
+    };
     Ok(format!("{scheme}://{auth}@{rest}"))
 }
 
@@ -644,7 +718,10 @@ mod tests {
         let c = Config::load(None, &[("RSTUF_DATA_DIR", "/tmp/x")]).unwrap();
         assert!(!c.is_distributed());
         assert_eq!(c.database.url, "sqlite:///tmp/x/rstuf.db");
-        assert_eq!(c.plugins.storage.grants.dirs[0].host, PathBuf::from("/tmp/x/metadata"));
+        assert_eq!(
+            c.plugins.storage.grants.dirs[0].host,
+            PathBuf::from("/tmp/x/metadata")
+        );
         assert_eq!(c.server.role, Role::All);
     }
 
@@ -659,15 +736,30 @@ mod tests {
             ("RSTUF_STORAGE_BACKEND", "LocalStorage"),
             ("RSTUF_LOCAL_STORAGE_BACKEND_PATH", "/srv/metadata"),
             ("RSTUF_ONLINE_KEY_DIR", "/srv/keys"),
-            ("RSTUF_DISABLE_ENDPOINTS", "/api/v1/artifacts/:{'POST'}/api/v1/artifacts/publish/"),
+            (
+                "RSTUF_DISABLE_ENDPOINTS",
+                "/api/v1/artifacts/:{'POST'}/api/v1/artifacts/publish/",
+            ),
             ("RSTUF_LOCK_TIMEOUT", "500"),
         ];
         let c = Config::load(None, &env).unwrap();
         assert!(c.is_distributed());
-        assert_eq!(c.database.url, "postgresql://rstuf:s3cret@db.internal:5432/rstuf");
-        assert_eq!(redact_url(&c.database.url), "postgresql://rstuf:***@db.internal:5432/rstuf");
-        assert_eq!(c.plugins.storage.grants.dirs[0].host, PathBuf::from("/srv/metadata"));
-        assert_eq!(c.plugins.keyvaults[0].grants.dirs[0].host, PathBuf::from("/srv/keys"));
+        assert_eq!(
+            c.database.url,
+            "postgresql://rstuf:s3cret@db.internal:5432/rstuf"
+        );
+        assert_eq!(
+            redact_url(&c.database.url),
+            "postgresql://rstuf:***@db.internal:5432/rstuf"
+        );
+        assert_eq!(
+            c.plugins.storage.grants.dirs[0].host,
+            PathBuf::from("/srv/metadata")
+        );
+        assert_eq!(
+            c.plugins.keyvaults[0].grants.dirs[0].host,
+            PathBuf::from("/srv/keys")
+        );
         assert_eq!(c.server.disable_endpoints.len(), 2);
         assert_eq!(c.worker.lock_timeout_secs, 500);
     }
@@ -706,9 +798,16 @@ grants = { http_hosts = ["127.0.0.1:9000"] }
         )
         .unwrap();
         let c = Config::load(Some(&path), &[("RSTUF_LISTEN", "127.0.0.1:9999")]).unwrap();
-        assert_eq!(c.server.listen.port(), 9999, "environment wins over the file");
+        assert_eq!(
+            c.server.listen.port(),
+            9999,
+            "environment wins over the file"
+        );
         assert_eq!(c.server.role, Role::Api);
-        assert_eq!(c.plugins.storage.grants.dirs[0].host, PathBuf::from("/srv/rstuf/metadata"));
+        assert_eq!(
+            c.plugins.storage.grants.dirs[0].host,
+            PathBuf::from("/srv/rstuf/metadata")
+        );
         let specs = c.plugin_specs();
         assert_eq!(specs.len(), 3);
         assert_eq!(specs[2].grants.http_hosts, ["127.0.0.1:9000"]);

@@ -29,8 +29,16 @@ impl StateStore for EmbeddedState {
         Box::pin(async move { self.store.settings().await.map_err(err("settings")) })
     }
 
-    fn lock_bootstrap<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<Result<(), Option<String>>, StateError>> {
-        Box::pin(async move { self.store.lock_bootstrap(task_id).await.map_err(err("settings")) })
+    fn lock_bootstrap<'a>(
+        &'a self,
+        task_id: &'a str,
+    ) -> BoxFuture<'a, Result<Result<(), Option<String>>, StateError>> {
+        Box::pin(async move {
+            self.store
+                .lock_bootstrap(task_id)
+                .await
+                .map_err(err("settings"))
+        })
     }
 
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<(), StateError>> {
@@ -51,7 +59,10 @@ impl StateStore for EmbeddedState {
         })
     }
 
-    fn task<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<Option<TaskRecord>, StateError>> {
+    fn task<'a>(
+        &'a self,
+        task_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<TaskRecord>, StateError>> {
         Box::pin(async move {
             let task = self.store.task(task_id).await.map_err(err("task store"))?;
             Ok(task.map(|t| TaskRecord {

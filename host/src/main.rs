@@ -19,7 +19,9 @@ async fn main() -> anyhow::Result<()> {
     let mut command = String::from("serve");
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--config" | "-c" => config_file = Some(args.next().context("--config needs a file")?.into()),
+            "--config" | "-c" => {
+                config_file = Some(args.next().context("--config needs a file")?.into())
+            }
             "-h" | "--help" => {
                 println!("{}", usage());
                 return Ok(());
@@ -31,18 +33,35 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load(config_file.as_deref(), &ProcessEnv)?;
     init_tracing(&config.log_level);
     for dir in config.directories_to_create() {
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     match command.as_str() {
         "check" => {
             let backends = Backends::load(&config).await?;
             println!("configuration valid; plugins loaded:");
-            println!("  storage  {} = {} {}", backends.storage.name(), backends.storage.info().name, backends.storage.info().version);
+            println!(
+                "  storage  {} = {} {}",
+                backends.storage.name(),
+                backends.storage.info().name,
+                backends.storage.info().version
+            );
             for v in &backends.keyvaults {
-                println!("  keyvault {} = {} {} (schemes: {})", v.name(), v.info().name, v.info().version, v.schemes().join(", "));
+                println!(
+                    "  keyvault {} = {} {} (schemes: {})",
+                    v.name(),
+                    v.info().name,
+                    v.info().version,
+                    v.schemes().join(", ")
+                );
             }
             for n in &backends.notifiers {
-                println!("  notify   {} = {} {}", n.name(), n.info().name, n.info().version);
+                println!(
+                    "  notify   {} = {} {}",
+                    n.name(),
+                    n.info().name,
+                    n.info().version
+                );
             }
             Ok(())
         }
@@ -60,13 +79,14 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -79,6 +99,10 @@ async fn wait_for_signal() {
 }
 
 fn init_tracing(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }

@@ -31,7 +31,8 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
         );
     }
     for dir in config.directories_to_create() {
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let store = rstuf_store::Store::connect(&config.database.url)
         .await
@@ -61,8 +62,16 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
                 tracing::warn!("start-up publish pass failed (will retry with the next task): {e}");
             }
         }
-        tasks.push(tokio::spawn(worker::run(ctx.clone(), config.worker.concurrency, shutdown.clone())));
-        tasks.push(tokio::spawn(periodic(ctx.clone(), config.clone(), shutdown.clone())));
+        tasks.push(tokio::spawn(worker::run(
+            ctx.clone(),
+            config.worker.concurrency,
+            shutdown.clone(),
+        )));
+        tasks.push(tokio::spawn(periodic(
+            ctx.clone(),
+            config.clone(),
+            shutdown.clone(),
+        )));
     }
 
     if config.server.role.runs_api() {
@@ -72,7 +81,10 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
                 wake: config.server.role.runs_worker().then(|| wake.clone()),
             }),
             metrics,
-            storage: config.server.serve_metadata.then(|| backends.storage.clone()),
+            storage: config
+                .server
+                .serve_metadata
+                .then(|| backends.storage.clone()),
             server: Arc::new(config.server.clone()),
         };
         let listener = tokio::net::TcpListener::bind(config.server.listen)
@@ -82,14 +94,23 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
         let app = api::router(state);
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.wait().await });
+            let serve =
+                axum::serve(listener, app).with_graceful_shutdown(async move { stop.wait().await });
             if let Err(e) = serve.await {
                 tracing::error!("API server stopped: {e}");
             }
         }));
-        tracing::info!("API listening on http://{}", addr.unwrap_or(config.server.listen));
+        tracing::info!(
+            "API listening on http://{}",
+            addr.unwrap_or(config.server.listen)
+        );
     }
-    Ok(Service { addr, ctx, shutdown, tasks })
+    Ok(Service {
+        addr,
+        ctx,
+        shutdown,
+        tasks,
+    })
 }
 
 /// Re-sign online roles near expiry, and drop old task results.
@@ -104,7 +125,8 @@ async fn periodic(ctx: Arc<Ctx>, config: Config, shutdown: Shutdown) {
             Ok(result) => tracing::debug!(?result.details, "online roles checked"),
             Err(e) => tracing::warn!("re-signing online roles failed: {e}"),
         }
-        let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(config.queue.result_ttl_secs as i64);
+        let cutoff = chrono::Utc::now().naive_utc()
+            - chrono::Duration::seconds(config.queue.result_ttl_secs as i64);
         if let Err(e) = ctx.store.purge_finished_before(cutoff).await {
             tracing::warn!("purging old task results failed: {e}");
         }

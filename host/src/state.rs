@@ -54,10 +54,16 @@ pub trait StateStore: Send + Sync + 'static {
     fn settings(&self) -> BoxFuture<'_, Result<BTreeMap<String, Value>, StateError>>;
     /// Set `BOOTSTRAP = pre-<task_id>` only if no bootstrap is under way or
     /// done; returns the current value when it refused.
-    fn lock_bootstrap<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<Result<(), Option<String>>, StateError>>;
+    fn lock_bootstrap<'a>(
+        &'a self,
+        task_id: &'a str,
+    ) -> BoxFuture<'a, Result<Result<(), Option<String>>, StateError>>;
     /// Durably accept a task: when this returns, a crash does not lose it.
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<(), StateError>>;
-    fn task<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<Option<TaskRecord>, StateError>>;
+    fn task<'a>(
+        &'a self,
+        task_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<TaskRecord>, StateError>>;
     /// Tasks waiting to run.
     fn queue_depth(&self) -> BoxFuture<'_, Result<u64, StateError>>;
     /// Are the dependencies reachable?
@@ -126,11 +132,26 @@ mod tests {
     #[test]
     fn bootstrap_state_parses_like_upstream() {
         assert_eq!(BootstrapState::from_setting(None), BootstrapState::None);
-        assert_eq!(BootstrapState::from_setting(Some(&Value::Null)), BootstrapState::None);
+        assert_eq!(
+            BootstrapState::from_setting(Some(&Value::Null)),
+            BootstrapState::None
+        );
         let id = "82281613dba54b8ea88dc86211c77d0a";
-        assert_eq!(BootstrapState::from_setting(Some(&json!(id))), BootstrapState::Finished(id.into()));
-        assert_eq!(BootstrapState::from_setting(Some(&json!(format!("pre-{id}")))), BootstrapState::Pre(id.into()));
-        assert_eq!(BootstrapState::from_setting(Some(&json!(format!("signing-{id}")))), BootstrapState::Signing(id.into()));
-        assert_eq!(BootstrapState::from_setting(Some(&json!("a-b-c"))), BootstrapState::Unknown);
+        assert_eq!(
+            BootstrapState::from_setting(Some(&json!(id))),
+            BootstrapState::Finished(id.into())
+        );
+        assert_eq!(
+            BootstrapState::from_setting(Some(&json!(format!("pre-{id}")))),
+            BootstrapState::Pre(id.into())
+        );
+        assert_eq!(
+            BootstrapState::from_setting(Some(&json!(format!("signing-{id}")))),
+            BootstrapState::Signing(id.into())
+        );
+        assert_eq!(
+            BootstrapState::from_setting(Some(&json!("a-b-c"))),
+            BootstrapState::Unknown
+        );
     }
 }

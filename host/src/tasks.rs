@@ -102,7 +102,10 @@ impl TaskState {
 
     /// No further change will happen.
     pub fn is_final(self) -> bool {
-        matches!(self, TaskState::Success | TaskState::Errored | TaskState::Failure)
+        matches!(
+            self,
+            TaskState::Success | TaskState::Errored | TaskState::Failure
+        )
     }
 }
 
@@ -131,7 +134,12 @@ impl TaskResult {
         }
     }
 
-    pub fn error(task: TaskName, message: impl Into<String>, error: impl Into<String>, details: Option<Value>) -> Self {
+    pub fn error(
+        task: TaskName,
+        message: impl Into<String>,
+        error: impl Into<String>,
+        details: Option<Value>,
+    ) -> Self {
         TaskResult {
             task: task.as_str().into(),
             status: false,
@@ -150,17 +158,24 @@ pub fn new_task_id() -> String {
 
 /// Is `s` a well-formed task id (32 lowercase hex characters)?
 pub fn is_task_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The worker's `last_update`: `datetime.now()` isoformat, UTC, no offset.
 pub fn now_naive_iso() -> String {
-    chrono::Utc::now().naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    chrono::Utc::now()
+        .naive_utc()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string()
 }
 
 /// The API's `last_update`: timezone-aware, e.g. `2024-05-01T10:11:12.123456Z`.
 pub fn now_utc_iso() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -169,10 +184,16 @@ mod tests {
 
     #[test]
     fn names_and_states_use_upstream_spelling() {
-        assert_eq!(TaskName::parse("add_artifacts"), Some(TaskName::AddArtifacts));
+        assert_eq!(
+            TaskName::parse("add_artifacts"),
+            Some(TaskName::AddArtifacts)
+        );
         assert_eq!(TaskName::PublishArtifacts.queue(), "rstuf_internals");
         assert_eq!(TaskName::Bootstrap.queue(), "metadata_repository");
-        assert_eq!(serde_json::to_string(&TaskState::Errored).unwrap(), "\"ERRORED\"");
+        assert_eq!(
+            serde_json::to_string(&TaskState::Errored).unwrap(),
+            "\"ERRORED\""
+        );
         assert_eq!(TaskState::parse("RUNNING"), Some(TaskState::Running));
     }
 

@@ -19,7 +19,9 @@ pub fn workspace_root() -> PathBuf {
 
 /// Path of a built plugin component (`make plugins` puts them in dist/plugins).
 pub fn plugin_file(name: &str) -> PathBuf {
-    let path = workspace_root().join("dist/plugins").join(format!("{name}.wasm"));
+    let path = workspace_root()
+        .join("dist/plugins")
+        .join(format!("{name}.wasm"));
     assert!(
         path.is_file(),
         "plugin {} is not built: run `make plugins` first (expected {})",

@@ -38,8 +38,17 @@ pub fn config_for(dir: &Path, extra_env: &[(&str, &str)]) -> Config {
     let mut env: Vec<(String, String)> = vec![
         ("RSTUF_DATA_DIR".into(), data.display().to_string()),
         ("RSTUF_LISTEN".into(), "127.0.0.1:0".into()),
-        ("RSTUF_ONLINE_KEY_DIR".into(), dir.join("keys").display().to_string()),
-        ("RSTUF_PLUGIN_DIR".into(), crate::workspace_root().join("dist/plugins").display().to_string()),
+        (
+            "RSTUF_ONLINE_KEY_DIR".into(),
+            dir.join("keys").display().to_string(),
+        ),
+        (
+            "RSTUF_PLUGIN_DIR".into(),
+            crate::workspace_root()
+                .join("dist/plugins")
+                .display()
+                .to_string(),
+        ),
         ("RSTUF_LOG_LEVEL".into(), "warn".into()),
     ];
     for (k, v) in extra_env {
@@ -48,7 +57,11 @@ pub fn config_for(dir: &Path, extra_env: &[(&str, &str)]) -> Config {
     struct Vars(Vec<(String, String)>);
     impl rstuf_host::config::Env for Vars {
         fn var(&self, name: &str) -> Option<String> {
-            self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            self.0
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
         }
     }
     let _ = ProcessEnv;
@@ -67,7 +80,9 @@ pub async fn start_with(extra_env: &[(&str, &str)]) -> TestService {
     std::fs::create_dir_all(dir.path().join("work")).unwrap();
     let config = config_for(dir.path(), extra_env);
     let clock = Clock::default();
-    let service = rstuf_host::service::start(config, clock.clone()).await.expect("service starts");
+    let service = rstuf_host::service::start(config, clock.clone())
+        .await
+        .expect("service starts");
     let base = format!("http://{}", service.addr.expect("API runs"));
     TestService {
         service,
@@ -80,13 +95,24 @@ pub async fn start_with(extra_env: &[(&str, &str)]) -> TestService {
 
 impl TestService {
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.http.post(format!("{}{path}", self.base)).json(body).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -120,7 +146,10 @@ impl TestService {
             if ["SUCCESS", "ERRORED", "FAILURE"].contains(&state.as_str()) {
                 return resp["data"].clone();
             }
-            assert!(Instant::now() < deadline, "task {task_id} stuck in {state}: {resp}");
+            assert!(
+                Instant::now() < deadline,
+                "task {task_id} stuck in {state}: {resp}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -137,7 +166,16 @@ impl TestService {
     pub fn ceremony(&self, args: &[&str]) -> Value {
         let out = python_script(
             "ceremony.py",
-            &[&["--out", self.work().to_str().unwrap(), "--key-dir", self.keys().to_str().unwrap()], args].concat(),
+            &[
+                &[
+                    "--out",
+                    self.work().to_str().unwrap(),
+                    "--key-dir",
+                    self.keys().to_str().unwrap(),
+                ],
+                args,
+            ]
+            .concat(),
         );
         serde_json::from_str(&out).unwrap()
     }
@@ -175,9 +213,13 @@ impl TestService {
     }
 }
 
-fn python_script(name: &str, args: &[&str]) -> String {
+pub fn python_script(name: &str, args: &[&str]) -> String {
     let script = crate::workspace_root().join("tests/python").join(name);
-    let out = Command::new("python3").arg(script).args(args).output().expect("python3 runs");
+    let out = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
     assert!(
         out.status.success(),
         "{name} failed: {}{}",

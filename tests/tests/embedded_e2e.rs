@@ -18,7 +18,13 @@ async fn succinct_bins_add_remove_and_resign_verify_with_python_tuf() {
     assert_eq!(state["message"], "System available for bootstrap.");
 
     let result = bootstrap(&svc, &["--bins", "16"]).await;
-    assert!(result["details"]["bootstrap"].as_str().unwrap().starts_with("Bootstrap finished"), "{result}");
+    assert!(
+        result["details"]["bootstrap"]
+            .as_str()
+            .unwrap()
+            .starts_with("Bootstrap finished"),
+        "{result}"
+    );
     let (_, state) = svc.get("/api/v1/bootstrap/").await;
     assert_eq!(state["data"]["state"], "finished");
     let (_, config) = svc.get("/api/v1/config").await;
@@ -32,7 +38,13 @@ async fn succinct_bins_add_remove_and_resign_verify_with_python_tuf() {
         )
         .await;
     assert_eq!(added["message"], "Artifact(s) Added");
-    assert_eq!(added["details"]["added_artifacts"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        added["details"]["added_artifacts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     let report = svc.verify(&paths, &[], None).await;
     assert_eq!(report["found"]["v1/file2.whl"], 11);
 
@@ -40,23 +52,40 @@ async fn succinct_bins_add_remove_and_resign_verify_with_python_tuf() {
     let mixed = svc
         .run("/api/v1/artifacts", &json!({ "artifacts": [artifact("ok.txt", 1), artifact("../escape", 1), artifact("/abs", 1)] }))
         .await;
-    assert_eq!(mixed["details"]["invalid_paths"], json!(["../escape", "/abs"]));
+    assert_eq!(
+        mixed["details"]["invalid_paths"],
+        json!(["../escape", "/abs"])
+    );
 
     let removed = svc
-        .run("/api/v1/artifacts/delete", &json!({ "artifacts": ["file1.tar.gz", "never-added"] }))
+        .run(
+            "/api/v1/artifacts/delete",
+            &json!({ "artifacts": ["file1.tar.gz", "never-added"] }),
+        )
         .await;
-    assert_eq!(removed["details"]["deleted_artifacts"], json!(["file1.tar.gz"]));
-    assert_eq!(removed["details"]["not_found_artifacts"], json!(["never-added"]));
-    let before = svc.verify(&["v1/file2.whl", "ok.txt"], &["file1.tar.gz"], None).await;
+    assert_eq!(
+        removed["details"]["deleted_artifacts"],
+        json!(["file1.tar.gz"])
+    );
+    assert_eq!(
+        removed["details"]["not_found_artifacts"],
+        json!(["never-added"])
+    );
+    let before = svc
+        .verify(&["v1/file2.whl", "ok.txt"], &["file1.tar.gz"], None)
+        .await;
 
     // A day later every online role (bins, targets near expiry or not,
     // snapshot, timestamp) would have expired; the periodic job re-signs.
-    svc.clock.advance(chrono::Duration::hours(23) + chrono::Duration::minutes(30));
+    svc.clock
+        .advance(chrono::Duration::hours(23) + chrono::Duration::minutes(30));
     let later = (chrono::Utc::now() + chrono::Duration::hours(30)).to_rfc3339();
     let bumped = rstuf_host::worker::bump(&svc.service.ctx).await.unwrap();
     let updated = bumped.details.unwrap()["updated_roles"].clone();
     assert!(updated.as_array().unwrap().len() >= 2 + 16, "{updated}");
-    let after = svc.verify(&["v1/file2.whl", "ok.txt"], &["file1.tar.gz"], Some(&later)).await;
+    let after = svc
+        .verify(&["v1/file2.whl", "ok.txt"], &["file1.tar.gz"], Some(&later))
+        .await;
     assert!(after["timestamp"].as_i64() > before["timestamp"].as_i64());
     assert!(after["snapshot"].as_i64() > before["snapshot"].as_i64());
     svc.service.shutdown().await;
@@ -66,10 +95,20 @@ async fn succinct_bins_add_remove_and_resign_verify_with_python_tuf() {
 async fn classic_bins_and_custom_delegations_verify_with_python_tuf() {
     let svc = start().await;
     bootstrap(&svc, &["--layout", "classic", "--bins", "32"]).await;
-    svc.run("/api/v1/artifacts/", &json!({ "artifacts": [artifact("a/b.tgz", 5), artifact("c.tgz", 6)] }))
-        .await;
-    let targets: Value = reqwest::get(format!("{}/1.targets.json", svc.metadata_url())).await.unwrap().json().await.unwrap();
-    let roles = targets["signed"]["delegations"]["roles"].as_array().unwrap();
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("a/b.tgz", 5), artifact("c.tgz", 6)] }),
+    )
+    .await;
+    let targets: Value = reqwest::get(format!("{}/1.targets.json", svc.metadata_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let roles = targets["signed"]["delegations"]["roles"]
+        .as_array()
+        .unwrap();
     assert_eq!(roles.len(), 32);
     assert!(roles[0]["path_hash_prefixes"].is_array());
     svc.verify(&["a/b.tgz", "c.tgz"], &[], None).await;
@@ -83,9 +122,13 @@ async fn classic_bins_and_custom_delegations_verify_with_python_tuf() {
             &json!({ "artifacts": [artifact("production/app.tgz", 1), artifact("dev.tgz", 2), artifact("x/y/z.tgz", 3)] }),
         )
         .await;
-    assert_eq!(added["details"]["artifact_roles"], json!(["default", "production"]));
+    assert_eq!(
+        added["details"]["artifact_roles"],
+        json!(["default", "production"])
+    );
     assert_eq!(added["details"]["invalid_paths"], json!(["x/y/z.tgz"]));
-    svc.verify(&["production/app.tgz", "dev.tgz"], &["x/y/z.tgz"], None).await;
+    svc.verify(&["production/app.tgz", "dev.tgz"], &["x/y/z.tgz"], None)
+        .await;
     svc.service.shutdown().await;
 }
 
@@ -93,11 +136,19 @@ async fn classic_bins_and_custom_delegations_verify_with_python_tuf() {
 async fn das_bootstrap_then_root_rotation_with_a_new_online_key() {
     let svc = start().await;
     let pending = bootstrap(&svc, &["--sign", "1"]).await;
-    assert_eq!(pending["details"]["bootstrap"], "Root v1 is pending signature");
+    assert_eq!(
+        pending["details"]["bootstrap"],
+        "Root v1 is pending signature"
+    );
     let (_, state) = svc.get("/api/v1/bootstrap/").await;
     assert_eq!(state["data"]["state"], "signing");
     // Writes wait for the bootstrap to finish.
-    let (status, body) = svc.post("/api/v1/artifacts/", &json!({ "artifacts": [artifact("x", 1)] })).await;
+    let (status, body) = svc
+        .post(
+            "/api/v1/artifacts/",
+            &json!({ "artifacts": [artifact("x", 1)] }),
+        )
+        .await;
     assert_eq!(status, 404);
     assert_eq!(body["detail"]["message"], "Task not accepted.");
 
@@ -108,7 +159,11 @@ async fn das_bootstrap_then_root_rotation_with_a_new_online_key() {
     std::fs::write(&response_file, to_sign.to_string()).unwrap();
     let key2 = svc.work().join("root2.pem");
     let sign_payload: Value = serde_json::from_str(
-        &rstuf_tests::service::python_script_async("sign.py", &[response_file.to_str().unwrap(), key2.to_str().unwrap()]).await,
+        &rstuf_tests::service::python_script_async(
+            "sign.py",
+            &[response_file.to_str().unwrap(), key2.to_str().unwrap()],
+        )
+        .await,
     )
     .unwrap();
 
@@ -121,12 +176,21 @@ async fn das_bootstrap_then_root_rotation_with_a_new_online_key() {
 
     let done = svc.run("/api/v1/metadata/sign", &sign_payload).await;
     assert_eq!(done["details"]["bootstrap"], "Bootstrap Finished");
-    svc.run("/api/v1/artifacts/", &json!({ "artifacts": [artifact("before-rotation.txt", 1)] })).await;
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("before-rotation.txt", 1)] }),
+    )
+    .await;
     svc.verify(&["before-rotation.txt"], &[], None).await;
 
     // Root v2, both root keys, and a new online key.
     let current = svc.work().join("current-root.json");
-    let bytes = reqwest::get(format!("{}/1.root.json", svc.metadata_url())).await.unwrap().bytes().await.unwrap();
+    let bytes = reqwest::get(format!("{}/1.root.json", svc.metadata_url()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     std::fs::write(&current, bytes).unwrap();
 
     // A version that skips is refused.
@@ -135,13 +199,217 @@ async fn das_bootstrap_then_root_rotation_with_a_new_online_key() {
     let id = svc.submit("/api/v1/metadata/", &skip).await;
     let refused = svc.wait(&id).await;
     assert_eq!(refused["state"], "ERRORED");
-    assert!(refused["result"]["error"].as_str().unwrap().contains("Failed to verify the trust"));
+    assert!(refused["result"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("Failed to verify the trust"));
 
     let update = svc.ceremony(&["--from-root", current.to_str().unwrap(), "--new-online-key"]);
     let rotated = svc.run("/api/v1/metadata/", &update).await;
     assert_eq!(rotated["message"], "Metadata Update Processed");
-    svc.run("/api/v1/artifacts/", &json!({ "artifacts": [artifact("after-rotation.txt", 2)] })).await;
-    let report = svc.verify(&["before-rotation.txt", "after-rotation.txt"], &[], None).await;
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("after-rotation.txt", 2)] }),
+    )
+    .await;
+    let report = svc
+        .verify(&["before-rotation.txt", "after-rotation.txt"], &[], None)
+        .await;
     assert_eq!(report["root"], 2);
+    svc.service.shutdown().await;
+}
+
+/// A TUF key from tests/python/keygen.py: (keyid, key); the private key
+/// is written to `pem`.
+async fn keygen(pem: &std::path::Path, name: &str) -> (String, Value) {
+    let out =
+        rstuf_tests::service::python_script_async("keygen.py", &[pem.to_str().unwrap(), name])
+            .await;
+    let v: Value = serde_json::from_str(&out).unwrap();
+    (v["keyid"].as_str().unwrap().to_string(), v["key"].clone())
+}
+
+async fn snapshot_version(svc: &TestService) -> i64 {
+    let ts: Value = reqwest::get(format!("{}/timestamp.json", svc.metadata_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    ts["signed"]["meta"]["snapshot.json"]["version"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_delegations_added_signed_offline_updated_and_deleted() {
+    let svc = start().await;
+    bootstrap(&svc, &["--layout", "custom"]).await;
+    // The ceremony's catch-all role would win for every path (first match
+    // wins and new roles are appended): delete it first.
+    let deleted = svc
+        .run(
+            "/api/v1/delegations/delete",
+            &json!({ "delegations": { "roles": [{ "name": "default" }, { "name": "missing" }] } }),
+        )
+        .await;
+    assert_eq!(deleted["details"]["delegated_roles"], json!(["default"]));
+    assert_eq!(deleted["details"]["failed_roles"][0]["role"], "missing");
+    let pem = svc.work().join("release.pem");
+    let (keyid, key) = keygen(&pem, "release-team").await;
+
+    // One online role and one held by an offline key; one name that clashes.
+    let added = svc
+        .run(
+            "/api/v1/delegations/",
+            &json!({ "delegations": {
+                "keys": { keyid.clone(): key },
+                "roles": [
+                    { "name": "nightly", "terminating": true, "keyids": [], "threshold": 1,
+                      "paths": ["nightly/*"], "x-rstuf-expire-policy": 2 },
+                    { "name": "release", "terminating": true, "keyids": [keyid], "threshold": 1,
+                      "paths": ["release/*"], "x-rstuf-expire-policy": 30 },
+                    { "name": "production", "terminating": true, "keyids": [], "threshold": 1,
+                      "paths": ["other/*"], "x-rstuf-expire-policy": 3 }
+                ]
+            }}),
+        )
+        .await;
+    assert_eq!(
+        added["details"]["delegated_roles"],
+        json!(["nightly", "release"]),
+        "{added}"
+    );
+    assert_eq!(
+        added["details"]["failed_roles"][0]["role"], "production",
+        "{added}"
+    );
+
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("nightly/app.tgz", 7), artifact("release/app-1.0.tgz", 8)] }),
+    )
+    .await;
+    // The online role is published at once; the offline one waits.
+    svc.verify(&["nightly/app.tgz"], &[], None).await;
+    let (status, to_sign) = svc.get("/api/v1/metadata/sign").await;
+    assert_eq!(status, 200, "{to_sign}");
+    let draft = &to_sign["data"]["metadata"]["release"];
+    assert_eq!(draft["signed"]["version"], 1, "{to_sign}");
+    assert!(draft["signed"]["targets"]["release/app-1.0.tgz"].is_object());
+    let response_file = svc.work().join("pending-release.json");
+    std::fs::write(&response_file, to_sign.to_string()).unwrap();
+
+    // A signature from a key the role does not trust is refused and
+    // changes nothing published.
+    let before = snapshot_version(&svc).await;
+    let stranger = svc.work().join("stranger.pem");
+    keygen(&stranger, "stranger").await;
+    let mut forged: Value = serde_json::from_str(
+        &rstuf_tests::service::python_script_async(
+            "sign.py",
+            &[
+                response_file.to_str().unwrap(),
+                pem.to_str().unwrap(),
+                "release",
+            ],
+        )
+        .await,
+    )
+    .unwrap();
+    let good = forged.clone();
+    forged["signature"]["sig"] = json!("00".repeat(64));
+    let id = svc.submit("/api/v1/metadata/sign", &forged).await;
+    let refused = svc.wait(&id).await;
+    assert_eq!(refused["state"], "ERRORED", "{refused}");
+    assert_eq!(refused["result"]["error"], "Invalid signature");
+    assert_eq!(snapshot_version(&svc).await, before);
+
+    let signed = svc.run("/api/v1/metadata/sign", &good).await;
+    assert_eq!(
+        signed["details"]["update"], "Role release signing complete",
+        "{signed}"
+    );
+    svc.verify(&["nightly/app.tgz", "release/app-1.0.tgz"], &[], None)
+        .await;
+    let (_, none_left) = svc.get("/api/v1/metadata/sign").await;
+    assert!(
+        none_left["data"].is_null() || none_left["data"]["metadata"].get("release").is_none(),
+        "{none_left}"
+    );
+
+    // Update: nightly now also covers snapshots/*.
+    // PUT is the update verb; POST with an existing name fails.
+    let id = svc
+        .submit(
+            "/api/v1/delegations",
+            &json!({ "delegations": { "keys": {}, "roles": [
+                { "name": "nightly", "terminating": true, "keyids": [], "threshold": 1,
+                  "paths": ["nightly/*", "snapshots/*"], "x-rstuf-expire-policy": 2 }
+            ]}}),
+        )
+        .await;
+    let updated = svc.wait(&id).await;
+    assert_eq!(updated["state"], "ERRORED", "{updated}");
+    let updated = &updated["result"];
+    assert_eq!(
+        updated["details"]["failed_roles"][0]["role"], "nightly",
+        "{updated}"
+    );
+    let r = svc
+        .http
+        .put(format!("{}/api/v1/delegations/", svc.base))
+        .json(&json!({ "delegations": { "keys": {}, "roles": [
+            { "name": "nightly", "terminating": true, "keyids": [], "threshold": 1,
+              "paths": ["nightly/*", "snapshots/*"], "x-rstuf-expire-policy": 2 }
+        ]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let body: Value = r.json().await.unwrap();
+    let done = svc.wait(body["data"]["task_id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("snapshots/s.tgz", 9)] }),
+    )
+    .await;
+    svc.verify(
+        &["nightly/app.tgz", "snapshots/s.tgz", "release/app-1.0.tgz"],
+        &[],
+        None,
+    )
+    .await;
+
+    // Delete: the role's artifacts are no longer reachable, the rest is.
+    let deleted = svc
+        .run(
+            "/api/v1/delegations/delete",
+            &json!({ "delegations": { "roles": [{ "name": "nightly" }] } }),
+        )
+        .await;
+    assert_eq!(deleted["details"]["delegated_roles"], json!(["nightly"]));
+    svc.verify(
+        &["release/app-1.0.tgz"],
+        &["nightly/app.tgz", "snapshots/s.tgz"],
+        None,
+    )
+    .await;
+    // A deleted name can never be used again.
+    let again = svc
+        .submit(
+            "/api/v1/delegations/",
+            &json!({ "delegations": { "keys": {}, "roles": [
+                { "name": "nightly", "terminating": true, "keyids": [], "threshold": 1, "paths": ["n/*"], "x-rstuf-expire-policy": 2 }
+            ]}}),
+        )
+        .await;
+    let again = svc.wait(&again).await;
+    assert_eq!(again["state"], "ERRORED", "{again}");
+    assert_eq!(
+        again["result"]["details"]["failed_roles"][0]["reason"][0],
+        "role already exists or name used in the past"
+    );
     svc.service.shutdown().await;
 }

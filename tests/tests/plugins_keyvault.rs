@@ -58,11 +58,19 @@ try:
 except InvalidSignature:
     print("bad")
 "#;
-    python(script, &[keytype, public, &hex::encode(message), &hex::encode(sig)]).trim() == "ok"
+    python(
+        script,
+        &[keytype, public, &hex::encode(message), &hex::encode(sig)],
+    )
+    .trim()
+        == "ok"
 }
 
 async fn vault(dir: &Path, config: serde_json::Value) -> KeyVault {
-    runtime().load_keyvault(&keyvault_file_spec(dir, config)).await.unwrap()
+    runtime()
+        .load_keyvault(&keyvault_file_spec(dir, config))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -83,7 +91,10 @@ async fn signatures_of_all_three_key_types_verify_with_python_cryptography() {
         let key = vault.get_key(&uri).await.unwrap();
         let keytype = file.trim_end_matches("-enc");
         assert_eq!(key.keytype, keytype);
-        assert_eq!(&key.public, public, "public key of {file} matches python's encoding");
+        assert_eq!(
+            &key.public, public,
+            "public key of {file} matches python's encoding"
+        );
         let scheme = match keytype {
             "ed25519" => "ed25519",
             "ecdsa" => "ecdsa-sha2-nistp256",
@@ -92,11 +103,23 @@ async fn signatures_of_all_three_key_types_verify_with_python_cryptography() {
         assert_eq!(key.scheme, scheme);
 
         let sig = vault.sign(&uri, message).await.unwrap();
-        assert!(python_verifies(keytype, public, message, &sig), "{file} signature verifies");
-        assert!(!python_verifies(keytype, public, b"tampered", &sig), "{file} binds the message");
+        assert!(
+            python_verifies(keytype, public, message, &sig),
+            "{file} signature verifies"
+        );
+        assert!(
+            !python_verifies(keytype, public, b"tampered", &sig),
+            "{file} binds the message"
+        );
     }
 
-    let listed: Vec<String> = vault.list_keys().await.unwrap().into_iter().map(|k| k.uri).collect();
+    let listed: Vec<String> = vault
+        .list_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.uri)
+        .collect();
     assert_eq!(listed.len(), 6, "README.txt is skipped: {listed:?}");
 }
 
@@ -113,17 +136,33 @@ async fn wrong_password_and_hostile_uris_are_clear_errors() {
     let err = vault.sign("fn:rsa-enc", b"m").await.unwrap_err();
     assert_eq!(err.backend_kind(), Some(BackendErrorKind::Denied), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("rsa-enc") && !msg.contains("not-the-password"), "{msg}");
+    assert!(
+        msg.contains("rsa-enc") && !msg.contains("not-the-password"),
+        "{msg}"
+    );
 
-    for uri in ["fn:../etc/passwd", "fn:/etc/passwd", "fn:", "hv:online", "no-scheme"] {
+    for uri in [
+        "fn:../etc/passwd",
+        "fn:/etc/passwd",
+        "fn:",
+        "hv:online",
+        "no-scheme",
+    ] {
         let err = vault.sign(uri, b"m").await.unwrap_err();
         assert!(
-            matches!(err.backend_kind(), Some(BackendErrorKind::InvalidInput | BackendErrorKind::NotFound)),
+            matches!(
+                err.backend_kind(),
+                Some(BackendErrorKind::InvalidInput | BackendErrorKind::NotFound)
+            ),
             "{uri}: {err}"
         );
     }
     let err = vault.sign("fn:absent", b"m").await.unwrap_err();
-    assert_eq!(err.backend_kind(), Some(BackendErrorKind::NotFound), "{err}");
+    assert_eq!(
+        err.backend_kind(),
+        Some(BackendErrorKind::NotFound),
+        "{err}"
+    );
 
     // Unencrypted keys still sign after all those failures.
     assert_eq!(vault.sign("fn:ed25519", b"m").await.unwrap().len(), 64);

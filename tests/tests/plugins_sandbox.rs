@@ -19,9 +19,15 @@ fn testbed(mode: &str, grants: Grants) -> PluginSpec {
 /// The host still serves a well-behaved plugin after a hostile one failed.
 async fn host_still_serves() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = runtime().load_storage(&storage_fs_spec(dir.path())).await.unwrap();
+    let storage = runtime()
+        .load_storage(&storage_fs_spec(dir.path()))
+        .await
+        .unwrap();
     storage.put("alive.json", b"1").await.unwrap();
-    let ok = runtime().load_storage(&testbed("ok", Grants::default())).await.unwrap();
+    let ok = runtime()
+        .load_storage(&testbed("ok", Grants::default()))
+        .await
+        .unwrap();
     assert_eq!(ok.get("x").await.unwrap().as_deref(), Some(&b"ok"[..]));
 }
 
@@ -34,14 +40,25 @@ async fn reading_outside_the_granted_directory_is_refused() {
 
     let mut grants = storage_fs_spec(granted.path()).grants;
     grants.dirs[0].read_only = true;
-    let plugin = runtime().load_storage(&testbed("escape", grants)).await.unwrap();
+    let plugin = runtime()
+        .load_storage(&testbed("escape", grants))
+        .await
+        .unwrap();
 
     // Inside the grant: allowed.
-    assert_eq!(plugin.get("/data/inside.txt").await.unwrap().as_deref(), Some(&b"inside"[..]));
+    assert_eq!(
+        plugin.get("/data/inside.txt").await.unwrap().as_deref(),
+        Some(&b"inside"[..])
+    );
     // Everything else: an absolute host path, a traversal out of the grant,
     // a symlink-free path the host can read.
     let host_path = secret.path().to_str().unwrap().to_string();
-    for target in [host_path.as_str(), "/etc/passwd", "/data/../etc/passwd", "../../../../etc/passwd"] {
+    for target in [
+        host_path.as_str(),
+        "/etc/passwd",
+        "/data/../etc/passwd",
+        "../../../../etc/passwd",
+    ] {
         match plugin.get(target).await {
             Err(e) => assert!(e.to_string().contains("testbed-escape"), "{e}"),
             Ok(bytes) => panic!("plugin read {target} outside its grant: {bytes:?}"),
@@ -56,9 +73,15 @@ async fn unbounded_allocation_hits_the_memory_cap() {
         memory_mib: 32,
         ..Grants::default()
     };
-    let plugin = runtime().load_storage(&testbed("alloc", grants)).await.unwrap();
+    let plugin = runtime()
+        .load_storage(&testbed("alloc", grants))
+        .await
+        .unwrap();
     let err = plugin.get("x").await.unwrap_err();
-    assert!(matches!(err, PluginError::MemoryLimit { limit_mib: 32, .. }), "{err}");
+    assert!(
+        matches!(err, PluginError::MemoryLimit { limit_mib: 32, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("memory limit of 32 MiB"), "{err}");
     // The failed instance was discarded; the next call gets a fresh one and
     // fails the same clean way instead of hanging or crashing the host.
@@ -73,7 +96,10 @@ async fn an_endless_loop_is_interrupted_and_does_not_block_other_work() {
         cpu_ms: 300,
         ..Grants::default()
     };
-    let plugin = runtime().load_storage(&testbed("spin", grants)).await.unwrap();
+    let plugin = runtime()
+        .load_storage(&testbed("spin", grants))
+        .await
+        .unwrap();
     let started = Instant::now();
     let spinning = tokio::spawn({
         let plugin = plugin.clone();
@@ -82,11 +108,18 @@ async fn an_endless_loop_is_interrupted_and_does_not_block_other_work() {
     // While it spins, other plugin calls on the same runtime complete.
     host_still_serves().await;
     let err = spinning.await.unwrap().unwrap_err();
-    assert!(matches!(err, PluginError::CpuLimit { cpu_ms: 300, .. }), "{err}");
+    assert!(
+        matches!(err, PluginError::CpuLimit { cpu_ms: 300, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("interrupted"), "{err}");
     // Bounded: the budget is 300 ms of execution; allow generous slack for a
     // loaded 2-core CI machine, but never "forever".
-    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -98,7 +131,10 @@ async fn a_missing_plugin_file_is_named() {
     let err = runtime().load_storage(&spec).await.unwrap_err();
     assert!(matches!(err, PluginError::ReadFile { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("plugin 'storage'") && msg.contains("/nonexistent/storage.wasm"), "{msg}");
+    assert!(
+        msg.contains("plugin 'storage'") && msg.contains("/nonexistent/storage.wasm"),
+        "{msg}"
+    );
 }
 
 fn spec_for_file(path: &Path) -> PluginSpec {
@@ -114,19 +150,32 @@ async fn files_that_are_not_components_are_refused_with_a_reason() {
 
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"this is not webassembly at all").unwrap();
-    let err = runtime().load_storage(&spec_for_file(&junk)).await.unwrap_err();
+    let err = runtime()
+        .load_storage(&spec_for_file(&junk))
+        .await
+        .unwrap_err();
     assert!(matches!(err, PluginError::NotAComponent { .. }), "{err}");
     assert!(err.to_string().contains("magic bytes"), "{err}");
 
     let core = dir.path().join("core.wasm");
-    std::fs::write(&core, wat::parse_str("(module (func (export \"f\")))").unwrap()).unwrap();
-    let err = runtime().load_storage(&spec_for_file(&core)).await.unwrap_err();
+    std::fs::write(
+        &core,
+        wat::parse_str("(module (func (export \"f\")))").unwrap(),
+    )
+    .unwrap();
+    let err = runtime()
+        .load_storage(&spec_for_file(&core))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("core WebAssembly module"), "{err}");
 
     let truncated = dir.path().join("truncated.wasm");
     let bytes = std::fs::read(plugin_file("storage-fs")).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    let err = runtime().load_storage(&spec_for_file(&truncated)).await.unwrap_err();
+    let err = runtime()
+        .load_storage(&spec_for_file(&truncated))
+        .await
+        .unwrap_err();
     assert!(matches!(err, PluginError::NotAComponent { .. }), "{err}");
 }
 
@@ -138,7 +187,10 @@ async fn a_plugin_of_another_kind_or_wit_version_is_refused() {
     assert!(matches!(err, PluginError::WrongWorld { .. }), "{err}");
     let msg = err.to_string();
     assert!(msg.contains("rstuf:plugin/storage@0.1.0"), "{msg}");
-    assert!(msg.contains("rstuf:plugin/keyvault@0.1.0"), "names what it does export: {msg}");
+    assert!(
+        msg.contains("rstuf:plugin/keyvault@0.1.0"),
+        "names what it does export: {msg}"
+    );
 
     // A storage component built against a future WIT version.
     let dir = tempfile::tempdir().unwrap();
@@ -154,8 +206,14 @@ async fn a_plugin_of_another_kind_or_wit_version_is_refused() {
           (export "rstuf:plugin/storage@0.2.0" (instance $storage))
         )"#;
     std::fs::write(&future, wat::parse_str(component).unwrap()).unwrap();
-    let err = runtime().load_storage(&spec_for_file(&future)).await.unwrap_err();
+    let err = runtime()
+        .load_storage(&spec_for_file(&future))
+        .await
+        .unwrap_err();
     assert!(matches!(err, PluginError::WrongWorld { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("rstuf:plugin/storage@0.2.0") && msg.contains("@0.1.0"), "{msg}");
+    assert!(
+        msg.contains("rstuf:plugin/storage@0.2.0") && msg.contains("@0.1.0"),
+        "{msg}"
+    );
 }

@@ -8,7 +8,10 @@ use rstuf_tests::{plugin_file, runtime, storage_fs_spec};
 #[tokio::test]
 async fn put_get_list_delete_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = runtime().load_storage(&storage_fs_spec(dir.path())).await.unwrap();
+    let storage = runtime()
+        .load_storage(&storage_fs_spec(dir.path()))
+        .await
+        .unwrap();
     assert_eq!(storage.info().name, "storage-fs");
 
     storage.put("1.root.json", b"{\"a\":1}").await.unwrap();
@@ -20,21 +23,47 @@ async fn put_get_list_delete_round_trip() {
         ])
         .await
         .unwrap();
-    assert_eq!(storage.get("1.root.json").await.unwrap().as_deref(), Some(&b"{\"a\":1}"[..]));
+    assert_eq!(
+        storage.get("1.root.json").await.unwrap().as_deref(),
+        Some(&b"{\"a\":1}"[..])
+    );
     assert_eq!(storage.get("missing.json").await.unwrap(), None);
     // The file really is on the host, where the grant put it.
-    assert_eq!(std::fs::read(dir.path().join("2.targets.json")).unwrap(), b"t2");
+    assert_eq!(
+        std::fs::read(dir.path().join("2.targets.json")).unwrap(),
+        b"t2"
+    );
 
-    let listed: Vec<String> = storage.list_objects("").await.unwrap().into_iter().map(|o| o.name).collect();
-    assert_eq!(listed, ["1.root.json", "1.targets.json", "2.targets.json", "timestamp.json"]);
+    let listed: Vec<String> = storage
+        .list_objects("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "1.root.json",
+            "1.targets.json",
+            "2.targets.json",
+            "timestamp.json"
+        ]
+    );
     let root_only = storage.list_objects("1.r").await.unwrap();
     assert_eq!(root_only.len(), 1);
     assert_eq!(root_only[0].size, 7);
 
     // Overwrite is atomic and leaves no temporary files behind.
     storage.put("timestamp.json", b"ts2").await.unwrap();
-    assert_eq!(storage.get("timestamp.json").await.unwrap().as_deref(), Some(&b"ts2"[..]));
-    let on_disk: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(
+        storage.get("timestamp.json").await.unwrap().as_deref(),
+        Some(&b"ts2"[..])
+    );
+    let on_disk: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(on_disk.len(), 4, "no temp files left: {on_disk:?}");
 
     assert!(storage.delete("1.targets.json").await.unwrap());
@@ -44,10 +73,25 @@ async fn put_get_list_delete_round_trip() {
 #[tokio::test]
 async fn names_that_escape_the_namespace_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = runtime().load_storage(&storage_fs_spec(dir.path())).await.unwrap();
-    for bad in ["", "../x.json", "a/b.json", "/etc/passwd", ".hidden", "..", "a\0b"] {
+    let storage = runtime()
+        .load_storage(&storage_fs_spec(dir.path()))
+        .await
+        .unwrap();
+    for bad in [
+        "",
+        "../x.json",
+        "a/b.json",
+        "/etc/passwd",
+        ".hidden",
+        "..",
+        "a\0b",
+    ] {
         let err = storage.put(bad, b"x").await.unwrap_err();
-        assert_eq!(err.backend_kind(), Some(BackendErrorKind::InvalidInput), "{bad:?}: {err}");
+        assert_eq!(
+            err.backend_kind(),
+            Some(BackendErrorKind::InvalidInput),
+            "{bad:?}: {err}"
+        );
         assert!(err.to_string().contains("plugin 'storage'"), "{err}");
     }
     // Still serving after bad input.
@@ -57,7 +101,10 @@ async fn names_that_escape_the_namespace_are_rejected() {
 #[tokio::test]
 async fn many_tasks_call_one_plugin_concurrently() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = runtime().load_storage(&storage_fs_spec(dir.path())).await.unwrap();
+    let storage = runtime()
+        .load_storage(&storage_fs_spec(dir.path()))
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for i in 0..64 {
         let s = storage.clone();
@@ -93,7 +140,10 @@ async fn swapping_the_plugin_file_changes_the_backend_without_rebuilding() {
     spec.config = serde_json::json!({ "mode": "ok" });
     let other = runtime().load_storage(&spec).await.unwrap();
     assert_eq!(other.info().name, "testbed");
-    assert_eq!(other.get("nothing.json").await.unwrap().as_deref(), Some(&b"ok"[..]));
+    assert_eq!(
+        other.get("nothing.json").await.unwrap().as_deref(),
+        Some(&b"ok"[..])
+    );
 
     // Or points the configuration at a different file.
     let spec = PluginSpec {
@@ -112,7 +162,10 @@ async fn invalid_plugin_configuration_is_reported_with_the_plugin_name() {
     let err = runtime().load_storage(&spec).await.unwrap_err();
     assert!(matches!(err, PluginError::InvalidConfig { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("plugin 'storage'") && msg.contains("path"), "{msg}");
+    assert!(
+        msg.contains("plugin 'storage'") && msg.contains("path"),
+        "{msg}"
+    );
 
     spec.config = serde_json::json!({ "path": 42 });
     let err = runtime().load_storage(&spec).await.unwrap_err();

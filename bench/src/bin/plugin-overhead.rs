@@ -31,10 +31,18 @@ fn row(what: &str, samples: &[Duration]) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let iterations: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(200);
+    let iterations: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(200);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let wasm = root.join("dist/plugins/storage-fs.wasm");
-    anyhow::ensure!(wasm.is_file(), "{} missing: run `make plugins`", wasm.display());
+    anyhow::ensure!(
+        wasm.is_file(),
+        "{} missing: run `make plugins`",
+        wasm.display()
+    );
 
     let data_dir = tempfile::tempdir()?;
     let native_dir = tempfile::tempdir()?;
@@ -62,7 +70,10 @@ async fn main() -> anyhow::Result<()> {
         cache_dir: Some(cache_dir.path().to_path_buf()),
     })?;
     cold.load_storage(&spec).await?;
-    row("load plugin, cold (compile + instantiate + configure)", &[started.elapsed()]);
+    row(
+        "load plugin, cold (compile + instantiate + configure)",
+        &[started.elapsed()],
+    );
 
     let warm = Runtime::new(RuntimeOptions {
         cache_dir: Some(cache_dir.path().to_path_buf()),
@@ -105,9 +116,13 @@ async fn main() -> anyhow::Result<()> {
             async move { native_put(dir, &format!("{i}.bins-00.json"), data) }
         })
         .await?;
-        row(&format!("put {label}: native (tmp + fsync + rename)"), &native);
+        row(
+            &format!("put {label}: native (tmp + fsync + rename)"),
+            &native,
+        );
         row(&format!("put {label}: storage-fs plugin"), &plugin);
-        let ratio = percentile(&plugin, 50.0).as_secs_f64() / percentile(&native, 50.0).as_secs_f64();
+        let ratio =
+            percentile(&plugin, 50.0).as_secs_f64() / percentile(&native, 50.0).as_secs_f64();
         println!("| put {label}: plugin / native (p50) | {ratio:.2}× | | |");
     }
     Ok(())

@@ -45,7 +45,9 @@ pub(crate) fn check_header(plugin: &str, path: &Path, bytes: &[u8]) -> Result<()
         reason: reason.to_string(),
     };
     if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
-        return Err(not("the file does not start with the WebAssembly magic bytes"));
+        return Err(not(
+            "the file does not start with the WebAssembly magic bytes",
+        ));
     }
     if bytes[4..8] == CORE_MODULE_VERSION {
         return Err(not(
@@ -62,9 +64,17 @@ pub(crate) fn export_name(interface: &str) -> String {
 pub(crate) fn report(engine: &Engine, component: &Component, bytes: &[u8]) -> ComponentReport {
     use sha2::Digest;
     let ty = component.component_type();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
-    let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
-    let kind = PluginKind::ALL.into_iter().find(|k| satisfies(&exports, *k));
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let kind = PluginKind::ALL
+        .into_iter()
+        .find(|k| satisfies(&exports, *k));
     ComponentReport {
         sha256: hex::encode(sha2::Sha256::digest(bytes)),
         size: bytes.len() as u64,

@@ -70,18 +70,24 @@ impl KeyVault {
     }
 
     pub async fn list_keys(&self) -> Result<Vec<PublicKey>, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_keyvault().call_list_keys(s))?;
+        let r = plugin_call!(self.pool, |w, s| w
+            .rstuf_plugin_keyvault()
+            .call_list_keys(s))?;
         Ok(self.wit(r)?.into_iter().map(convert_key).collect())
     }
 
     pub async fn get_key(&self, uri: &str) -> Result<PublicKey, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_keyvault().call_get_key(s, uri))?;
+        let r = plugin_call!(self.pool, |w, s| w
+            .rstuf_plugin_keyvault()
+            .call_get_key(s, uri))?;
         self.wit(r).map(convert_key)
     }
 
     /// Sign `message` with the key at `uri`; returns the raw signature bytes.
     pub async fn sign(&self, uri: &str, message: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_keyvault().call_sign(s, uri, message))?;
+        let r = plugin_call!(self.pool, |w, s| w
+            .rstuf_plugin_keyvault()
+            .call_sign(s, uri, message))?;
         self.wit(r)
     }
 
@@ -90,7 +96,9 @@ impl KeyVault {
     }
 }
 
-fn convert_key(k: crate::bindings::keyvault::exports::rstuf::plugin::keyvault::PublicKey) -> PublicKey {
+fn convert_key(
+    k: crate::bindings::keyvault::exports::rstuf::plugin::keyvault::PublicKey,
+) -> PublicKey {
     PublicKey {
         uri: k.uri,
         keytype: k.keytype,
@@ -118,8 +126,16 @@ impl World for KeyvaultBackend {
         Ok(self.rstuf_plugin_plugin().call_info(store).await?.into())
     }
 
-    async fn configure(&self, store: &mut Store<HostState>, config: &str) -> wasmtime::Result<Result<(), WitError>> {
-        Ok(self.rstuf_plugin_plugin().call_configure(store, config).await?.map_err(Into::into))
+    async fn configure(
+        &self,
+        store: &mut Store<HostState>,
+        config: &str,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        Ok(self
+            .rstuf_plugin_plugin()
+            .call_configure(store, config)
+            .await?
+            .map_err(Into::into))
     }
 }
 

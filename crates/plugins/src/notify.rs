@@ -54,7 +54,9 @@ impl Notifier {
             time: event.time.clone(),
             data: event.data.clone(),
         };
-        let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_notify().call_deliver(s, &wit))?;
+        let r = plugin_call!(self.pool, |w, s| w
+            .rstuf_plugin_notify()
+            .call_deliver(s, &wit))?;
         r.map_err(|e| WitError::from(e).into_plugin_error(&self.pool.name))
     }
 }
@@ -78,8 +80,16 @@ impl World for NotifyBackend {
         Ok(self.rstuf_plugin_plugin().call_info(store).await?.into())
     }
 
-    async fn configure(&self, store: &mut Store<HostState>, config: &str) -> wasmtime::Result<Result<(), WitError>> {
-        Ok(self.rstuf_plugin_plugin().call_configure(store, config).await?.map_err(Into::into))
+    async fn configure(
+        &self,
+        store: &mut Store<HostState>,
+        config: &str,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        Ok(self
+            .rstuf_plugin_plugin()
+            .call_configure(store, config)
+            .await?
+            .map_err(Into::into))
     }
 }
 

@@ -28,8 +28,10 @@ pub(crate) trait World: Sized + Send + Sync + 'static {
         pre: &Self::Pre,
         store: &mut Store<HostState>,
     ) -> impl Future<Output = wasmtime::Result<Self>> + Send;
-    fn info(&self, store: &mut Store<HostState>)
-        -> impl Future<Output = wasmtime::Result<PluginInfo>> + Send;
+    fn info(
+        &self,
+        store: &mut Store<HostState>,
+    ) -> impl Future<Output = wasmtime::Result<PluginInfo>> + Send;
     fn configure(
         &self,
         store: &mut Store<HostState>,
@@ -98,11 +100,13 @@ impl<W: World> Pool<W> {
         store.epoch_deadline_callback(on_epoch);
         store.data_mut().arm(self.cpu_budget());
         store.set_epoch_deadline(1);
-        let world = match tokio::time::timeout(self.timeout(), W::instantiate(&self.pre, &mut store)).await {
-            Ok(Ok(world)) => world,
-            Ok(Err(e)) => return Err(self.classify(&store, e)),
-            Err(_) => return Err(self.timed_out()),
-        };
+        let world =
+            match tokio::time::timeout(self.timeout(), W::instantiate(&self.pre, &mut store)).await
+            {
+                Ok(Ok(world)) => world,
+                Ok(Err(e)) => return Err(self.classify(&store, e)),
+                Err(_) => return Err(self.timed_out()),
+            };
         let mut instance = Instance { store, world };
         instance.store.data_mut().arm(self.cpu_budget());
         instance.store.set_epoch_deadline(1);
@@ -219,7 +223,11 @@ impl<W: World> Pool<W> {
 
 /// Instantiate a component with an empty sandbox and ask it for `info`
 /// without configuring it (for `rstuf plugin inspect`).
-pub(crate) async fn describe<W: World>(name: &str, engine: &Engine, pre: &W::Pre) -> Result<PluginInfo, PluginError> {
+pub(crate) async fn describe<W: World>(
+    name: &str,
+    engine: &Engine,
+    pre: &W::Pre,
+) -> Result<PluginInfo, PluginError> {
     let grants = Grants::default();
     let state = HostState::new(name, &grants)?;
     let mut store = Store::new(engine, state);

@@ -60,7 +60,10 @@ impl Runtime {
 
         if let Some(dir) = &options.cache_dir {
             std::fs::create_dir_all(dir).map_err(|e| {
-                anyhow::anyhow!("cannot create plugin cache directory {}: {e}", dir.display())
+                anyhow::anyhow!(
+                    "cannot create plugin cache directory {}: {e}",
+                    dir.display()
+                )
             })?;
         }
 
@@ -81,19 +84,25 @@ impl Runtime {
 
     /// Load a storage plugin and configure its first instance.
     pub async fn load_storage(&self, spec: &PluginSpec) -> Result<Storage, PluginError> {
-        let pool = self.load::<bindings::storage::StorageBackend>(spec, PluginKind::Storage).await?;
+        let pool = self
+            .load::<bindings::storage::StorageBackend>(spec, PluginKind::Storage)
+            .await?;
         Ok(Storage::new(pool))
     }
 
     /// Load a key-vault plugin and configure its first instance.
     pub async fn load_keyvault(&self, spec: &PluginSpec) -> Result<KeyVault, PluginError> {
-        let pool = self.load::<bindings::keyvault::KeyvaultBackend>(spec, PluginKind::Keyvault).await?;
+        let pool = self
+            .load::<bindings::keyvault::KeyvaultBackend>(spec, PluginKind::Keyvault)
+            .await?;
         KeyVault::new(pool).with_schemes().await
     }
 
     /// Load a notification plugin and configure its first instance.
     pub async fn load_notify(&self, spec: &PluginSpec) -> Result<Notifier, PluginError> {
-        let pool = self.load::<bindings::notify::NotifyBackend>(spec, PluginKind::Notify).await?;
+        let pool = self
+            .load::<bindings::notify::NotifyBackend>(spec, PluginKind::Notify)
+            .await?;
         Ok(Notifier::new(pool))
     }
 
@@ -109,7 +118,10 @@ impl Runtime {
     /// Describe a component file and, when it implements a known world, ask
     /// the plugin for its `info` (name, version, configuration schema)
     /// without configuring it.
-    pub async fn describe(&self, path: &Path) -> Result<(ComponentReport, Option<crate::PluginInfo>), PluginError> {
+    pub async fn describe(
+        &self,
+        path: &Path,
+    ) -> Result<(ComponentReport, Option<crate::PluginInfo>), PluginError> {
         let name = path.display().to_string();
         let bytes = read_file(&name, path).await?;
         let component = self.compile(&name, path, &bytes).await?;
@@ -121,26 +133,63 @@ impl Runtime {
         };
         let info = match report.kind {
             Some(PluginKind::Storage) => {
-                let pre = self.inner.storage.instantiate_pre(&component).map_err(link_err)?;
+                let pre = self
+                    .inner
+                    .storage
+                    .instantiate_pre(&component)
+                    .map_err(link_err)?;
                 let pre = bindings::storage::StorageBackend::new_pre(pre).map_err(link_err)?;
-                Some(crate::pool::describe::<bindings::storage::StorageBackend>(&name, &self.inner.engine, &pre).await?)
+                Some(
+                    crate::pool::describe::<bindings::storage::StorageBackend>(
+                        &name,
+                        &self.inner.engine,
+                        &pre,
+                    )
+                    .await?,
+                )
             }
             Some(PluginKind::Keyvault) => {
-                let pre = self.inner.keyvault.instantiate_pre(&component).map_err(link_err)?;
+                let pre = self
+                    .inner
+                    .keyvault
+                    .instantiate_pre(&component)
+                    .map_err(link_err)?;
                 let pre = bindings::keyvault::KeyvaultBackend::new_pre(pre).map_err(link_err)?;
-                Some(crate::pool::describe::<bindings::keyvault::KeyvaultBackend>(&name, &self.inner.engine, &pre).await?)
+                Some(
+                    crate::pool::describe::<bindings::keyvault::KeyvaultBackend>(
+                        &name,
+                        &self.inner.engine,
+                        &pre,
+                    )
+                    .await?,
+                )
             }
             Some(PluginKind::Notify) => {
-                let pre = self.inner.notify.instantiate_pre(&component).map_err(link_err)?;
+                let pre = self
+                    .inner
+                    .notify
+                    .instantiate_pre(&component)
+                    .map_err(link_err)?;
                 let pre = bindings::notify::NotifyBackend::new_pre(pre).map_err(link_err)?;
-                Some(crate::pool::describe::<bindings::notify::NotifyBackend>(&name, &self.inner.engine, &pre).await?)
+                Some(
+                    crate::pool::describe::<bindings::notify::NotifyBackend>(
+                        &name,
+                        &self.inner.engine,
+                        &pre,
+                    )
+                    .await?,
+                )
             }
             None => None,
         };
         Ok((report, info))
     }
 
-    async fn load<W: World>(&self, spec: &PluginSpec, kind: PluginKind) -> Result<Arc<Pool<W>>, PluginError> {
+    async fn load<W: World>(
+        &self,
+        spec: &PluginSpec,
+        kind: PluginKind,
+    ) -> Result<Arc<Pool<W>>, PluginError> {
         if spec.kind != kind {
             return Err(PluginError::InvalidConfig {
                 plugin: spec.name.clone(),
@@ -165,11 +214,19 @@ impl Runtime {
         };
         let pre = linker.instantiate_pre(&component).map_err(link_err)?;
         let pre = W::new_pre(pre).map_err(link_err)?;
-        let config = serde_json::to_string(&spec.config).map_err(|e| PluginError::InvalidConfig {
-            plugin: spec.name.clone(),
-            message: e.to_string(),
-        })?;
-        let pool = Pool::new(&spec.name, self.inner.engine.clone(), pre, spec.grants.clone(), config).await?;
+        let config =
+            serde_json::to_string(&spec.config).map_err(|e| PluginError::InvalidConfig {
+                plugin: spec.name.clone(),
+                message: e.to_string(),
+            })?;
+        let pool = Pool::new(
+            &spec.name,
+            self.inner.engine.clone(),
+            pre,
+            spec.grants.clone(),
+            config,
+        )
+        .await?;
         tracing::info!(
             plugin = %spec.name,
             kind = %kind,
@@ -183,19 +240,30 @@ impl Runtime {
     }
 
     /// Compile (or load from cache) the component, off the async threads.
-    async fn compile(&self, plugin: &str, path: &Path, bytes: &[u8]) -> Result<Component, PluginError> {
+    async fn compile(
+        &self,
+        plugin: &str,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<Component, PluginError> {
         inspect::check_header(plugin, path, bytes)?;
         let engine = self.inner.engine.clone();
-        let cache = self.inner.cache_dir.as_ref().map(|dir| dir.join(cache_name(&engine, bytes)));
+        let cache = self
+            .inner
+            .cache_dir
+            .as_ref()
+            .map(|dir| dir.join(cache_name(&engine, bytes)));
         let bytes = bytes.to_vec();
         let plugin_name = plugin.to_string();
         let path_buf = path.to_path_buf();
-        tokio::task::spawn_blocking(move || compile_cached(&engine, &plugin_name, &path_buf, &bytes, cache.as_deref()))
-            .await
-            .map_err(|e| PluginError::Trap {
-                plugin: plugin.to_string(),
-                message: format!("compiler task failed: {e}"),
-            })?
+        tokio::task::spawn_blocking(move || {
+            compile_cached(&engine, &plugin_name, &path_buf, &bytes, cache.as_deref())
+        })
+        .await
+        .map_err(|e| PluginError::Trap {
+            plugin: plugin.to_string(),
+            message: format!("compiler task failed: {e}"),
+        })?
     }
 }
 
@@ -227,20 +295,29 @@ fn validate_grants(spec: &PluginSpec) -> Result<(), PluginError> {
     };
     let g = &spec.grants;
     if g.memory_mib == 0 || g.memory_mib > 16 * 1024 {
-        return Err(bad(format!("memory_mib must be between 1 and 16384, got {}", g.memory_mib)));
+        return Err(bad(format!(
+            "memory_mib must be between 1 and 16384, got {}",
+            g.memory_mib
+        )));
     }
     if g.cpu_ms == 0 || g.timeout_ms == 0 {
         return Err(bad("cpu_ms and timeout_ms must be positive".into()));
     }
     if g.max_instances == 0 || g.max_instances > 1024 {
-        return Err(bad(format!("max_instances must be between 1 and 1024, got {}", g.max_instances)));
+        return Err(bad(format!(
+            "max_instances must be between 1 and 1024, got {}",
+            g.max_instances
+        )));
     }
     for dir in &g.dirs {
         if !dir.guest.starts_with('/') {
             return Err(bad(format!("guest path '{}' must be absolute", dir.guest)));
         }
         if !dir.host.is_dir() {
-            return Err(bad(format!("granted directory {} does not exist", dir.host.display())));
+            return Err(bad(format!(
+                "granted directory {} does not exist",
+                dir.host.display()
+            )));
         }
     }
     for host in &g.http_hosts {
@@ -252,17 +329,23 @@ fn validate_grants(spec: &PluginSpec) -> Result<(), PluginError> {
 }
 
 async fn read_file(plugin: &str, path: &Path) -> Result<Vec<u8>, PluginError> {
-    tokio::fs::read(path).await.map_err(|source| PluginError::ReadFile {
-        plugin: plugin.to_string(),
-        path: path.to_path_buf(),
-        source,
-    })
+    tokio::fs::read(path)
+        .await
+        .map_err(|source| PluginError::ReadFile {
+            plugin: plugin.to_string(),
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 fn cache_name(engine: &Engine, bytes: &[u8]) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    format!("{}-{:016x}.cwasm", hex::encode(sha2::Sha256::digest(bytes)), hasher.finish())
+    format!(
+        "{}-{:016x}.cwasm",
+        hex::encode(sha2::Sha256::digest(bytes)),
+        hasher.finish()
+    )
 }
 
 fn compile_cached(
@@ -279,7 +362,9 @@ fn compile_cached(
         // refuses incompatible artifacts; on any error we recompile.
         match unsafe { Component::deserialize_file(engine, cached) } {
             Ok(component) => return Ok(component),
-            Err(e) => tracing::warn!(plugin, cache = %cached.display(), "ignoring unusable cached plugin code: {e}"),
+            Err(e) => {
+                tracing::warn!(plugin, cache = %cached.display(), "ignoring unusable cached plugin code: {e}")
+            }
         }
     }
     let component = Component::new(engine, bytes).map_err(|e| PluginError::NotAComponent {

@@ -112,7 +112,9 @@ pub(crate) enum LogLevel {
 
 /// Called by wasmtime whenever the epoch passes the instance's deadline
 /// while it is running.
-pub(crate) fn on_epoch(mut ctx: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
+pub(crate) fn on_epoch(
+    mut ctx: StoreContextMut<'_, HostState>,
+) -> wasmtime::Result<UpdateDeadline> {
     let state = ctx.data_mut();
     if state.ticks_left == 0 {
         state.cpu_exhausted = true;
@@ -194,7 +196,9 @@ impl AllowlistHooks {
             Some("http") => Some(80),
             _ => None,
         });
-        self.allowed.iter().any(|grant| host_matches(grant, host, port))
+        self.allowed
+            .iter()
+            .any(|grant| host_matches(grant, host, port))
     }
 }
 

@@ -32,7 +32,11 @@ impl PluginKind {
         }
     }
 
-    pub const ALL: [PluginKind; 3] = [PluginKind::Storage, PluginKind::Keyvault, PluginKind::Notify];
+    pub const ALL: [PluginKind; 3] = [
+        PluginKind::Storage,
+        PluginKind::Keyvault,
+        PluginKind::Notify,
+    ];
 }
 
 impl std::fmt::Display for PluginKind {

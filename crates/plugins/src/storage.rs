@@ -48,13 +48,17 @@ impl Storage {
 
     /// Atomically write one object.
     pub async fn put(&self, name: &str, data: &[u8]) -> Result<(), PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_storage().call_put(s, name, data))?;
+        let r = plugin_call!(self.pool, |w, s| w
+            .rstuf_plugin_storage()
+            .call_put(s, name, data))?;
         self.wit(r)
     }
 
     /// Atomically write each of several objects, in order.
     pub async fn put_many(&self, objects: &[(String, Vec<u8>)]) -> Result<(), PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_storage().call_put_many(s, objects))?;
+        let r = plugin_call!(self.pool, |w, s| w
+            .rstuf_plugin_storage()
+            .call_put_many(s, objects))?;
         self.wit(r)
     }
 
@@ -66,7 +70,9 @@ impl Storage {
 
     /// Objects whose names start with `prefix`, in name order.
     pub async fn list_objects(&self, prefix: &str) -> Result<Vec<ObjectInfo>, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_storage().call_list_objects(s, prefix))?;
+        let r = plugin_call!(self.pool, |w, s| w
+            .rstuf_plugin_storage()
+            .call_list_objects(s, prefix))?;
         Ok(self
             .wit(r)?
             .into_iter()
@@ -80,7 +86,9 @@ impl Storage {
 
     /// Delete one object; `false` if it did not exist.
     pub async fn delete(&self, name: &str) -> Result<bool, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_storage().call_delete(s, name))?;
+        let r = plugin_call!(self.pool, |w, s| w
+            .rstuf_plugin_storage()
+            .call_delete(s, name))?;
         self.wit(r)
     }
 
@@ -108,8 +116,16 @@ impl World for StorageBackend {
         Ok(self.rstuf_plugin_plugin().call_info(store).await?.into())
     }
 
-    async fn configure(&self, store: &mut Store<HostState>, config: &str) -> wasmtime::Result<Result<(), WitError>> {
-        Ok(self.rstuf_plugin_plugin().call_configure(store, config).await?.map_err(Into::into))
+    async fn configure(
+        &self,
+        store: &mut Store<HostState>,
+        config: &str,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        Ok(self
+            .rstuf_plugin_plugin()
+            .call_configure(store, config)
+            .await?
+            .map_err(Into::into))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Connection, dialect helpers and errors.
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value,
+};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +18,10 @@ pub enum StoreError {
 }
 
 pub(crate) fn q(op: &'static str) -> impl Fn(sea_orm::DbErr) -> StoreError {
-    move |e| StoreError::Query { op, message: e.to_string() }
+    move |e| StoreError::Query {
+        op,
+        message: e.to_string(),
+    }
 }
 
 /// A connection pool plus its dialect.
@@ -30,7 +35,10 @@ pub struct Store {
 pub fn redact(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((auth, host)) => format!("{scheme}://{}:***@{host}", auth.split(':').next().unwrap_or("")),
+            Some((auth, host)) => format!(
+                "{scheme}://{}:***@{host}",
+                auth.split(':').next().unwrap_or("")
+            ),
             None => url.to_string(),
         },
         None => url.to_string(),
@@ -53,15 +61,26 @@ impl Store {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(30))
             .sqlx_logging(false);
-        let db = Database::connect(options).await.map_err(|e| StoreError::Connect {
-            url: redact(url),
-            message: e.to_string(),
-        })?;
+        let db = Database::connect(options)
+            .await
+            .map_err(|e| StoreError::Connect {
+                url: redact(url),
+                message: e.to_string(),
+            })?;
         let backend = db.get_database_backend();
         let store = Store { db, backend };
         if backend == DbBackend::Sqlite {
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000"] {
-                store.db.execute_unprepared(pragma).await.map_err(q("configure sqlite"))?;
+            for pragma in [
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=10000",
+            ] {
+                store
+                    .db
+                    .execute_unprepared(pragma)
+                    .await
+                    .map_err(q("configure sqlite"))?;
             }
         }
         crate::migrate::run(&store).await?;
@@ -87,7 +106,10 @@ impl Store {
 
     /// A quick round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.execute_unprepared("SELECT 1").await.map_err(q("ping"))?;
+        self.db
+            .execute_unprepared("SELECT 1")
+            .await
+            .map_err(q("ping"))?;
         Ok(())
     }
 }

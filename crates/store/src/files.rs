@@ -74,7 +74,11 @@ impl Store {
         use sea_orm::TransactionTrait;
         let ts = now();
         let txn = self.db.begin().await.map_err(q("begin"))?;
-        let (json, text) = if self.is_postgres() { ("::json", "::text") } else { ("", "") };
+        let (json, text) = if self.is_postgres() {
+            ("::json", "::text")
+        } else {
+            ("", "")
+        };
         for chunk in files.chunks(1000) {
             let mut sql = String::from(
                 "INSERT INTO rstuf_target_files (path, info, published, action, last_update, targets_role) VALUES ",
@@ -86,7 +90,13 @@ impl Store {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("(${b}, ${}{json}, false, {}, ${}, ${})", b + 1, self.action(1), b + 2, b + 3));
+                sql.push_str(&format!(
+                    "(${b}, ${}{json}, false, {}, ${}, ${})",
+                    b + 1,
+                    self.action(1),
+                    b + 2,
+                    b + 3
+                ));
                 values.extend([
                     Value::from(f.path.clone()),
                     Value::from(f.info.to_string()),
@@ -103,14 +113,19 @@ impl Store {
                  info = excluded.info, action = excluded.action, \
                  targets_role = excluded.targets_role, last_update = excluded.last_update"
             ));
-            txn.execute_raw(self.stmt(&sql, values)).await.map_err(q("upsert artifacts"))?;
+            txn.execute_raw(self.stmt(&sql, values))
+                .await
+                .map_err(q("upsert artifacts"))?;
         }
         txn.commit().await.map_err(q("commit artifacts"))
     }
 
     /// Mark paths removed. Unknown paths, and paths already removed and
     /// published, are reported as not found (upstream's rule).
-    pub async fn mark_removed(&self, paths: &[String]) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    pub async fn mark_removed(
+        &self,
+        paths: &[String],
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
         use sea_orm::TransactionTrait;
         let txn = self.db.begin().await.map_err(q("begin"))?;
         let ts = now();
@@ -142,7 +157,11 @@ impl Store {
         let sql = "SELECT id, rolename, version, expires, active FROM rstuf_target_roles r WHERE active = true \
                    AND EXISTS (SELECT 1 FROM rstuf_target_files f WHERE f.targets_role = r.id AND f.published = false) \
                    ORDER BY rolename";
-        let rows = self.db.query_all_raw(self.stmt(sql, vec![])).await.map_err(q("read pending roles"))?;
+        let rows = self
+            .db
+            .query_all_raw(self.stmt(sql, vec![]))
+            .await
+            .map_err(q("read pending roles"))?;
         rows.iter().map(role_of).collect()
     }
 
@@ -188,8 +207,16 @@ impl Store {
                 placeholders.join(",")
             );
             let values = chunk.iter().map(|p| Value::from(p.clone())).collect();
-            let row = self.db.query_one_raw(self.stmt(&sql, values)).await.map_err(q("check published"))?;
-            let n: i64 = row.map(|r| r.try_get("", "n")).transpose().map_err(q("check published"))?.unwrap_or(0);
+            let row = self
+                .db
+                .query_one_raw(self.stmt(&sql, values))
+                .await
+                .map_err(q("check published"))?;
+            let n: i64 = row
+                .map(|r| r.try_get("", "n"))
+                .transpose()
+                .map_err(q("check published"))?
+                .unwrap_or(0);
             if n > 0 {
                 return Ok(false);
             }
@@ -201,9 +228,16 @@ impl Store {
     pub async fn pending_files(&self) -> Result<i64, StoreError> {
         let row = self
             .db
-            .query_one_raw(self.stmt("SELECT COUNT(*) AS n FROM rstuf_target_files WHERE published = false", vec![]))
+            .query_one_raw(self.stmt(
+                "SELECT COUNT(*) AS n FROM rstuf_target_files WHERE published = false",
+                vec![],
+            ))
             .await
             .map_err(q("count pending"))?;
-        Ok(row.map(|r| r.try_get("", "n")).transpose().map_err(q("count pending"))?.unwrap_or(0))
+        Ok(row
+            .map(|r| r.try_get("", "n"))
+            .transpose()
+            .map_err(q("count pending"))?
+            .unwrap_or(0))
     }
 }

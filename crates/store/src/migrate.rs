@@ -33,7 +33,8 @@ const POSTGRES: &[&str] = &[
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
-    let fail = |sql: &str, e: sea_orm::DbErr| StoreError::Migrate(format!("{e} (while running: {sql})"));
+    let fail =
+        |sql: &str, e: sea_orm::DbErr| StoreError::Migrate(format!("{e} (while running: {sql})"));
     if store.is_postgres() {
         // One transaction holding an advisory lock, so processes starting
         // together migrate one after the other (PostgreSQL DDL is
@@ -43,12 +44,18 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             .await
             .map_err(q("migration lock"))?;
         for sql in POSTGRES {
-            txn.execute_unprepared(sql).await.map_err(|e| fail(sql, e))?;
+            txn.execute_unprepared(sql)
+                .await
+                .map_err(|e| fail(sql, e))?;
         }
         txn.commit().await.map_err(q("commit migration"))?;
     } else {
         for sql in SQLITE {
-            store.db.execute_unprepared(sql).await.map_err(|e| fail(sql, e))?;
+            store
+                .db
+                .execute_unprepared(sql)
+                .await
+                .map_err(|e| fail(sql, e))?;
         }
     }
     Ok(())

@@ -20,12 +20,18 @@ pub struct PublishCommit {
     pub published: Vec<(i64, NaiveDateTime)>,
     /// Settings to write (snapshot/timestamp versions, trusted metadata …).
     pub settings: Vec<(String, serde_json::Value)>,
+    /// Role names to mark deleted (`active = false`) with this pass.
+    pub deactivate: Vec<String>,
 }
 
 impl Store {
     /// Take the lease if it is free, expired, or already ours; returns the
     /// new fencing token.
-    pub async fn acquire_publisher(&self, holder: &str, lease: std::time::Duration) -> Result<Option<i64>, StoreError> {
+    pub async fn acquire_publisher(
+        &self,
+        holder: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<i64>, StoreError> {
         let ts = now();
         let until = ts + Duration::from_std(lease).unwrap_or(Duration::seconds(60));
         let row = self
@@ -37,11 +43,18 @@ impl Store {
             ))
             .await
             .map_err(q("acquire publisher lease"))?;
-        row.map(|r| r.try_get::<i64>("", "fencing_token")).transpose().map_err(q("acquire publisher lease"))
+        row.map(|r| r.try_get::<i64>("", "fencing_token"))
+            .transpose()
+            .map_err(q("acquire publisher lease"))
     }
 
     /// Extend the lease; false if it was lost.
-    pub async fn renew_publisher(&self, holder: &str, token: i64, lease: std::time::Duration) -> Result<bool, StoreError> {
+    pub async fn renew_publisher(
+        &self,
+        holder: &str,
+        token: i64,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
         let until = now() + Duration::from_std(lease).unwrap_or(Duration::seconds(60));
         let r = self
             .db
@@ -67,7 +80,12 @@ impl Store {
 
     /// Apply a publish pass atomically if `token` is still the current
     /// fencing token; returns false (and changes nothing) otherwise.
-    pub async fn commit_publish(&self, holder: &str, token: i64, commit: &PublishCommit) -> Result<bool, StoreError> {
+    pub async fn commit_publish(
+        &self,
+        holder: &str,
+        token: i64,
+        commit: &PublishCommit,
+    ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await.map_err(q("begin publish"))?;
         // Taking the row lock (PostgreSQL) / write lock (SQLite) first keeps
         // a concurrent acquisition from slipping in before our commit.
@@ -85,6 +103,14 @@ impl Store {
         set_versions_on(&txn, self.backend, &commit.role_versions).await?;
         mark_published_on(&txn, self.backend, &commit.published).await?;
         put_on(&txn, self.backend, &commit.settings).await?;
+        for name in &commit.deactivate {
+            txn.execute_raw(self.stmt(
+                "UPDATE rstuf_target_roles SET active = false, last_update = $1 WHERE rolename = $2",
+                vec![now().into(), name.clone().into()],
+            ))
+            .await
+            .map_err(q("deactivate role"))?;
+        }
         txn.commit().await.map_err(q("commit publish"))?;
         Ok(true)
     }

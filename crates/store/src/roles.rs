@@ -48,7 +48,9 @@ pub(crate) async fn set_versions_on<C: ConnectionTrait>(
             "UPDATE rstuf_target_roles SET version = $1, expires = $2, last_update = $3 WHERE id = $4",
             vec![Value::from(*version as i32), Value::from(*expires), Value::from(ts), Value::from(*id as i32)],
         );
-        conn.execute_raw(stmt).await.map_err(q("update role version"))?;
+        conn.execute_raw(stmt)
+            .await
+            .map_err(q("update role version"))?;
     }
     Ok(())
 }
@@ -67,7 +69,13 @@ impl Store {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("(${}, ${}, ${}, true, ${})", b + 1, b + 2, b + 3, b + 4));
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, true, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4
+                ));
                 values.extend([
                     Value::from(r.rolename.clone()),
                     Value::from(r.expires),
@@ -76,7 +84,9 @@ impl Store {
                 ]);
             }
             sql.push_str(" ON CONFLICT (rolename) DO NOTHING");
-            txn.execute_raw(self.stmt(&sql, values)).await.map_err(q("create roles"))?;
+            txn.execute_raw(self.stmt(&sql, values))
+                .await
+                .map_err(q("create roles"))?;
         }
         txn.commit().await.map_err(q("commit roles"))
     }
@@ -84,24 +94,41 @@ impl Store {
     /// A role by name, active or not.
     pub async fn role_by_name(&self, name: &str) -> Result<Option<Role>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM rstuf_target_roles WHERE rolename = $1");
-        let row = self.db.query_one_raw(self.stmt(&sql, vec![name.into()])).await.map_err(q("read role"))?;
+        let row = self
+            .db
+            .query_one_raw(self.stmt(&sql, vec![name.into()]))
+            .await
+            .map_err(q("read role"))?;
         row.as_ref().map(role_of).transpose()
     }
 
     pub async fn active_roles(&self) -> Result<Vec<Role>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM rstuf_target_roles WHERE active = true ORDER BY rolename");
-        let rows = self.db.query_all_raw(self.stmt(&sql, vec![])).await.map_err(q("read roles"))?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM rstuf_target_roles WHERE active = true ORDER BY rolename"
+        );
+        let rows = self
+            .db
+            .query_all_raw(self.stmt(&sql, vec![]))
+            .await
+            .map_err(q("read roles"))?;
         rows.iter().map(role_of).collect()
     }
 
     /// Active roles expiring before `t`.
     pub async fn roles_expiring_before(&self, t: NaiveDateTime) -> Result<Vec<Role>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM rstuf_target_roles WHERE active = true AND expires < $1 ORDER BY rolename");
-        let rows = self.db.query_all_raw(self.stmt(&sql, vec![t.into()])).await.map_err(q("read roles"))?;
+        let rows = self
+            .db
+            .query_all_raw(self.stmt(&sql, vec![t.into()]))
+            .await
+            .map_err(q("read roles"))?;
         rows.iter().map(role_of).collect()
     }
 
-    pub async fn set_role_versions(&self, updates: &[(i64, i64, NaiveDateTime)]) -> Result<(), StoreError> {
+    pub async fn set_role_versions(
+        &self,
+        updates: &[(i64, i64, NaiveDateTime)],
+    ) -> Result<(), StoreError> {
         use sea_orm::TransactionTrait;
         let txn = self.db.begin().await.map_err(q("begin"))?;
         set_versions_on(&txn, self.backend, updates).await?;

@@ -26,7 +26,11 @@ pub(crate) async fn put_on<C: ConnectionTrait>(
         let stmt = Statement::from_sql_and_values(
             backend,
             UPSERT,
-            vec![Value::from(key.clone()), Value::from(value.to_string()), Value::from(ts)],
+            vec![
+                Value::from(key.clone()),
+                Value::from(value.to_string()),
+                Value::from(ts),
+            ],
         );
         conn.execute_raw(stmt).await.map_err(q("write setting"))?;
     }
@@ -37,7 +41,10 @@ impl Store {
     pub async fn setting(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
         let row = self
             .db
-            .query_one_raw(self.stmt("SELECT value FROM rstuf_settings WHERE key = $1", vec![key.into()]))
+            .query_one_raw(self.stmt(
+                "SELECT value FROM rstuf_settings WHERE key = $1",
+                vec![key.into()],
+            ))
             .await
             .map_err(q("read setting"))?;
         match row {
@@ -70,7 +77,10 @@ impl Store {
     }
 
     /// Write several settings in one transaction (null clears a setting).
-    pub async fn put_settings(&self, items: &[(String, serde_json::Value)]) -> Result<(), StoreError> {
+    pub async fn put_settings(
+        &self,
+        items: &[(String, serde_json::Value)],
+    ) -> Result<(), StoreError> {
         use sea_orm::TransactionTrait;
         let txn = self.db.begin().await.map_err(q("begin"))?;
         put_on(&txn, self.backend, items).await?;
@@ -79,7 +89,10 @@ impl Store {
 
     /// Set `BOOTSTRAP = "pre-<task_id>"` only if it is unset; otherwise
     /// return the current value. Atomic across processes.
-    pub async fn lock_bootstrap(&self, task_id: &str) -> Result<Result<(), Option<String>>, StoreError> {
+    pub async fn lock_bootstrap(
+        &self,
+        task_id: &str,
+    ) -> Result<Result<(), Option<String>>, StoreError> {
         let value = serde_json::Value::String(format!("pre-{task_id}")).to_string();
         let sql = "INSERT INTO rstuf_settings (key, value, updated_at) VALUES ('BOOTSTRAP', $1, $2) \
                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \

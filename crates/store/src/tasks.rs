@@ -89,10 +89,18 @@ impl Store {
 
     /// Atomically claim the oldest runnable task: pending or due for retry,
     /// or held under an expired lease (its worker died).
-    pub async fn claim(&self, worker: &str, lease: std::time::Duration) -> Result<Option<Task>, StoreError> {
+    pub async fn claim(
+        &self,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<Task>, StoreError> {
         let ts = now();
         let until = ts + Duration::from_std(lease).unwrap_or(Duration::seconds(60));
-        let lock = if self.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let lock = if self.is_postgres() {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
         let sql = format!(
             "UPDATE rstuf_tasks SET state = 'RECEIVED', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
              WHERE task_id = (SELECT task_id FROM rstuf_tasks \
@@ -110,7 +118,12 @@ impl Store {
     }
 
     /// Extend a held lease; false if this worker no longer holds the task.
-    pub async fn extend_lease(&self, task_id: &str, worker: &str, lease: std::time::Duration) -> Result<bool, StoreError> {
+    pub async fn extend_lease(
+        &self,
+        task_id: &str,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
         let until = now() + Duration::from_std(lease).unwrap_or(Duration::seconds(60));
         let r = self
             .db
@@ -124,7 +137,12 @@ impl Store {
     }
 
     /// Record progress (e.g. RUNNING with details) while holding the task.
-    pub async fn set_state(&self, task_id: &str, state: &str, result: Option<serde_json::Value>) -> Result<(), StoreError> {
+    pub async fn set_state(
+        &self,
+        task_id: &str,
+        state: &str,
+        result: Option<serde_json::Value>,
+    ) -> Result<(), StoreError> {
         self.db
             .execute_raw(self.stmt(
                 "UPDATE rstuf_tasks SET state = $1, result = $2, updated_at = $3 WHERE task_id = $4",
@@ -136,7 +154,12 @@ impl Store {
     }
 
     /// Finish a task with a final state and result; releases the lease.
-    pub async fn complete(&self, task_id: &str, state: &str, result: Option<serde_json::Value>) -> Result<(), StoreError> {
+    pub async fn complete(
+        &self,
+        task_id: &str,
+        state: &str,
+        result: Option<serde_json::Value>,
+    ) -> Result<(), StoreError> {
         self.db
             .execute_raw(self.stmt(
                 "UPDATE rstuf_tasks SET state = $1, result = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3 WHERE task_id = $4",
@@ -149,7 +172,12 @@ impl Store {
 
     /// A handler failed with an infrastructure error: retry after `delay`,
     /// or give up (FAILURE) once the attempts are used. Returns the state set.
-    pub async fn retry_or_fail(&self, task_id: &str, error: &str, delay: std::time::Duration) -> Result<String, StoreError> {
+    pub async fn retry_or_fail(
+        &self,
+        task_id: &str,
+        error: &str,
+        delay: std::time::Duration,
+    ) -> Result<String, StoreError> {
         let ts = now();
         let at = ts + Duration::from_std(delay).unwrap_or(Duration::seconds(5));
         let result = serde_json::json!({ "message": error }).to_string();
@@ -173,7 +201,10 @@ impl Store {
     pub async fn task(&self, task_id: &str) -> Result<Option<Task>, StoreError> {
         let row = self
             .db
-            .query_one_raw(self.stmt(&format!("SELECT {COLUMNS} FROM rstuf_tasks WHERE task_id = $1"), vec![task_id.into()]))
+            .query_one_raw(self.stmt(
+                &format!("SELECT {COLUMNS} FROM rstuf_tasks WHERE task_id = $1"),
+                vec![task_id.into()],
+            ))
             .await
             .map_err(q("read task"))?;
         row.as_ref().map(task_of).transpose()
@@ -183,10 +214,17 @@ impl Store {
     pub async fn queue_depth(&self) -> Result<u64, StoreError> {
         let row = self
             .db
-            .query_one_raw(self.stmt("SELECT COUNT(*) AS n FROM rstuf_tasks WHERE state IN ('PENDING', 'RETRY')", vec![]))
+            .query_one_raw(self.stmt(
+                "SELECT COUNT(*) AS n FROM rstuf_tasks WHERE state IN ('PENDING', 'RETRY')",
+                vec![],
+            ))
             .await
             .map_err(q("queue depth"))?;
-        let n: i64 = row.map(|r| r.try_get("", "n")).transpose().map_err(q("queue depth"))?.unwrap_or(0);
+        let n: i64 = row
+            .map(|r| r.try_get("", "n"))
+            .transpose()
+            .map_err(q("queue depth"))?
+            .unwrap_or(0);
         Ok(n.max(0) as u64)
     }
 

@@ -15,17 +15,26 @@ async fn postgres_url() -> String {
     let admin = Database::connect(PG_ADMIN)
         .await
         .expect("PostgreSQL must be running on 127.0.0.1:5432 (see .ci/run)");
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
     format!("postgres://postgres@127.0.0.1:5432/{name}")
 }
 
 fn uuid_like() -> String {
-    format!("{:x}{:x}", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or(0))
+    format!(
+        "{:x}{:x}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    )
 }
 
 async fn stores() -> Vec<(Store, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = Store::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
+    let sqlite = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .unwrap();
     let pg = Store::connect(&postgres_url().await).await.unwrap();
     vec![(sqlite, dir), (pg, tempfile::tempdir().unwrap())]
 }
@@ -55,11 +64,20 @@ async fn settings_and_the_bootstrap_lock() {
     for (store, _dir) in stores().await {
         assert_eq!(store.setting("BOOTSTRAP").await.unwrap(), None);
         assert_eq!(store.lock_bootstrap("a1").await.unwrap(), Ok(()));
-        assert_eq!(store.lock_bootstrap("b2").await.unwrap(), Err(Some("pre-a1".into())));
-        store.put_settings(&[("BOOTSTRAP".into(), serde_json::Value::Null)]).await.unwrap();
+        assert_eq!(
+            store.lock_bootstrap("b2").await.unwrap(),
+            Err(Some("pre-a1".into()))
+        );
+        store
+            .put_settings(&[("BOOTSTRAP".into(), serde_json::Value::Null)])
+            .await
+            .unwrap();
         assert_eq!(store.lock_bootstrap("c3").await.unwrap(), Ok(()));
         store
-            .put_settings(&[("ROOT_EXPIRATION".into(), json!(365)), ("TRUSTED_ROOT".into(), json!({"signed": {}}))])
+            .put_settings(&[
+                ("ROOT_EXPIRATION".into(), json!(365)),
+                ("TRUSTED_ROOT".into(), json!({"signed": {}})),
+            ])
             .await
             .unwrap();
         let all = store.settings().await.unwrap();
@@ -74,15 +92,27 @@ async fn artifacts_flow_through_add_remove_and_guarded_publish() {
         let expires = Utc::now().naive_utc() + Duration::days(1);
         store
             .create_roles(&[
-                NewRole { rolename: "bins-0".into(), version: 1, expires },
-                NewRole { rolename: "bins-1".into(), version: 1, expires },
+                NewRole {
+                    rolename: "bins-0".into(),
+                    version: 1,
+                    expires,
+                },
+                NewRole {
+                    rolename: "bins-1".into(),
+                    version: 1,
+                    expires,
+                },
             ])
             .await
             .unwrap();
         let b0 = store.role_by_name("bins-0").await.unwrap().unwrap();
         let info = |n: u64| json!({"length": n, "hashes": {"sha256": "ab"}});
         let files: Vec<NewFile> = (0..3)
-            .map(|i| NewFile { path: format!("f{i}"), info: info(i), role_id: b0.id })
+            .map(|i| NewFile {
+                path: format!("f{i}"),
+                info: info(i),
+                role_id: b0.id,
+            })
             .collect();
         store.upsert_files(&files).await.unwrap();
         assert_eq!(store.roles_with_unpublished().await.unwrap().len(), 1);
@@ -93,29 +123,68 @@ async fn artifacts_flow_through_add_remove_and_guarded_publish() {
         // A row re-added while the pass runs keeps its pending state.
         tokio::time::sleep(StdDuration::from_millis(5)).await;
         store
-            .upsert_files(&[NewFile { path: "f0".into(), info: info(99), role_id: b0.id }])
+            .upsert_files(&[NewFile {
+                path: "f0".into(),
+                info: info(99),
+                role_id: b0.id,
+            }])
             .await
             .unwrap();
-        let token = store.acquire_publisher("w1", StdDuration::from_secs(30)).await.unwrap().unwrap();
+        let token = store
+            .acquire_publisher("w1", StdDuration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
         let commit = PublishCommit {
             role_versions: vec![(b0.id, 2, expires)],
             published: rows.iter().map(|r| (r.id, r.last_update)).collect(),
             settings: vec![("SNAPSHOT_VERSION".into(), json!(2))],
+            deactivate: vec!["bins-1".into()],
         };
         assert!(store.commit_publish("w1", token, &commit).await.unwrap());
+        assert!(
+            !store.role_by_name("bins-1").await.unwrap().unwrap().active,
+            "a deleted delegation is deactivated in the same transaction"
+        );
+        assert!(store.role_by_name("bins-0").await.unwrap().unwrap().active);
         let after = store.role_files(b0.id).await.unwrap();
-        assert!(!after.iter().find(|r| r.path == "f0").unwrap().published, "re-added row stays pending");
+        assert!(
+            !after.iter().find(|r| r.path == "f0").unwrap().published,
+            "re-added row stays pending"
+        );
         assert!(after.iter().filter(|r| r.path != "f0").all(|r| r.published));
-        assert_eq!(store.role_by_name("bins-0").await.unwrap().unwrap().version, 2);
-        assert!(!store.all_published(&["f0".into(), "f1".into()]).await.unwrap());
-        assert!(store.all_published(&["f1".into(), "f2".into()]).await.unwrap());
+        assert_eq!(
+            store.role_by_name("bins-0").await.unwrap().unwrap().version,
+            2
+        );
+        assert!(!store
+            .all_published(&["f0".into(), "f1".into()])
+            .await
+            .unwrap());
+        assert!(store
+            .all_published(&["f1".into(), "f2".into()])
+            .await
+            .unwrap());
 
         // Identical re-add of a published row does not make it pending again.
-        store.upsert_files(&[NewFile { path: "f1".into(), info: info(1), role_id: b0.id }]).await.unwrap();
+        store
+            .upsert_files(&[NewFile {
+                path: "f1".into(),
+                info: info(1),
+                role_id: b0.id,
+            }])
+            .await
+            .unwrap();
         assert!(store.all_published(&["f1".into()]).await.unwrap());
 
-        let (removed, missing) = store.mark_removed(&["f1".into(), "nope".into()]).await.unwrap();
-        assert_eq!((removed, missing), (vec!["f1".to_string()], vec!["nope".to_string()]));
+        let (removed, missing) = store
+            .mark_removed(&["f1".into(), "nope".into()])
+            .await
+            .unwrap();
+        assert_eq!(
+            (removed, missing),
+            (vec!["f1".to_string()], vec!["nope".to_string()])
+        );
         let rows = store.role_files(b0.id).await.unwrap();
         assert!(!rows.iter().find(|r| r.path == "f1").unwrap().added);
     }
@@ -124,11 +193,26 @@ async fn artifacts_flow_through_add_remove_and_guarded_publish() {
 #[tokio::test]
 async fn a_stale_fencing_token_commits_nothing() {
     for (store, _dir) in stores().await {
-        let t1 = store.acquire_publisher("a", StdDuration::from_millis(1)).await.unwrap().unwrap();
+        let t1 = store
+            .acquire_publisher("a", StdDuration::from_millis(1))
+            .await
+            .unwrap()
+            .unwrap();
         tokio::time::sleep(StdDuration::from_millis(20)).await;
-        let t2 = store.acquire_publisher("b", StdDuration::from_secs(30)).await.unwrap().unwrap();
+        let t2 = store
+            .acquire_publisher("b", StdDuration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(t2 > t1);
-        assert_eq!(store.acquire_publisher("a", StdDuration::from_secs(30)).await.unwrap(), None, "lease held by b");
+        assert_eq!(
+            store
+                .acquire_publisher("a", StdDuration::from_secs(30))
+                .await
+                .unwrap(),
+            None,
+            "lease held by b"
+        );
         let commit = PublishCommit {
             settings: vec![("SNAPSHOT_VERSION".into(), json!(9))],
             ..Default::default()
@@ -136,7 +220,10 @@ async fn a_stale_fencing_token_commits_nothing() {
         assert!(!store.commit_publish("a", t1, &commit).await.unwrap());
         assert_eq!(store.setting("SNAPSHOT_VERSION").await.unwrap(), None);
         assert!(store.commit_publish("b", t2, &commit).await.unwrap());
-        assert_eq!(store.setting("SNAPSHOT_VERSION").await.unwrap(), Some(json!(9)));
+        assert_eq!(
+            store.setting("SNAPSHOT_VERSION").await.unwrap(),
+            Some(json!(9))
+        );
     }
 }
 
@@ -146,7 +233,12 @@ async fn concurrent_claims_never_share_a_task_and_expired_leases_are_redelivered
         for i in 0..40 {
             let task_id = format!("{i:032x}");
             store
-                .enqueue(&NewTask { task_id, action: "add_artifacts".into(), queue: "metadata_repository".into(), payload: Some(json!({"i": i})) })
+                .enqueue(&NewTask {
+                    task_id,
+                    action: "add_artifacts".into(),
+                    queue: "metadata_repository".into(),
+                    payload: Some(json!({"i": i})),
+                })
                 .await
                 .unwrap();
         }
@@ -156,7 +248,11 @@ async fn concurrent_claims_never_share_a_task_and_expired_leases_are_redelivered
             let s = store.clone();
             handles.push(tokio::spawn(async move {
                 let mut got = Vec::new();
-                while let Some(t) = s.claim(&format!("w{w}"), StdDuration::from_secs(60)).await.unwrap() {
+                while let Some(t) = s
+                    .claim(&format!("w{w}"), StdDuration::from_secs(60))
+                    .await
+                    .unwrap()
+                {
                     got.push(t.task_id);
                 }
                 got
@@ -174,24 +270,47 @@ async fn concurrent_claims_never_share_a_task_and_expired_leases_are_redelivered
 
         // A worker dies holding a task: its lease expires and it comes back.
         store
-            .enqueue(&NewTask { task_id: "f".repeat(32), action: "bootstrap".into(), queue: "q".into(), payload: None })
+            .enqueue(&NewTask {
+                task_id: "f".repeat(32),
+                action: "bootstrap".into(),
+                queue: "q".into(),
+                payload: None,
+            })
             .await
             .unwrap();
-        let t = store.claim("dying", StdDuration::from_millis(1)).await.unwrap().unwrap();
+        let t = store
+            .claim("dying", StdDuration::from_millis(1))
+            .await
+            .unwrap()
+            .unwrap();
         tokio::time::sleep(StdDuration::from_millis(20)).await;
-        let again = store.claim("survivor", StdDuration::from_secs(60)).await.unwrap().unwrap();
+        let again = store
+            .claim("survivor", StdDuration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(again.task_id, t.task_id);
         assert_eq!(again.attempts, 2);
-        assert!(!store.extend_lease(&t.task_id, "dying", StdDuration::from_secs(5)).await.unwrap());
+        assert!(!store
+            .extend_lease(&t.task_id, "dying", StdDuration::from_secs(5))
+            .await
+            .unwrap());
 
         // Repeated failures end in FAILURE with the error kept.
         let mut state = String::new();
         for _ in 0..5 {
-            state = store.retry_or_fail(&t.task_id, "storage unavailable", StdDuration::ZERO).await.unwrap();
+            state = store
+                .retry_or_fail(&t.task_id, "storage unavailable", StdDuration::ZERO)
+                .await
+                .unwrap();
             if state == "FAILURE" {
                 break;
             }
-            store.claim("survivor", StdDuration::from_secs(60)).await.unwrap().unwrap();
+            store
+                .claim("survivor", StdDuration::from_secs(60))
+                .await
+                .unwrap()
+                .unwrap();
         }
         assert_eq!(state, "FAILURE");
         let dead = store.task(&t.task_id).await.unwrap().unwrap();
@@ -203,10 +322,22 @@ async fn concurrent_claims_never_share_a_task_and_expired_leases_are_redelivered
 async fn bulk_upsert_of_100k_rows() {
     for (store, _dir) in stores().await {
         let expires = Utc::now().naive_utc() + Duration::days(1);
-        let roles: Vec<NewRole> = (0..256).map(|i| NewRole { rolename: format!("bins-{i:02x}"), version: 1, expires }).collect();
+        let roles: Vec<NewRole> = (0..256)
+            .map(|i| NewRole {
+                rolename: format!("bins-{i:02x}"),
+                version: 1,
+                expires,
+            })
+            .collect();
         let started = std::time::Instant::now();
         store.create_roles(&roles).await.unwrap();
-        let role_ids: Vec<i64> = store.active_roles().await.unwrap().iter().map(|r| r.id).collect();
+        let role_ids: Vec<i64> = store
+            .active_roles()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
         let files: Vec<NewFile> = (0..100_000)
             .map(|i| NewFile {
                 path: format!("pkg/{i}/artifact-{i}.tar.gz"),
@@ -219,7 +350,11 @@ async fn bulk_upsert_of_100k_rows() {
         let secs = t.elapsed().as_secs_f64();
         eprintln!(
             "{}: 256 roles in {:?}; 100k artifact upsert in {secs:.2}s ({:.0} rows/s)",
-            if store.is_postgres() { "postgres" } else { "sqlite" },
+            if store.is_postgres() {
+                "postgres"
+            } else {
+                "sqlite"
+            },
             t.duration_since(started),
             100_000.0 / secs
         );

@@ -49,7 +49,12 @@ impl Bins {
     }
 
     pub fn role_name(&self, index: u64) -> String {
-        format!("{}-{:0width$x}", self.name_prefix, index, width = self.width())
+        format!(
+            "{}-{:0width$x}",
+            self.name_prefix,
+            index,
+            width = self.width()
+        )
     }
 
     pub fn role_for(&self, path: &str) -> String {
@@ -137,7 +142,9 @@ mod tests {
     /// Differential check against python-tuf's SuccinctRoles.
     #[test]
     fn matches_python_tuf() {
-        let paths: Vec<String> = (0..200).map(|i| format!("dir{}/artifact-{i}.whl", i % 7)).collect();
+        let paths: Vec<String> = (0..200)
+            .map(|i| format!("dir{}/artifact-{i}.whl", i % 7))
+            .collect();
         let script = "import sys, json\nfrom tuf.api.metadata import SuccinctRoles\npaths = json.loads(sys.argv[1])\nout = {}\nfor bits in (1, 4, 8, 11, 14):\n    r = SuccinctRoles([], 1, bits, 'bins')\n    out[str(bits)] = [r.get_role_for_target(p) for p in paths]\nprint(json.dumps(out))\n";
         let out = std::process::Command::new("python3")
             .arg("-c")
@@ -145,12 +152,20 @@ mod tests {
             .arg(serde_json::to_string(&paths).unwrap())
             .output()
             .expect("python3 is required (make setup installs python-tuf)");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let expected: serde_json::Map<String, Value> = serde_json::from_slice(&out.stdout).unwrap();
         for (bits, names) in expected {
             let b = Bins::from_number_of_bins(1 << bits.parse::<u32>().unwrap()).unwrap();
             for (path, name) in paths.iter().zip(names.as_array().unwrap()) {
-                assert_eq!(b.role_for(path), name.as_str().unwrap(), "bits={bits} {path}");
+                assert_eq!(
+                    b.role_for(path),
+                    name.as_str().unwrap(),
+                    "bits={bits} {path}"
+                );
             }
         }
     }

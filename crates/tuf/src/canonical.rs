@@ -114,9 +114,17 @@ mod tests {
             panic!("python3 is required for the canonical JSON differential test");
         };
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "securesystemslib missing? run `make setup`");
+        assert!(
+            out.status.success(),
+            "securesystemslib missing? run `make setup`"
+        );
         let expected: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(expected.len(), cases.len());
         for (case, exp) in cases.iter().zip(expected) {

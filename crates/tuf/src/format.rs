@@ -29,7 +29,9 @@ pub fn format_time(t: DateTime<Utc>) -> String {
 
 /// Parse a TUF `expires`.
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Storage name of a role version: `N.role.json`, or `timestamp.json`.
@@ -51,7 +53,9 @@ mod tests {
         let doc = json!({"signed": {"b": 1, "a": [1, 2]}, "signatures": []});
         let text = String::from_utf8(to_file_bytes(&doc)).unwrap();
         assert_eq!(text, "{\n \"signatures\": [],\n \"signed\": {\n  \"a\": [\n   1,\n   2\n  ],\n  \"b\": 1\n }\n}");
-        let now = DateTime::parse_from_rfc3339("2026-11-24T10:11:12.345Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-11-24T10:11:12.345Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(expires_in(now, 1), "2026-11-25T10:11:12Z");
         assert_eq!(file_name("bins-0a", 3), "3.bins-0a.json");
         assert_eq!(file_name("timestamp", 9), "timestamp.json");

@@ -52,7 +52,12 @@ impl Key {
     /// Parse a key object, keeping every field.
     pub fn from_value(v: &Value) -> Result<Key, KeyError> {
         let value = v.as_object().ok_or(KeyError::NotObject)?.clone();
-        let text = |f: &'static str| value.get(f).and_then(Value::as_str).ok_or(KeyError::Field(f));
+        let text = |f: &'static str| {
+            value
+                .get(f)
+                .and_then(Value::as_str)
+                .ok_or(KeyError::Field(f))
+        };
         let keytype = text("keytype")?;
         let scheme = text("scheme")?;
         value
@@ -75,7 +80,12 @@ impl Key {
     }
 
     /// Build a key from the parts a key vault reports.
-    pub fn new(keytype: &str, scheme: &str, public: &str, extra: Map<String, Value>) -> Result<Key, KeyError> {
+    pub fn new(
+        keytype: &str,
+        scheme: &str,
+        public: &str,
+        extra: Map<String, Value>,
+    ) -> Result<Key, KeyError> {
         let mut value = extra;
         value.insert("keytype".into(), keytype.into());
         value.insert("scheme".into(), scheme.into());
@@ -88,11 +98,17 @@ impl Key {
     }
 
     pub fn keytype(&self) -> &str {
-        self.value.get("keytype").and_then(Value::as_str).unwrap_or_default()
+        self.value
+            .get("keytype")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     pub fn scheme_name(&self) -> &str {
-        self.value.get("scheme").and_then(Value::as_str).unwrap_or_default()
+        self.value
+            .get("scheme")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     pub fn public(&self) -> &str {
@@ -133,13 +149,17 @@ impl Key {
         let sig = hex::decode(sig_hex).map_err(|_| VerifyError::Hex)?;
         match self.scheme {
             Scheme::Ed25519 => {
-                let public = hex::decode(self.public()).map_err(|_| KeyError::Public("ed25519 public key is not hex".into()))?;
+                let public = hex::decode(self.public())
+                    .map_err(|_| KeyError::Public("ed25519 public key is not hex".into()))?;
                 let public: [u8; 32] = public
                     .try_into()
                     .map_err(|_| KeyError::Public("ed25519 public key must be 32 bytes".into()))?;
-                let vk = ed25519_dalek::VerifyingKey::from_bytes(&public).map_err(|e| KeyError::Public(e.to_string()))?;
-                let sig = ed25519_dalek::Signature::from_slice(&sig).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-                vk.verify_strict(message, &sig).map_err(|_| VerifyError::Invalid)
+                let vk = ed25519_dalek::VerifyingKey::from_bytes(&public)
+                    .map_err(|e| KeyError::Public(e.to_string()))?;
+                let sig = ed25519_dalek::Signature::from_slice(&sig)
+                    .map_err(|e| VerifyError::Malformed(e.to_string()))?;
+                vk.verify_strict(message, &sig)
+                    .map_err(|_| VerifyError::Invalid)
             }
             Scheme::EcdsaP256 => {
                 use p256::ecdsa::signature::Verifier;
@@ -170,11 +190,16 @@ mod tests {
 
     #[test]
     fn keyid_covers_custom_fields() {
-        let a = Key::from_value(&json!({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "00"}})).unwrap();
+        let a = Key::from_value(
+            &json!({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "00"}}),
+        )
+        .unwrap();
         let b = Key::from_value(&json!({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": "00"}, "x-rstuf-key-name": "k"})).unwrap();
         assert_ne!(a.keyid(), b.keyid());
         // sha256 of {"keytype":"ed25519","keyval":{"public":"00"},"scheme":"ed25519"}
-        let expected = hex::encode(Sha256::digest(br#"{"keytype":"ed25519","keyval":{"public":"00"},"scheme":"ed25519"}"#));
+        let expected = hex::encode(Sha256::digest(
+            br#"{"keytype":"ed25519","keyval":{"public":"00"},"scheme":"ed25519"}"#,
+        ));
         assert_eq!(a.keyid(), expected);
     }
 
@@ -182,12 +207,21 @@ mod tests {
     fn ed25519_round_trip_and_rejection() {
         use ed25519_dalek::Signer;
         let sk = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-        let key = Key::new("ed25519", "ed25519", &hex::encode(sk.verifying_key().as_bytes()), Map::new()).unwrap();
+        let key = Key::new(
+            "ed25519",
+            "ed25519",
+            &hex::encode(sk.verifying_key().as_bytes()),
+            Map::new(),
+        )
+        .unwrap();
         let sig = hex::encode(sk.sign(b"msg").to_bytes());
         assert_eq!(key.verify(b"msg", &sig), Ok(()));
         assert_eq!(key.verify(b"other", &sig), Err(VerifyError::Invalid));
         assert_eq!(key.verify(b"msg", "zz"), Err(VerifyError::Hex));
-        assert!(matches!(key.verify(b"msg", "00"), Err(VerifyError::Malformed(_))));
+        assert!(matches!(
+            key.verify(b"msg", "00"),
+            Err(VerifyError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -196,8 +230,17 @@ mod tests {
             Key::from_value(&json!({"keytype": "dsa", "scheme": "x", "keyval": {"public": "00"}})),
             Err(KeyError::Unsupported { .. })
         ));
-        assert_eq!(Key::from_value(&json!({"keytype": "ed25519"})), Err(KeyError::Field("scheme")));
-        let k = Key::from_value(&json!({"keytype": "rsa", "scheme": "rsassa-pss-sha256", "keyval": {"public": "nope"}})).unwrap();
-        assert!(matches!(k.verify(b"m", "00"), Err(VerifyError::Key(KeyError::Public(_)))));
+        assert_eq!(
+            Key::from_value(&json!({"keytype": "ed25519"})),
+            Err(KeyError::Field("scheme"))
+        );
+        let k = Key::from_value(
+            &json!({"keytype": "rsa", "scheme": "rsassa-pss-sha256", "keyval": {"public": "nope"}}),
+        )
+        .unwrap();
+        assert!(matches!(
+            k.verify(b"m", "00"),
+            Err(VerifyError::Key(KeyError::Public(_)))
+        ));
     }
 }

@@ -131,7 +131,10 @@ pub fn role_covers(role: &Value, path: &str) -> bool {
     }
     if let Some(prefixes) = role.get("path_hash_prefixes").and_then(Value::as_array) {
         let digest = hex::encode(Sha256::digest(path.as_bytes()));
-        return prefixes.iter().filter_map(Value::as_str).any(|p| digest.starts_with(p));
+        return prefixes
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|p| digest.starts_with(p));
     }
     false
 }
@@ -151,10 +154,25 @@ mod tests {
 
     #[test]
     fn refuses_hostile_paths() {
-        for bad in ["", "/etc/passwd", "a/../b", "./a", "a//b", "a\\b", "a\nb", "..", "a/."] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "./a",
+            "a//b",
+            "a\\b",
+            "a\nb",
+            "..",
+            "a/.",
+        ] {
             assert!(invalid_path_reason(bad).is_some(), "{bad:?}");
         }
-        for good in ["file1.tar.gz", "v1/a-b_c.whl", "tenant1/group1/policy/x.json", "日本/ファイル"] {
+        for good in [
+            "file1.tar.gz",
+            "v1/a-b_c.whl",
+            "tenant1/group1/policy/x.json",
+            "日本/ファイル",
+        ] {
             assert_eq!(invalid_path_reason(good), None, "{good:?}");
         }
     }

@@ -55,7 +55,10 @@ pub fn verify_role(
         ..Default::default()
     };
     for sig in signatures {
-        let (Some(keyid), Some(sig_hex)) = (sig.get("keyid").and_then(Value::as_str), sig.get("sig").and_then(Value::as_str)) else {
+        let (Some(keyid), Some(sig_hex)) = (
+            sig.get("keyid").and_then(Value::as_str),
+            sig.get("sig").and_then(Value::as_str),
+        ) else {
             continue;
         };
         if !keyids.iter().any(|k| k == keyid) {
@@ -95,7 +98,11 @@ pub fn keys_of(signed: &Value) -> Result<BTreeMap<String, Key>, MetadataError> {
 /// python-tuf's `verify_delegate` for top-level roles: verify `metadata`
 /// (a `{signatures, signed}` document, exactly as received) for `role`
 /// against the keys and threshold in the root `delegator_signed`.
-pub fn verify_delegate(delegator_signed: &Value, role: &str, metadata: &Value) -> Result<Verification, MetadataError> {
+pub fn verify_delegate(
+    delegator_signed: &Value,
+    role: &str,
+    metadata: &Value,
+) -> Result<Verification, MetadataError> {
     let role_def = delegator_signed
         .get("roles")
         .and_then(|r| r.get(role))
@@ -105,21 +112,43 @@ pub fn verify_delegate(delegator_signed: &Value, role: &str, metadata: &Value) -
 
 /// Verify `metadata` against a role definition (`keyids`, `threshold`) whose
 /// keys are in `keys_holder` (root `keys` or targets `delegations.keys`).
-pub fn verify_with(keys_holder: &Value, role_def: &Value, metadata: &Value) -> Result<Verification, MetadataError> {
+pub fn verify_with(
+    keys_holder: &Value,
+    role_def: &Value,
+    metadata: &Value,
+) -> Result<Verification, MetadataError> {
     let keys = keys_of(keys_holder)?;
     let keyids: Vec<String> = role_def
         .get("keyids")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|k| k.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|k| k.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
-    let threshold = role_def.get("threshold").and_then(Value::as_u64).unwrap_or(1);
-    let signed = metadata.get("signed").filter(|s| s.is_object()).ok_or(MetadataError::Shape)?;
-    let signatures = metadata.get("signatures").and_then(Value::as_array).ok_or(MetadataError::Shape)?;
+    let threshold = role_def
+        .get("threshold")
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    let signed = metadata
+        .get("signed")
+        .filter(|s| s.is_object())
+        .ok_or(MetadataError::Shape)?;
+    let signatures = metadata
+        .get("signatures")
+        .and_then(Value::as_array)
+        .ok_or(MetadataError::Shape)?;
     let canonical = to_canonical_vec(signed)?;
-    Ok(verify_role(&keys, &keyids, threshold, &canonical, signatures))
+    Ok(verify_role(
+        &keys, &keyids, threshold, &canonical, signatures,
+    ))
 }
 
 /// Keyids in `keys` whose id is not the SHA-256 of the canonical key.
 pub fn mismatched_keyids(keys: &BTreeMap<String, Key>) -> Vec<String> {
-    keys.iter().filter(|(id, k)| k.keyid() != **id).map(|(id, _)| id.clone()).collect()
+    keys.iter()
+        .filter(|(id, k)| k.keyid() != **id)
+        .map(|(id, _)| id.clone())
+        .collect()
 }

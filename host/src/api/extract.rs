@@ -33,7 +33,10 @@ where
                     Value::String("Request body too large".into()),
                 )
             } else {
-                ApiError::detail(StatusCode::BAD_REQUEST, Value::String(rejection.body_text()))
+                ApiError::detail(
+                    StatusCode::BAD_REQUEST,
+                    Value::String(rejection.body_text()),
+                )
             }
         })?;
         parse_body(&bytes).map(ApiJson)
@@ -45,13 +48,38 @@ pub fn parse_body<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Api
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("missing", &[], "Field required"));
     }
+    // serde_json does not check the UTF-8 of strings it skips (unknown
+    // fields), so check the whole body: JSON text is UTF-8 (RFC 8259).
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(ApiError::invalid(
+            "json_invalid",
+            &[],
+            format!(
+                "JSON decode error: the body is not valid UTF-8 (byte {})",
+                e.valid_up_to()
+            ),
+        ));
+    }
+    // Every v1 body is an object (serde would also take a struct as an
+    // array of its fields; pydantic does not).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid(
+            "model_attributes_type",
+            &[],
+            "Input should be a valid dictionary or object to extract fields from",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => v,
         Err(e) => return Err(deserialize_error(e)),
     };
     if let Err(e) = de.end() {
-        return Err(ApiError::invalid("json_invalid", &[], format!("JSON decode error: {e}")));
+        return Err(ApiError::invalid(
+            "json_invalid",
+            &[],
+            format!("JSON decode error: {e}"),
+        ));
     }
     let issues = value.validate();
     if issues.is_empty() {
@@ -85,7 +113,11 @@ fn deserialize_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiErr
         "invalid_type"
     };
     // serde_json appends " at line L column C"; keep the readable part.
-    let readable = message.split(" at line ").next().unwrap_or(&message).to_string();
+    let readable = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
     ApiError::validation(vec![Issue {
         kind,
         loc,
@@ -107,7 +139,11 @@ mod tests {
     impl Validate for P {
         fn validate(&self) -> Vec<Issue> {
             if self.n == 0 {
-                vec![Issue::new("greater_than", &["n"], "Input should be greater than 0")]
+                vec![Issue::new(
+                    "greater_than",
+                    &["n"],
+                    "Input should be greater than 0",
+                )]
             } else {
                 vec![]
             }

@@ -12,7 +12,9 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 255
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 pub async fn listing(State(state): State<AppState>) -> Response {
@@ -45,8 +47,19 @@ pub async fn file(State(state): State<AppState>, Path(name): Path<String>) -> Re
     match storage.get(&name).await {
         Ok(Some(bytes)) => {
             // timestamp.json changes in place; versioned files never do.
-            let cache = if name == "timestamp.json" { "no-cache" } else { "public, max-age=31536000, immutable" };
-            ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, cache)], bytes).into_response()
+            let cache = if name == "timestamp.json" {
+                "no-cache"
+            } else {
+                "public, max-age=31536000, immutable"
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::CACHE_CONTROL, cache),
+                ],
+                bytes,
+            )
+                .into_response()
         }
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -46,7 +48,9 @@ impl Metrics {
 
     fn histogram(&self, name: &'static str, labels: Labels, d: Duration) {
         if let Ok(mut h) = self.histograms.lock() {
-            h.entry((name, labels)).or_default().observe(d.as_secs_f64());
+            h.entry((name, labels))
+                .or_default()
+                .observe(d.as_secs_f64());
         }
     }
 
@@ -59,31 +63,53 @@ impl Metrics {
     pub fn observe_request(&self, route: &str, method: &str, status: u16, d: Duration) {
         self.histogram(
             "rstuf_http_request_duration_seconds",
-            vec![("route", route.into()), ("method", method.into()), ("status", status.to_string())],
+            vec![
+                ("route", route.into()),
+                ("method", method.into()),
+                ("status", status.to_string()),
+            ],
             d,
         );
     }
 
     pub fn task_accepted(&self, action: crate::tasks::TaskName) {
-        self.count("rstuf_tasks_accepted_total", vec![("action", action.as_str().into())]);
+        self.count(
+            "rstuf_tasks_accepted_total",
+            vec![("action", action.as_str().into())],
+        );
     }
 
     pub fn task_finished(&self, action: &str, state: &str, d: Duration) {
-        self.count("rstuf_tasks_finished_total", vec![("action", action.into()), ("state", state.into())]);
-        self.histogram("rstuf_task_duration_seconds", vec![("action", action.into())], d);
+        self.count(
+            "rstuf_tasks_finished_total",
+            vec![("action", action.into()), ("state", state.into())],
+        );
+        self.histogram(
+            "rstuf_task_duration_seconds",
+            vec![("action", action.into())],
+            d,
+        );
     }
 
     pub fn publish(&self, roles: usize, d: Duration) {
         self.histogram("rstuf_publish_duration_seconds", vec![], d);
         if let Ok(mut c) = self.counters.lock() {
-            *c.entry(("rstuf_published_roles_total", vec![])).or_default() += roles as u64;
+            *c.entry(("rstuf_published_roles_total", vec![]))
+                .or_default() += roles as u64;
         }
     }
 
     pub fn plugin_call(&self, plugin: &str, op: &str, d: Duration, ok: bool) {
-        self.histogram("rstuf_plugin_call_duration_seconds", vec![("plugin", plugin.into()), ("op", op.into())], d);
+        self.histogram(
+            "rstuf_plugin_call_duration_seconds",
+            vec![("plugin", plugin.into()), ("op", op.into())],
+            d,
+        );
         if !ok {
-            self.count("rstuf_plugin_errors_total", vec![("plugin", plugin.into()), ("op", op.into())]);
+            self.count(
+                "rstuf_plugin_errors_total",
+                vec![("plugin", plugin.into()), ("op", op.into())],
+            );
         }
     }
 
@@ -94,7 +120,11 @@ impl Metrics {
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# TYPE rstuf_queue_depth gauge\nrstuf_queue_depth {}", self.queue_depth.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "# TYPE rstuf_queue_depth gauge\nrstuf_queue_depth {}",
+            self.queue_depth.load(Ordering::Relaxed)
+        );
         if let Ok(counters) = self.counters.lock() {
             let mut last = "";
             for ((name, labels), value) in counters.iter() {
@@ -113,9 +143,19 @@ impl Metrics {
                     last = name;
                 }
                 for (i, b) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "{name}_bucket{} {}", fmt_labels(labels, Some(&b.to_string())), h.counts[i]);
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{} {}",
+                        fmt_labels(labels, Some(&b.to_string())),
+                        h.counts[i]
+                    );
                 }
-                let _ = writeln!(out, "{name}_bucket{} {}", fmt_labels(labels, Some("+Inf")), h.count);
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{} {}",
+                    fmt_labels(labels, Some("+Inf")),
+                    h.count
+                );
                 let _ = writeln!(out, "{name}_sum{} {}", fmt_labels(labels, None), h.sum);
                 let _ = writeln!(out, "{name}_count{} {}", fmt_labels(labels, None), h.count);
             }
@@ -127,7 +167,14 @@ impl Metrics {
 fn fmt_labels(labels: &Labels, le: Option<&str>) -> String {
     let mut parts: Vec<String> = labels
         .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
+        .map(|(k, v)| {
+            format!(
+                "{k}=\"{}\"",
+                v.replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n")
+            )
+        })
         .collect();
     if let Some(le) = le {
         parts.push(format!("le=\"{le}\""));

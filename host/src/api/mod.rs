@@ -46,27 +46,68 @@ pub struct AppState {
 /// (upstream's clients use both forms).
 fn both(router: Router<AppState>, path: &str, route: MethodRouter<AppState>) -> Router<AppState> {
     let trimmed = path.trim_end_matches('/');
-    router.route(trimmed, route.clone()).route(&format!("{trimmed}/"), route)
+    router
+        .route(trimmed, route.clone())
+        .route(&format!("{trimmed}/"), route)
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let mut api = Router::new();
-    api = both(api, "/api/v1/bootstrap/", get(v1::get_bootstrap).post(v1::post_bootstrap));
-    api = both(api, "/api/v1/config/", get(v1::get_config).put(v1::put_config));
+    api = both(
+        api,
+        "/api/v1/bootstrap/",
+        get(v1::get_bootstrap).post(v1::post_bootstrap),
+    );
+    api = both(
+        api,
+        "/api/v1/config/",
+        get(v1::get_config).put(v1::put_config),
+    );
     api = both(api, "/api/v1/metadata/", post(v1::post_metadata));
-    api = both(api, "/api/v1/metadata/online", post(v1::post_metadata_online));
-    api = both(api, "/api/v1/metadata/sign", get(v1::get_metadata_sign).post(v1::post_metadata_sign));
-    api = both(api, "/api/v1/metadata/sign/delete", post(v1::post_metadata_sign_delete));
-    api = both(api, "/api/v1/delegations/", post(v1::post_delegations).put(v1::put_delegations));
-    api = both(api, "/api/v1/delegations/delete", post(v1::delete_delegations));
+    api = both(
+        api,
+        "/api/v1/metadata/online",
+        post(v1::post_metadata_online),
+    );
+    api = both(
+        api,
+        "/api/v1/metadata/sign",
+        get(v1::get_metadata_sign).post(v1::post_metadata_sign),
+    );
+    api = both(
+        api,
+        "/api/v1/metadata/sign/delete",
+        post(v1::post_metadata_sign_delete),
+    );
+    api = both(
+        api,
+        "/api/v1/delegations/",
+        post(v1::post_delegations).put(v1::put_delegations),
+    );
+    api = both(
+        api,
+        "/api/v1/delegations/delete",
+        post(v1::delete_delegations),
+    );
     api = both(api, "/api/v1/artifacts/", post(v1::post_artifacts));
-    api = both(api, "/api/v1/artifacts/delete", post(v1::post_artifacts_delete));
-    api = both(api, "/api/v1/artifacts/publish/", post(v1::post_artifacts_publish));
+    api = both(
+        api,
+        "/api/v1/artifacts/delete",
+        post(v1::post_artifacts_delete),
+    );
+    api = both(
+        api,
+        "/api/v1/artifacts/publish/",
+        post(v1::post_artifacts_publish),
+    );
     api = both(api, "/api/v1/task/", get(v1::get_task));
     let api = api
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
-        .route_layer(middleware::from_fn_with_state(state.clone(), disabled_endpoints));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            disabled_endpoints,
+        ));
 
     let mut app = Router::new()
         .merge(api)
@@ -90,11 +131,19 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "detail": "Not Found" }))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "detail": "Not Found" })),
+    )
+        .into_response()
 }
 
 async fn method_not_allowed() -> Response {
-    (StatusCode::METHOD_NOT_ALLOWED, Json(json!({ "detail": "Method Not Allowed" }))).into_response()
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({ "detail": "Method Not Allowed" })),
+    )
+        .into_response()
 }
 
 /// Liveness: the process answers.
@@ -135,16 +184,29 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .map(|p| p.as_str().trim_end_matches('/').to_string())
         .unwrap_or_else(|| "unmatched".into());
     let response = next.run(request).await;
-    state
-        .metrics
-        .observe_request(&route, method.as_str(), response.status().as_u16(), started.elapsed());
+    state.metrics.observe_request(
+        &route,
+        method.as_str(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 
 /// Upstream's `RSTUF_DISABLE_ENDPOINTS`: `/api/v1/artifacts/` disables a
 /// whole router, `{'POST'}/api/v1/artifacts/publish/` one method of a route.
-async fn disabled_endpoints(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !state.server.disable_endpoints.is_empty() && is_disabled(&state.server.disable_endpoints, request.method(), request.uri().path()) {
+async fn disabled_endpoints(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !state.server.disable_endpoints.is_empty()
+        && is_disabled(
+            &state.server.disable_endpoints,
+            request.method(),
+            request.uri().path(),
+        )
+    {
         return not_found().await;
     }
     next.run(request).await
@@ -162,7 +224,10 @@ pub(crate) fn is_disabled(rules: &[String], method: &Method, path: &str) -> bool
             let Some((methods, route)) = rest.split_once("'}") else {
                 return false;
             };
-            let listed = methods.split(',').map(|m| m.trim().trim_matches('\'')).any(|m| m.eq_ignore_ascii_case(method.as_str()));
+            let listed = methods
+                .split(',')
+                .map(|m| m.trim().trim_matches('\''))
+                .any(|m| m.eq_ignore_ascii_case(method.as_str()));
             listed && normalize(route) == path
         } else {
             let prefix = normalize(rule);
@@ -202,31 +267,51 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let Some(scopes) = presented.and_then(|t| find_token(tokens, t)) else {
-        let mut response = ApiError::detail(StatusCode::UNAUTHORIZED, json!("Missing or invalid bearer token")).into_response();
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static header"));
+        let mut response = ApiError::detail(
+            StatusCode::UNAUTHORIZED,
+            json!("Missing or invalid bearer token"),
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            "Bearer".parse().expect("static header"),
+        );
         return response;
     };
     let needed = required_scope(request.method(), request.uri().path());
     if !scopes.iter().any(|s| s == needed) {
-        return ApiError::detail(StatusCode::FORBIDDEN, json!(format!("Token lacks the '{needed}' scope"))).into_response();
+        return ApiError::detail(
+            StatusCode::FORBIDDEN,
+            json!(format!("Token lacks the '{needed}' scope")),
+        )
+        .into_response();
     }
     next.run(request).await
 }
 
 /// Constant-time comparison against every configured token.
-fn find_token<'a>(tokens: &'a std::collections::BTreeMap<String, Vec<String>>, presented: &str) -> Option<&'a Vec<String>> {
+fn find_token<'a>(
+    tokens: &'a std::collections::BTreeMap<String, Vec<String>>,
+    presented: &str,
+) -> Option<&'a Vec<String>> {
     let mut found = None;
     for (token, scopes) in tokens {
         let a = token.as_bytes();
         let b = presented.as_bytes();
-        let mut diff = (a.len() ^ b.len()) as u8;
-        for i in 0..a.len() {
-            diff |= a[i] ^ b.get(i).copied().unwrap_or(0);
+        // Compare every byte of the configured token whatever the input,
+        // and never truncate the length difference (a token followed by
+        // extra bytes must not match).
+        let mut diff = 0u8;
+        for (i, x) in a.iter().enumerate() {
+            diff |= x ^ b.get(i).copied().unwrap_or(0);
         }
-        if diff == 0 {
+        if diff == 0 && a.len() == b.len() {
             found = Some(scopes);
         }
     }
@@ -239,9 +324,16 @@ mod tests {
 
     #[test]
     fn disable_rules_follow_upstream_syntax() {
-        let rules = vec!["/api/v1/artifacts/".to_string(), "{'POST'}/api/v1/bootstrap/".to_string()];
+        let rules = vec![
+            "/api/v1/artifacts/".to_string(),
+            "{'POST'}/api/v1/bootstrap/".to_string(),
+        ];
         assert!(is_disabled(&rules, &Method::POST, "/api/v1/artifacts"));
-        assert!(is_disabled(&rules, &Method::POST, "/api/v1/artifacts/delete"));
+        assert!(is_disabled(
+            &rules,
+            &Method::POST,
+            "/api/v1/artifacts/delete"
+        ));
         assert!(is_disabled(&rules, &Method::POST, "/api/v1/bootstrap"));
         assert!(!is_disabled(&rules, &Method::GET, "/api/v1/bootstrap/"));
         assert!(!is_disabled(&rules, &Method::GET, "/api/v1/task/"));
@@ -249,9 +341,31 @@ mod tests {
 
     #[test]
     fn scopes_map_routes() {
-        assert_eq!(required_scope(&Method::POST, "/api/v1/artifacts"), "write:targets");
-        assert_eq!(required_scope(&Method::POST, "/api/v1/artifacts/delete"), "delete:targets");
+        assert_eq!(
+            required_scope(&Method::POST, "/api/v1/artifacts"),
+            "write:targets"
+        );
+        assert_eq!(
+            required_scope(&Method::POST, "/api/v1/artifacts/delete"),
+            "delete:targets"
+        );
         assert_eq!(required_scope(&Method::GET, "/api/v1/task/"), "read:tasks");
-        assert_eq!(required_scope(&Method::POST, "/api/v1/metadata/sign/"), "write:metadata_sign");
+        assert_eq!(
+            required_scope(&Method::POST, "/api/v1/metadata/sign/"),
+            "write:metadata_sign"
+        );
+    }
+
+    #[test]
+    fn tokens_match_exactly() {
+        let mut tokens = std::collections::BTreeMap::new();
+        tokens.insert("s3cret".to_string(), vec!["read:tasks".to_string()]);
+        assert!(find_token(&tokens, "s3cret").is_some());
+        assert!(find_token(&tokens, "s3cre").is_none());
+        assert!(find_token(&tokens, "s3cret!").is_none());
+        // A length difference of 256 must not wrap to "equal".
+        let long = format!("s3cret{}", "x".repeat(256));
+        assert!(find_token(&tokens, &long).is_none());
+        assert!(find_token(&tokens, "").is_none());
     }
 }

@@ -39,7 +39,11 @@ pub struct BinsSettings {
     pub number_of_delegated_bins: i64,
     /// Extension: `classic` writes `path_hash_prefixes` delegations (readable
     /// by the tough client); `succinct` (default) is TAP 15 as upstream.
-    #[serde(default, rename = "x-rstuf-bins-layout", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "x-rstuf-bins-layout",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub layout: Option<String>,
 }
 
@@ -89,7 +93,11 @@ pub struct DelegatedRolePayload {
     pub paths: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_hash_prefixes: Option<Vec<String>>,
-    #[serde(rename = "x-rstuf-expire-policy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "x-rstuf-expire-policy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expire_policy: Option<i64>,
 }
 
@@ -110,11 +118,19 @@ impl Validate for BootstrapPayload {
             ("snapshot", &roles.snapshot),
             ("timestamp", &roles.timestamp),
         ] {
-            positive(&mut issues, &["settings", "roles", name, "expiration"], e.expiration);
+            positive(
+                &mut issues,
+                &["settings", "roles", name, "expiration"],
+                e.expiration,
+            );
         }
         match (&roles.bins, &roles.delegations) {
             (Some(bins), None) => {
-                positive(&mut issues, &["settings", "roles", "bins", "expiration"], bins.expiration);
+                positive(
+                    &mut issues,
+                    &["settings", "roles", "bins", "expiration"],
+                    bins.expiration,
+                );
                 let n = bins.number_of_delegated_bins;
                 if !(2..=16384).contains(&n) || (n & (n - 1)) != 0 {
                     issues.push(Issue::new(
@@ -133,7 +149,9 @@ impl Validate for BootstrapPayload {
                     }
                 }
             }
-            (None, Some(d)) => d.validate_into(&mut issues, &["settings", "roles", "delegations"], true),
+            (None, Some(d)) => {
+                d.validate_into(&mut issues, &["settings", "roles", "delegations"], true)
+            }
             _ => issues.push(Issue::new(
                 "value_error",
                 &["settings", "roles"],
@@ -141,12 +159,20 @@ impl Validate for BootstrapPayload {
             )),
         }
         match self.metadata.get("root") {
-            None => issues.push(Issue::new("missing", &["metadata", "root"], "Field required")),
+            None => issues.push(Issue::new(
+                "missing",
+                &["metadata", "root"],
+                "Field required",
+            )),
             Some(root) => validate_metadata_doc(&mut issues, &["metadata", "root"], root),
         }
         if let Some(t) = self.timeout {
             if t <= 0 {
-                issues.push(Issue::new("greater_than", &["timeout"], "Input should be greater than 0"));
+                issues.push(Issue::new(
+                    "greater_than",
+                    &["timeout"],
+                    "Input should be greater than 0",
+                ));
             }
         }
         issues
@@ -155,9 +181,17 @@ impl Validate for BootstrapPayload {
 
 fn positive(issues: &mut Vec<Issue>, loc: &[&str], v: i64) {
     if v <= 0 {
-        issues.push(Issue::new("greater_than", loc, "Input should be greater than 0"));
+        issues.push(Issue::new(
+            "greater_than",
+            loc,
+            "Input should be greater than 0",
+        ));
     } else if v > 100 * 366 {
-        issues.push(Issue::new("less_than", loc, "Expiration must be at most 36600 days"));
+        issues.push(Issue::new(
+            "less_than",
+            loc,
+            "Expiration must be at most 36600 days",
+        ));
     }
 }
 
@@ -167,19 +201,28 @@ fn validate_metadata_doc(issues: &mut Vec<Issue>, loc: &[&str], doc: &Map<String
     let sigs_ok = doc.get("signatures").is_some_and(|s| {
         s.as_array().is_some_and(|a| {
             a.iter().all(|sig| {
-                sig.get("keyid").is_some_and(Value::is_string) && sig.get("sig").is_some_and(Value::is_string)
+                sig.get("keyid").is_some_and(Value::is_string)
+                    && sig.get("sig").is_some_and(Value::is_string)
             })
         })
     });
     if !sigs_ok {
         let mut l = loc.to_vec();
         l.push("signatures");
-        issues.push(Issue::new("value_error", &l, "signatures must be a list of {keyid, sig} objects"));
+        issues.push(Issue::new(
+            "value_error",
+            &l,
+            "signatures must be a list of {keyid, sig} objects",
+        ));
     }
     let Some(signed) = doc.get("signed").and_then(Value::as_object) else {
         let mut l = loc.to_vec();
         l.push("signed");
-        issues.push(Issue::new("missing", &l, "Field required: signed must be an object"));
+        issues.push(Issue::new(
+            "missing",
+            &l,
+            "Field required: signed must be an object",
+        ));
         return;
     };
     for field in signed.keys() {
@@ -202,19 +245,28 @@ fn is_vendor_field(name: &str) -> bool {
 fn valid_role_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl Delegations {
     fn validate_into(&self, issues: &mut Vec<Issue>, loc: &[&str], need_policy: bool) {
-        let at = |tail: &[&str]| -> Vec<String> { loc.iter().chain(tail).map(|s| s.to_string()).collect() };
+        let at = |tail: &[&str]| -> Vec<String> {
+            loc.iter().chain(tail).map(|s| s.to_string()).collect()
+        };
         let push = |issues: &mut Vec<Issue>, tail: &[&str], kind: &'static str, msg: String| {
             let l = at(tail);
             let refs: Vec<&str> = l.iter().map(String::as_str).collect();
             issues.push(Issue::new(kind, &refs, msg));
         };
         if self.roles.is_empty() {
-            push(issues, &["roles"], "too_short", "at least one delegated role is required".into());
+            push(
+                issues,
+                &["roles"],
+                "too_short",
+                "at least one delegated role is required".into(),
+            );
         }
         let mut seen = std::collections::BTreeSet::new();
         for role in &self.roles {
@@ -223,26 +275,49 @@ impl Delegations {
                     issues,
                     &["roles", "name"],
                     "string_pattern_mismatch",
-                    format!("role name '{}' must match [a-zA-Z0-9_-]+ and not be a top-level role", role.name),
+                    format!(
+                        "role name '{}' must match [a-zA-Z0-9_-]+ and not be a top-level role",
+                        role.name
+                    ),
                 );
             }
             if !seen.insert(role.name.as_str()) {
-                push(issues, &["roles", "name"], "value_error", format!("role '{}' is listed twice", role.name));
+                push(
+                    issues,
+                    &["roles", "name"],
+                    "value_error",
+                    format!("role '{}' is listed twice", role.name),
+                );
             }
             if role.threshold < 1 {
-                push(issues, &["roles", "threshold"], "greater_than", format!("role '{}': threshold must be at least 1", role.name));
+                push(
+                    issues,
+                    &["roles", "threshold"],
+                    "greater_than",
+                    format!("role '{}': threshold must be at least 1", role.name),
+                );
             }
             if role.threshold as usize > role.keyids.len().max(1) {
                 push(
                     issues,
                     &["roles", "threshold"],
                     "value_error",
-                    format!("role '{}': threshold {} exceeds its {} keys", role.name, role.threshold, role.keyids.len()),
+                    format!(
+                        "role '{}': threshold {} exceeds its {} keys",
+                        role.name,
+                        role.threshold,
+                        role.keyids.len()
+                    ),
                 );
             }
             for keyid in &role.keyids {
                 if !self.keys.contains_key(keyid) {
-                    push(issues, &["roles", "keyids"], "value_error", format!("role '{}': keyid {keyid} is not in keys", role.name));
+                    push(
+                        issues,
+                        &["roles", "keyids"],
+                        "value_error",
+                        format!("role '{}': keyid {keyid} is not in keys", role.name),
+                    );
                 }
             }
             match (&role.paths, &role.path_hash_prefixes) {
@@ -250,9 +325,17 @@ impl Delegations {
                     issues,
                     &["roles", "paths"],
                     "too_short",
-                    format!("role '{}': paths needs at least one non-empty pattern", role.name),
+                    format!(
+                        "role '{}': paths needs at least one non-empty pattern",
+                        role.name
+                    ),
                 ),
-                (None, None) => push(issues, &["roles", "paths"], "missing", format!("role '{}': paths is required", role.name)),
+                (None, None) => push(
+                    issues,
+                    &["roles", "paths"],
+                    "missing",
+                    format!("role '{}': paths is required", role.name),
+                ),
                 _ => {}
             }
             match role.expire_policy {
@@ -260,13 +343,19 @@ impl Delegations {
                     issues,
                     &["roles", "x-rstuf-expire-policy"],
                     "greater_than",
-                    format!("role '{}': x-rstuf-expire-policy must be a positive number of days", role.name),
+                    format!(
+                        "role '{}': x-rstuf-expire-policy must be a positive number of days",
+                        role.name
+                    ),
                 ),
                 None if need_policy => push(
                     issues,
                     &["roles", "x-rstuf-expire-policy"],
                     "missing",
-                    format!("role '{}': x-rstuf-expire-policy (days) is required", role.name),
+                    format!(
+                        "role '{}': x-rstuf-expire-policy (days) is required",
+                        role.name
+                    ),
                 ),
                 _ => {}
             }
@@ -274,11 +363,21 @@ impl Delegations {
         for (keyid, key) in &self.keys {
             for field in ["keytype", "scheme"] {
                 if !key.get(field).is_some_and(Value::is_string) {
-                    push(issues, &["keys", keyid.as_str(), field], "missing", format!("key {keyid}: {field} is required"));
+                    push(
+                        issues,
+                        &["keys", keyid.as_str(), field],
+                        "missing",
+                        format!("key {keyid}: {field} is required"),
+                    );
                 }
             }
             if !key.get("keyval").is_some_and(Value::is_object) {
-                push(issues, &["keys", keyid.as_str(), "keyval"], "missing", format!("key {keyid}: keyval is required"));
+                push(
+                    issues,
+                    &["keys", keyid.as_str(), "keyval"],
+                    "missing",
+                    format!("key {keyid}: keyval is required"),
+                );
             }
         }
     }
@@ -293,7 +392,8 @@ pub struct DelegationsPayload {
 impl Validate for DelegationsPayload {
     fn validate(&self) -> Vec<Issue> {
         let mut issues = Vec::new();
-        self.delegations.validate_into(&mut issues, &["delegations"], true);
+        self.delegations
+            .validate_into(&mut issues, &["delegations"], true);
         issues
     }
 }
@@ -318,7 +418,11 @@ impl Validate for DelegationsDeletePayload {
     fn validate(&self) -> Vec<Issue> {
         let mut issues = Vec::new();
         if self.delegations.roles.is_empty() {
-            issues.push(Issue::new("too_short", &["delegations", "roles"], "at least one role is required"));
+            issues.push(Issue::new(
+                "too_short",
+                &["delegations", "roles"],
+                "at least one role is required",
+            ));
         }
         for r in &self.delegations.roles {
             if !valid_role_name(&r.name) {
@@ -379,13 +483,24 @@ impl Validate for AddArtifactsPayload {
                 ));
             }
             if a.info.hashes.is_empty() {
-                issues.push(Issue::new("too_short", &["artifacts", &idx, "info", "hashes"], "at least one hash is required"));
+                issues.push(Issue::new(
+                    "too_short",
+                    &["artifacts", &idx, "info", "hashes"],
+                    "at least one hash is required",
+                ));
             }
             for (alg, digest) in &a.info.hashes {
                 if alg.is_empty() || alg.len() > 64 {
-                    issues.push(Issue::new("value_error", &["artifacts", &idx, "info", "hashes"], "hash algorithm names must be 1-64 characters"));
+                    issues.push(Issue::new(
+                        "value_error",
+                        &["artifacts", &idx, "info", "hashes"],
+                        "hash algorithm names must be 1-64 characters",
+                    ));
                 }
-                if digest.is_empty() || digest.len() > 256 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if digest.is_empty()
+                    || digest.len() > 256
+                    || !digest.bytes().all(|b| b.is_ascii_hexdigit())
+                {
                     issues.push(Issue::new(
                         "value_error",
                         &["artifacts", &idx, "info", "hashes", alg],
@@ -394,7 +509,11 @@ impl Validate for AddArtifactsPayload {
                 }
             }
             if a.path.len() > MAX_PATH_LEN {
-                issues.push(Issue::new("too_long", &["artifacts", &idx, "path"], format!("path longer than {MAX_PATH_LEN} bytes")));
+                issues.push(Issue::new(
+                    "too_long",
+                    &["artifacts", &idx, "path"],
+                    format!("path longer than {MAX_PATH_LEN} bytes"),
+                ));
             }
         }
         issues
@@ -413,10 +532,18 @@ impl Validate for RemoveArtifactsPayload {
     fn validate(&self) -> Vec<Issue> {
         let mut issues = Vec::new();
         if self.artifacts.len() > MAX_ARTIFACTS_PER_REQUEST {
-            issues.push(Issue::new("too_long", &["artifacts"], format!("at most {MAX_ARTIFACTS_PER_REQUEST} artifacts per request")));
+            issues.push(Issue::new(
+                "too_long",
+                &["artifacts"],
+                format!("at most {MAX_ARTIFACTS_PER_REQUEST} artifacts per request"),
+            ));
         }
         if self.artifacts.iter().any(|p| p.len() > MAX_PATH_LEN) {
-            issues.push(Issue::new("too_long", &["artifacts"], format!("paths must be at most {MAX_PATH_LEN} bytes")));
+            issues.push(Issue::new(
+                "too_long",
+                &["artifacts"],
+                format!("paths must be at most {MAX_PATH_LEN} bytes"),
+            ));
         }
         issues
     }
@@ -437,7 +564,11 @@ impl Validate for SettingsPayload {
     fn validate(&self) -> Vec<Issue> {
         let mut issues = Vec::new();
         if self.settings.expiration.is_empty() {
-            issues.push(Issue::new("too_short", &["settings", "expiration"], "at least one role is required"));
+            issues.push(Issue::new(
+                "too_short",
+                &["settings", "expiration"],
+                "at least one role is required",
+            ));
         }
         for (role, days) in &self.settings.expiration {
             positive(&mut issues, &["settings", "expiration", role], *days);
@@ -457,12 +588,20 @@ impl Validate for MetadataUpdatePayload {
         let mut issues = Vec::new();
         for key in self.metadata.keys() {
             if key != "root" {
-                issues.push(Issue::new("value_error", &["metadata", key], "Value error, Only 'root' metadata can be updated"));
+                issues.push(Issue::new(
+                    "value_error",
+                    &["metadata", key],
+                    "Value error, Only 'root' metadata can be updated",
+                ));
             }
         }
         match self.metadata.get("root").and_then(Value::as_object) {
             Some(root) => validate_metadata_doc(&mut issues, &["metadata", "root"], root),
-            None => issues.push(Issue::new("missing", &["metadata", "root"], "Field required")),
+            None => issues.push(Issue::new(
+                "missing",
+                &["metadata", "root"],
+                "Field required",
+            )),
         }
         issues
     }
@@ -480,7 +619,13 @@ impl Validate for OnlinePayload {
         self.roles
             .iter()
             .filter(|r| !valid_role_name(r))
-            .map(|r| Issue::new("string_pattern_mismatch", &["roles"], format!("'{r}' is not a role name")))
+            .map(|r| {
+                Issue::new(
+                    "string_pattern_mismatch",
+                    &["roles"],
+                    format!("'{r}' is not a role name"),
+                )
+            })
             .collect()
     }
 }
@@ -504,14 +649,27 @@ impl Validate for SignPayload {
     fn validate(&self) -> Vec<Issue> {
         let mut issues = Vec::new();
         if !valid_role_name(&self.role) {
-            issues.push(Issue::new("string_pattern_mismatch", &["role"], format!("'{}' is not a role name", self.role)));
+            issues.push(Issue::new(
+                "string_pattern_mismatch",
+                &["role"],
+                format!("'{}' is not a role name", self.role),
+            ));
         }
-        let hex = |s: &str| !s.is_empty() && s.len() <= 8192 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let hex =
+            |s: &str| !s.is_empty() && s.len() <= 8192 && s.bytes().all(|b| b.is_ascii_hexdigit());
         if !hex(&self.signature.keyid) {
-            issues.push(Issue::new("value_error", &["signature", "keyid"], "keyid must be hex"));
+            issues.push(Issue::new(
+                "value_error",
+                &["signature", "keyid"],
+                "keyid must be hex",
+            ));
         }
         if !hex(&self.signature.sig) {
-            issues.push(Issue::new("value_error", &["signature", "sig"], "sig must be hex"));
+            issues.push(Issue::new(
+                "value_error",
+                &["signature", "sig"],
+                "sig must be hex",
+            ));
         }
         issues
     }
@@ -528,7 +686,11 @@ impl Validate for SignDeletePayload {
         if valid_role_name(&self.role) {
             Vec::new()
         } else {
-            vec![Issue::new("string_pattern_mismatch", &["role"], format!("'{}' is not a role name", self.role))]
+            vec![Issue::new(
+                "string_pattern_mismatch",
+                &["role"],
+                format!("'{}' is not a role name", self.role),
+            )]
         }
     }
 }
@@ -540,11 +702,15 @@ mod tests {
 
     #[test]
     fn bootstrap_needs_exactly_one_layout() {
-        let body = br#"{"settings":{"roles":{"root":{"expiration":365},"targets":{"expiration":365},
+        let body =
+            br#"{"settings":{"roles":{"root":{"expiration":365},"targets":{"expiration":365},
             "snapshot":{"expiration":1},"timestamp":{"expiration":1}}},
             "metadata":{"root":{"signatures":[],"signed":{"_type":"root"}}}}"#;
         let err = parse_body::<BootstrapPayload>(body).unwrap_err();
-        assert!(err.body.to_string().contains("Exactly one of 'bins' and 'delegations' must be set"));
+        assert!(err
+            .body
+            .to_string()
+            .contains("Exactly one of 'bins' and 'delegations' must be set"));
     }
 
     #[test]
@@ -555,7 +721,10 @@ mod tests {
                 "timestamp":{{"expiration":1}},"bins":{{"expiration":1,"number_of_delegated_bins":{n}}}}}}},
                 "metadata":{{"root":{{"signatures":[],"signed":{{}}}}}}}}"#
             );
-            assert!(parse_body::<BootstrapPayload>(body.as_bytes()).is_err(), "{n}");
+            assert!(
+                parse_body::<BootstrapPayload>(body.as_bytes()).is_err(),
+                "{n}"
+            );
         }
     }
 
@@ -566,8 +735,14 @@ mod tests {
         )
         .unwrap_err();
         let text = err.body.to_string();
-        assert!(text.contains("greater than or equal to 0") && text.contains("hex digest"), "{text}");
-        assert!(parse_body::<AddArtifactsPayload>(br#"{"artifacts":[{"path":"a","info":{"length":1,"hashes":{"sha256":"ab"}}}]}"#).is_ok());
+        assert!(
+            text.contains("greater than or equal to 0") && text.contains("hex digest"),
+            "{text}"
+        );
+        assert!(parse_body::<AddArtifactsPayload>(
+            br#"{"artifacts":[{"path":"a","info":{"length":1,"hashes":{"sha256":"ab"}}}]}"#
+        )
+        .is_ok());
     }
 
     #[test]

@@ -38,13 +38,22 @@ async fn require_finished(state: &AppState, error_prefix: &str) -> Result<(), Ap
     }
 }
 
-async fn submit(state: &AppState, action: TaskName, payload: Option<Value>) -> Result<String, ApiError> {
+async fn submit(
+    state: &AppState,
+    action: TaskName,
+    payload: Option<Value>,
+) -> Result<String, ApiError> {
     let task_id = new_task_id();
     submit_with_id(state, &task_id, action, payload).await?;
     Ok(task_id)
 }
 
-async fn submit_with_id(state: &AppState, task_id: &str, action: TaskName, payload: Option<Value>) -> Result<(), ApiError> {
+async fn submit_with_id(
+    state: &AppState,
+    task_id: &str,
+    action: TaskName,
+    payload: Option<Value>,
+) -> Result<(), ApiError> {
     state
         .store
         .enqueue(NewTask {
@@ -66,17 +75,35 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
 pub async fn get_bootstrap(State(state): State<AppState>) -> ApiResult {
     let bs = bootstrap_state(&state).await?;
     let (data, message) = match &bs {
-        BootstrapState::None => (json!({ "bootstrap": false }), "System available for bootstrap."),
-        BootstrapState::Finished(id) => (json!({ "bootstrap": true, "state": "finished", "id": id }), "System LOCKED for bootstrap."),
-        BootstrapState::Pre(id) => (json!({ "bootstrap": false, "state": "pre", "id": id }), "System LOCKED for bootstrap."),
-        BootstrapState::Signing(id) => (json!({ "bootstrap": false, "state": "signing", "id": id }), "System LOCKED for bootstrap."),
-        BootstrapState::Unknown => (json!({ "bootstrap": false, "state": "unknown" }), "System available for bootstrap."),
+        BootstrapState::None => (
+            json!({ "bootstrap": false }),
+            "System available for bootstrap.",
+        ),
+        BootstrapState::Finished(id) => (
+            json!({ "bootstrap": true, "state": "finished", "id": id }),
+            "System LOCKED for bootstrap.",
+        ),
+        BootstrapState::Pre(id) => (
+            json!({ "bootstrap": false, "state": "pre", "id": id }),
+            "System LOCKED for bootstrap.",
+        ),
+        BootstrapState::Signing(id) => (
+            json!({ "bootstrap": false, "state": "signing", "id": id }),
+            "System LOCKED for bootstrap.",
+        ),
+        BootstrapState::Unknown => (
+            json!({ "bootstrap": false, "state": "unknown" }),
+            "System available for bootstrap.",
+        ),
     };
     Ok(envelope(StatusCode::OK, message, Some(data)))
 }
 
 /// `POST /api/v1/bootstrap/`
-pub async fn post_bootstrap(State(state): State<AppState>, ApiJson(payload): ApiJson<BootstrapPayload>) -> ApiResult {
+pub async fn post_bootstrap(
+    State(state): State<AppState>,
+    ApiJson(payload): ApiJson<BootstrapPayload>,
+) -> ApiResult {
     let task_id = new_task_id();
     let locked = state
         .store
@@ -108,7 +135,11 @@ pub async fn get_config(State(state): State<AppState>) -> ApiResult {
             format!("It requires bootstrap. State: {}", bs.word()),
         ));
     }
-    let settings = state.store.settings().await.map_err(|e| ApiError::unavailable("settings store", &e))?;
+    let settings = state
+        .store
+        .settings()
+        .await
+        .map_err(|e| ApiError::unavailable("settings store", &e))?;
     let mut data = Map::new();
     for (key, value) in settings {
         let value = match value {
@@ -119,11 +150,18 @@ pub async fn get_config(State(state): State<AppState>) -> ApiResult {
         };
         data.insert(key.to_lowercase(), value);
     }
-    Ok(envelope(StatusCode::OK, "Current Settings", Some(Value::Object(data))))
+    Ok(envelope(
+        StatusCode::OK,
+        "Current Settings",
+        Some(Value::Object(data)),
+    ))
 }
 
 /// `PUT /api/v1/config/`
-pub async fn put_config(State(state): State<AppState>, ApiJson(payload): ApiJson<SettingsPayload>) -> ApiResult {
+pub async fn put_config(
+    State(state): State<AppState>,
+    ApiJson(payload): ApiJson<SettingsPayload>,
+) -> ApiResult {
     let bs = bootstrap_state(&state).await?;
     if !bs.is_finished() {
         return Err(ApiError::rejected(
@@ -137,28 +175,56 @@ pub async fn put_config(State(state): State<AppState>, ApiJson(payload): ApiJson
 }
 
 /// `POST /api/v1/metadata/`
-pub async fn post_metadata(State(state): State<AppState>, ApiJson(payload): ApiJson<MetadataUpdatePayload>) -> ApiResult {
+pub async fn post_metadata(
+    State(state): State<AppState>,
+    ApiJson(payload): ApiJson<MetadataUpdatePayload>,
+) -> ApiResult {
     require_finished(&state, "Requires bootstrap finished.").await?;
     let task_id = submit(&state, TaskName::MetadataUpdate, Some(to_value(&payload))).await?;
     Ok(accepted("Metadata update accepted.", &task_id, None))
 }
 
 /// `POST /api/v1/metadata/online`
-pub async fn post_metadata_online(State(state): State<AppState>, ApiJson(payload): ApiJson<OnlinePayload>) -> ApiResult {
+pub async fn post_metadata_online(
+    State(state): State<AppState>,
+    ApiJson(payload): ApiJson<OnlinePayload>,
+) -> ApiResult {
     require_finished(&state, "Requires bootstrap finished.").await?;
-    let reject = |error: &str| Err(ApiError::rejected(StatusCode::NOT_FOUND, "Task not accepted.", error));
-    let settings = state.store.settings().await.map_err(|e| ApiError::unavailable("settings store", &e))?;
-    let targets_online = settings.get("TARGETS_ONLINE_KEY").and_then(Value::as_bool).unwrap_or(true);
+    let reject = |error: &str| {
+        Err(ApiError::rejected(
+            StatusCode::NOT_FOUND,
+            "Task not accepted.",
+            error,
+        ))
+    };
+    let settings = state
+        .store
+        .settings()
+        .await
+        .map_err(|e| ApiError::unavailable("settings store", &e))?;
+    let targets_online = settings
+        .get("TARGETS_ONLINE_KEY")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     if payload.roles.iter().any(|r| r == "targets") && !targets_online {
         return reject("Targets is an offline role - use other endpoint to update");
     }
     // Upstream read DELEGATED_ROLES_NAMES, which its worker no longer
     // writes; we derive the layout from the settings the worker does write.
-    let uses_bins = settings.get("NUMBER_OF_DELEGATED_BINS").is_some_and(|v| !v.is_null());
+    let uses_bins = settings
+        .get("NUMBER_OF_DELEGATED_BINS")
+        .is_some_and(|v| !v.is_null());
+    // The delegated roles as they are now (delegations change after
+    // bootstrap), from the trusted targets metadata.
     let custom_roles: Vec<String> = settings
-        .get("DELEGATED_ROLES")
+        .get("TRUSTED_TARGETS")
+        .and_then(|t| t.pointer("/signed/delegations/roles"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("name").and_then(Value::as_str).map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     for role in &payload.roles {
         let top = ["root", "targets", "snapshot", "timestamp"].contains(&role.as_str());
@@ -169,7 +235,9 @@ pub async fn post_metadata_online(State(state): State<AppState>, ApiJson(payload
             return reject("Custom target delegation used and bins cannot be bumped");
         }
         if !uses_bins && !top && !custom_roles.contains(role) {
-            return reject(&format!("Role '{role}' is not a delegated role of this repository"));
+            return reject(&format!(
+                "Role '{role}' is not a delegated role of this repository"
+            ));
         }
     }
     let roles: Vec<String> = if payload.roles.is_empty() {
@@ -186,8 +254,17 @@ pub async fn post_metadata_online(State(state): State<AppState>, ApiJson(payload
     } else {
         payload.roles
     };
-    let task_id = submit(&state, TaskName::ForceOnlineMetadataUpdate, Some(json!({ "roles": roles }))).await?;
-    Ok(accepted("Force online metadata update accepted.", &task_id, None))
+    let task_id = submit(
+        &state,
+        TaskName::ForceOnlineMetadataUpdate,
+        Some(json!({ "roles": roles })),
+    )
+    .await?;
+    Ok(accepted(
+        "Force online metadata update accepted.",
+        &task_id,
+        None,
+    ))
 }
 
 /// The settings key holding metadata of `role` that waits for signatures.
@@ -201,7 +278,11 @@ pub fn signing_key(role: &str) -> String {
 
 fn role_of_signing_key(key: &str) -> Option<String> {
     let role = key.strip_suffix("_SIGNING")?;
-    Some(if role == "ROOT" { "root".into() } else { role.to_string() })
+    Some(if role == "ROOT" {
+        "root".into()
+    } else {
+        role.to_string()
+    })
 }
 
 /// `GET /api/v1/metadata/sign`
@@ -214,7 +295,11 @@ pub async fn get_metadata_sign(State(state): State<AppState>) -> ApiResult {
             format!("Requires bootstrap started. State: {}", bs.word()),
         ));
     }
-    let settings = state.store.settings().await.map_err(|e| ApiError::unavailable("settings store", &e))?;
+    let settings = state
+        .store
+        .settings()
+        .await
+        .map_err(|e| ApiError::unavailable("settings store", &e))?;
     let mut pending = Map::new();
     for (key, value) in &settings {
         if value.is_null() {
@@ -225,7 +310,11 @@ pub async fn get_metadata_sign(State(state): State<AppState>) -> ApiResult {
         }
     }
     if pending.is_empty() {
-        return Ok(envelope(StatusCode::OK, "No metadata pending signing available", None));
+        return Ok(envelope(
+            StatusCode::OK,
+            "No metadata pending signing available",
+            None,
+        ));
     }
     if pending.contains_key("root") {
         if let Some(root) = settings.get("TRUSTED_ROOT").filter(|v| !v.is_null()) {
@@ -248,7 +337,10 @@ pub async fn get_metadata_sign(State(state): State<AppState>) -> ApiResult {
 }
 
 /// `POST /api/v1/metadata/sign`
-pub async fn post_metadata_sign(State(state): State<AppState>, ApiJson(payload): ApiJson<SignPayload>) -> ApiResult {
+pub async fn post_metadata_sign(
+    State(state): State<AppState>,
+    ApiJson(payload): ApiJson<SignPayload>,
+) -> ApiResult {
     let bs = bootstrap_state(&state).await?;
     if !matches!(bs, BootstrapState::Finished(_) | BootstrapState::Signing(_)) {
         return Err(ApiError::rejected(
@@ -262,7 +354,10 @@ pub async fn post_metadata_sign(State(state): State<AppState>, ApiJson(payload):
 }
 
 /// `POST /api/v1/metadata/sign/delete`
-pub async fn post_metadata_sign_delete(State(state): State<AppState>, ApiJson(payload): ApiJson<SignDeletePayload>) -> ApiResult {
+pub async fn post_metadata_sign_delete(
+    State(state): State<AppState>,
+    ApiJson(payload): ApiJson<SignDeletePayload>,
+) -> ApiResult {
     let pending = state
         .store
         .setting(&signing_key(&payload.role))
@@ -275,11 +370,21 @@ pub async fn post_metadata_sign_delete(State(state): State<AppState>, ApiJson(pa
             format!("The {} role is not in a signing process.", payload.role),
         ));
     }
-    let task_id = submit(&state, TaskName::DeleteSignMetadata, Some(to_value(&payload))).await?;
+    let task_id = submit(
+        &state,
+        TaskName::DeleteSignMetadata,
+        Some(to_value(&payload)),
+    )
+    .await?;
     Ok(accepted("Metadata sign delete accepted.", &task_id, None))
 }
 
-async fn delegation(state: &AppState, action: &str, delegations: Value, message: &str) -> ApiResult {
+async fn delegation(
+    state: &AppState,
+    action: &str,
+    delegations: Value,
+    message: &str,
+) -> ApiResult {
     // Upstream answers 200 here (a bug, contract §8); we answer 404 like the
     // other write endpoints.
     require_finished(state, "Requires bootstrap finished.").await?;
@@ -293,18 +398,45 @@ async fn delegation(state: &AppState, action: &str, delegations: Value, message:
 }
 
 /// `POST /api/v1/delegations/`
-pub async fn post_delegations(State(state): State<AppState>, ApiJson(p): ApiJson<DelegationsPayload>) -> ApiResult {
-    delegation(&state, "add", to_value(&p.delegations), "Metadata delegation add accepted.").await
+pub async fn post_delegations(
+    State(state): State<AppState>,
+    ApiJson(p): ApiJson<DelegationsPayload>,
+) -> ApiResult {
+    delegation(
+        &state,
+        "add",
+        to_value(&p.delegations),
+        "Metadata delegation add accepted.",
+    )
+    .await
 }
 
 /// `PUT /api/v1/delegations/`
-pub async fn put_delegations(State(state): State<AppState>, ApiJson(p): ApiJson<DelegationsPayload>) -> ApiResult {
-    delegation(&state, "update", to_value(&p.delegations), "Metadata delegation update accepted.").await
+pub async fn put_delegations(
+    State(state): State<AppState>,
+    ApiJson(p): ApiJson<DelegationsPayload>,
+) -> ApiResult {
+    delegation(
+        &state,
+        "update",
+        to_value(&p.delegations),
+        "Metadata delegation update accepted.",
+    )
+    .await
 }
 
 /// `POST /api/v1/delegations/delete`
-pub async fn delete_delegations(State(state): State<AppState>, ApiJson(p): ApiJson<DelegationsDeletePayload>) -> ApiResult {
-    delegation(&state, "delete", to_value(&p.delegations), "Metadata delegation delete accepted.").await
+pub async fn delete_delegations(
+    State(state): State<AppState>,
+    ApiJson(p): ApiJson<DelegationsDeletePayload>,
+) -> ApiResult {
+    delegation(
+        &state,
+        "delete",
+        to_value(&p.delegations),
+        "Metadata delegation delete accepted.",
+    )
+    .await
 }
 
 fn skip_suffix(publish: bool) -> &'static str {
@@ -316,19 +448,39 @@ fn skip_suffix(publish: bool) -> &'static str {
 }
 
 /// `POST /api/v1/artifacts/`
-pub async fn post_artifacts(State(state): State<AppState>, ApiJson(payload): ApiJson<AddArtifactsPayload>) -> ApiResult {
+pub async fn post_artifacts(
+    State(state): State<AppState>,
+    ApiJson(payload): ApiJson<AddArtifactsPayload>,
+) -> ApiResult {
     require_finished(&state, "It requires bootstrap finished.").await?;
-    let paths: Vec<Value> = payload.artifacts.iter().map(|a| Value::String(a.path.clone())).collect();
-    let message = format!("New Artifact(s) successfully submitted.{}", skip_suffix(payload.publish_artifacts));
+    let paths: Vec<Value> = payload
+        .artifacts
+        .iter()
+        .map(|a| Value::String(a.path.clone()))
+        .collect();
+    let message = format!(
+        "New Artifact(s) successfully submitted.{}",
+        skip_suffix(payload.publish_artifacts)
+    );
     let task_id = submit(&state, TaskName::AddArtifacts, Some(to_value(&payload))).await?;
-    Ok(accepted(&message, &task_id, Some(("artifacts", Value::Array(paths)))))
+    Ok(accepted(
+        &message,
+        &task_id,
+        Some(("artifacts", Value::Array(paths))),
+    ))
 }
 
 /// `POST /api/v1/artifacts/delete`
-pub async fn post_artifacts_delete(State(state): State<AppState>, ApiJson(payload): ApiJson<RemoveArtifactsPayload>) -> ApiResult {
+pub async fn post_artifacts_delete(
+    State(state): State<AppState>,
+    ApiJson(payload): ApiJson<RemoveArtifactsPayload>,
+) -> ApiResult {
     require_finished(&state, "It requires bootstrap finished.").await?;
     let paths = to_value(&payload.artifacts);
-    let message = format!("Remove Artifact(s) successfully submitted.{}", skip_suffix(payload.publish_artifacts));
+    let message = format!(
+        "Remove Artifact(s) successfully submitted.{}",
+        skip_suffix(payload.publish_artifacts)
+    );
     let task_id = submit(&state, TaskName::RemoveArtifacts, Some(to_value(&payload))).await?;
     Ok(accepted(&message, &task_id, Some(("artifacts", paths))))
 }
@@ -344,15 +496,36 @@ pub async fn post_artifacts_publish(State(state): State<AppState>) -> ApiResult 
 }
 
 /// `GET /api/v1/task/?task_id=`
-pub async fn get_task(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> ApiResult {
+pub async fn get_task(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult {
     let Some(task_id) = query.get("task_id") else {
         return Err(ApiError::detail(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!([{ "type": "missing", "loc": ["query", "task_id"], "msg": "Field required" }]),
         ));
     };
+    // Any plausible id is PENDING until known (as upstream); anything that
+    // cannot be a task id is refused rather than echoed back.
+    if task_id.is_empty()
+        || task_id.len() > 128
+        || !task_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ApiError::detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!([{ "type": "string_pattern_mismatch", "loc": ["query", "task_id"],
+                     "msg": "task_id must be 1 to 128 letters, digits, '-' or '_' (task ids are 32 hex characters)" }]),
+        ));
+    }
     let record = if is_task_id(task_id) {
-        state.store.task(task_id).await.map_err(|e| ApiError::unavailable("task store", &e))?
+        state
+            .store
+            .task(task_id)
+            .await
+            .map_err(|e| ApiError::unavailable("task store", &e))?
     } else {
         None
     };

@@ -45,13 +45,22 @@ impl Layout {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Publish, then wait until every path in `paths` is published (another
 /// worker's pass may publish them first).
-async fn publish_and_wait(ctx: &Ctx, task_id: &str, paths: &[String], roles: &[String]) -> Result<(), WorkError> {
+async fn publish_and_wait(
+    ctx: &Ctx,
+    task_id: &str,
+    paths: &[String],
+    roles: &[String],
+) -> Result<(), WorkError> {
     let _ = ctx
         .store
         .set_state(
@@ -67,7 +76,9 @@ async fn publish_and_wait(ctx: &Ctx, task_id: &str, paths: &[String], roles: &[S
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    Err(WorkError::Retry("artifacts were not published in time".into()))
+    Err(WorkError::Retry(
+        "artifacts were not published in time".into(),
+    ))
 }
 
 /// The `add_artifacts` task.
@@ -75,17 +86,42 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
     let settings = Settings::load(&ctx.store).await?;
     let layout = Layout::from_settings(&settings)?;
     let offline = offline_roles(&settings);
-    let role_ids: BTreeMap<String, i64> = ctx.store.active_roles().await?.into_iter().map(|r| (r.rolename, r.id)).collect();
-    let add_task_id = payload.get("add_task_id_to_custom").and_then(Value::as_bool).unwrap_or(false);
-    let publish_now = payload.get("publish_artifacts").and_then(Value::as_bool).unwrap_or(true);
+    let role_ids: BTreeMap<String, i64> = ctx
+        .store
+        .active_roles()
+        .await?
+        .into_iter()
+        .map(|r| (r.rolename, r.id))
+        .collect();
+    let add_task_id = payload
+        .get("add_task_id_to_custom")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let publish_now = payload
+        .get("publish_artifacts")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
 
     let mut files = Vec::new();
     let mut added = Vec::new();
     let mut invalid = Vec::new();
     let mut roles = BTreeSet::new();
-    for artifact in payload.get("artifacts").and_then(Value::as_array).into_iter().flatten() {
-        let path = artifact.get("path").and_then(Value::as_str).unwrap_or_default().to_string();
-        let role = if invalid_path_reason(&path).is_some() { None } else { layout.role_for(&path) };
+    for artifact in payload
+        .get("artifacts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let path = artifact
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let role = if invalid_path_reason(&path).is_some() {
+            None
+        } else {
+            layout.role_for(&path)
+        };
         let Some((role, role_id)) = role.and_then(|r| role_ids.get(&r).map(|id| (r, *id))) else {
             invalid.push(path);
             continue;
@@ -102,7 +138,11 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
         if let Some(obj) = info.as_object_mut() {
             obj.retain(|_, v| !v.is_null());
         }
-        files.push(NewFile { path: path.clone(), info, role_id });
+        files.push(NewFile {
+            path: path.clone(),
+            info,
+            role_id,
+        });
         added.push(path);
         roles.insert(role);
     }
@@ -110,7 +150,11 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
     let roles: Vec<String> = roles.into_iter().collect();
     let online_paths: Vec<String> = files
         .iter()
-        .filter(|f| !role_ids.iter().any(|(name, id)| *id == f.role_id && offline.contains(name)))
+        .filter(|f| {
+            !role_ids
+                .iter()
+                .any(|(name, id)| *id == f.role_id && offline.contains(name))
+        })
         .map(|f| f.path.clone())
         .collect();
     if publish_now && !online_paths.is_empty() {
@@ -127,10 +171,20 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
 pub async fn remove(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult, WorkError> {
     let paths = strings(payload.get("artifacts"));
     if paths.is_empty() {
-        return Ok(TaskResult::error(TaskName::RemoveArtifacts, "Artifact(s) not removed", "At list one artifact is required", None));
+        return Ok(TaskResult::error(
+            TaskName::RemoveArtifacts,
+            "Artifact(s) not removed",
+            "At list one artifact is required",
+            None,
+        ));
     }
-    let publish_now = payload.get("publish_artifacts").and_then(Value::as_bool).unwrap_or(true);
-    let (valid, mut not_found): (Vec<String>, Vec<String>) = paths.into_iter().partition(|p| invalid_path_reason(p).is_none());
+    let publish_now = payload
+        .get("publish_artifacts")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let (valid, mut not_found): (Vec<String>, Vec<String>) = paths
+        .into_iter()
+        .partition(|p| invalid_path_reason(p).is_none());
     let (removed, missing) = ctx.store.mark_removed(&valid).await?;
     not_found.extend(missing);
     if publish_now && !removed.is_empty() {
@@ -147,9 +201,21 @@ pub async fn remove(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskRes
 pub async fn publish_task(ctx: &Ctx) -> Result<TaskResult, WorkError> {
     let settings = Settings::load(&ctx.store).await?;
     if settings.get("TRUSTED_ROOT").is_none() {
-        return Ok(TaskResult::ok(TaskName::PublishArtifacts, "Publish artifacts skipped: not bootstrapped", json!({ "artifact_roles": null })));
+        return Ok(TaskResult::ok(
+            TaskName::PublishArtifacts,
+            "Publish artifacts skipped: not bootstrapped",
+            json!({ "artifact_roles": null }),
+        ));
     }
     let outcome = publish(ctx, PublishOptions::default()).await?;
-    let roles = if outcome.roles.is_empty() { Value::Null } else { json!(outcome.roles) };
-    Ok(TaskResult::ok(TaskName::PublishArtifacts, "Artifact(s) Published", json!({ "artifact_roles": roles })))
+    let roles = if outcome.roles.is_empty() {
+        Value::Null
+    } else {
+        json!(outcome.roles)
+    };
+    Ok(TaskResult::ok(
+        TaskName::PublishArtifacts,
+        "Artifact(s) Published",
+        json!({ "artifact_roles": roles }),
+    ))
 }

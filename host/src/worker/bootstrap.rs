@@ -27,17 +27,36 @@ pub async fn bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
     let state = bootstrap_state(&settings);
     if state == task_id {
         // Redelivered after it finished: nothing to do again.
-        return Ok(TaskResult::ok(TaskName::Bootstrap, "Bootstrap finished", json!({ "bootstrap": format!("Bootstrap finished {task_id}") })));
+        return Ok(TaskResult::ok(
+            TaskName::Bootstrap,
+            "Bootstrap finished",
+            json!({ "bootstrap": format!("Bootstrap finished {task_id}") }),
+        ));
     }
     if state != format!("pre-{task_id}") {
-        return Ok(TaskResult::error(TaskName::Bootstrap, "Bootstrap failed", format!("Bootstrap state is {}", if state.is_empty() { "None" } else { &state }), None));
+        return Ok(TaskResult::error(
+            TaskName::Bootstrap,
+            "Bootstrap failed",
+            format!(
+                "Bootstrap state is {}",
+                if state.is_empty() { "None" } else { &state }
+            ),
+            None,
+        ));
     }
     match run_bootstrap(ctx, payload, task_id).await {
         Ok(result) => Ok(result),
         Err(e) => {
             // Release the lock so the operator can try again.
-            ctx.store.put_settings(&[("BOOTSTRAP".into(), Value::Null)]).await?;
-            Ok(TaskResult::error(TaskName::Bootstrap, "Bootstrap failed", e.to_string(), None))
+            ctx.store
+                .put_settings(&[("BOOTSTRAP".into(), Value::Null)])
+                .await?;
+            Ok(TaskResult::error(
+                TaskName::Bootstrap,
+                "Bootstrap failed",
+                e.to_string(),
+                None,
+            ))
         }
     }
 }
@@ -49,14 +68,26 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
     let root = payload
         .pointer("/metadata/root")
         .ok_or_else(|| WorkError::invalid("payload has no metadata.root"))?;
-    let signed = root.get("signed").ok_or_else(|| WorkError::invalid("root metadata has no 'signed'"))?;
-    if signed.get("_type").and_then(Value::as_str) != Some("root") || signed.get("version").and_then(Value::as_i64) != Some(1) {
-        return Err(WorkError::invalid("bootstrap needs root metadata of _type 'root' and version 1"));
+    let signed = root
+        .get("signed")
+        .ok_or_else(|| WorkError::invalid("root metadata has no 'signed'"))?;
+    if signed.get("_type").and_then(Value::as_str) != Some("root")
+        || signed.get("version").and_then(Value::as_i64) != Some(1)
+    {
+        return Err(WorkError::invalid(
+            "bootstrap needs root metadata of _type 'root' and version 1",
+        ));
     }
     check_root_shape(signed)?;
-    let sigs = root.get("signatures").and_then(Value::as_array).map(Vec::len).unwrap_or(0);
+    let sigs = root
+        .get("signatures")
+        .and_then(Value::as_array)
+        .map(Vec::len)
+        .unwrap_or(0);
     if sigs == 0 {
-        return Err(WorkError::invalid("Metadata requires at least one valid signature"));
+        return Err(WorkError::invalid(
+            "Metadata requires at least one valid signature",
+        ));
     }
     let v = verify_delegate(signed, "root", root).map_err(|e| WorkError::invalid(e.to_string()))?;
     if !v.invalid.is_empty() || !v.unauthorized.is_empty() {
@@ -67,11 +98,24 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
 
     let mut items: Vec<(String, Value)> = Vec::new();
     for role in ["root", "targets", "snapshot", "timestamp"] {
-        let days = roles.pointer(&format!("/{role}/expiration")).and_then(Value::as_i64).unwrap_or(1);
+        let days = roles
+            .pointer(&format!("/{role}/expiration"))
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         items.push((expiration_key(role), json!(days)));
     }
-    let root_keys = signed.pointer("/roles/root/keyids").and_then(Value::as_array).map(Vec::len).unwrap_or(0);
-    items.push(("ROOT_THRESHOLD".into(), signed.pointer("/roles/root/threshold").cloned().unwrap_or(json!(1))));
+    let root_keys = signed
+        .pointer("/roles/root/keyids")
+        .and_then(Value::as_array)
+        .map(Vec::len)
+        .unwrap_or(0);
+    items.push((
+        "ROOT_THRESHOLD".into(),
+        signed
+            .pointer("/roles/root/threshold")
+            .cloned()
+            .unwrap_or(json!(1)),
+    ));
     items.push(("ROOT_NUM_KEYS".into(), json!(root_keys)));
     for role in ["TARGETS", "SNAPSHOT", "TIMESTAMP"] {
         items.push((format!("{role}_THRESHOLD"), json!(1)));
@@ -79,13 +123,22 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
     }
     items.push(("TARGETS_ONLINE_KEY".into(), json!(true)));
     if let Some(bins) = roles.get("bins").filter(|b| !b.is_null()) {
-        let n = bins.get("number_of_delegated_bins").and_then(Value::as_u64).unwrap_or(256);
+        let n = bins
+            .get("number_of_delegated_bins")
+            .and_then(Value::as_u64)
+            .unwrap_or(256);
         Bins::from_number_of_bins(n).map_err(|e| WorkError::invalid(e.to_string()))?;
-        items.push(("BINS_EXPIRATION".into(), bins.get("expiration").cloned().unwrap_or(json!(1))));
+        items.push((
+            "BINS_EXPIRATION".into(),
+            bins.get("expiration").cloned().unwrap_or(json!(1)),
+        ));
         items.push(("BINS_THRESHOLD".into(), json!(1)));
         items.push(("BINS_NUM_KEYS".into(), json!(1)));
         items.push(("NUMBER_OF_DELEGATED_BINS".into(), json!(n)));
-        let layout = bins.get("x-rstuf-bins-layout").and_then(Value::as_str).unwrap_or("succinct");
+        let layout = bins
+            .get("x-rstuf-bins-layout")
+            .and_then(Value::as_str)
+            .unwrap_or("succinct");
         items.push(("BINS_LAYOUT".into(), json!(layout)));
     } else if let Some(delegations) = roles.get("delegations").filter(|d| !d.is_null()) {
         let names: Vec<Value> = delegations
@@ -93,15 +146,25 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
             .and_then(Value::as_array)
             .map(|r| r.iter().filter_map(|r| r.get("name").cloned()).collect())
             .unwrap_or_default();
-        for role in delegations.get("roles").and_then(Value::as_array).into_iter().flatten() {
-            if let (Some(name), Some(days)) = (role.get("name").and_then(Value::as_str), role.get("x-rstuf-expire-policy")) {
+        for role in delegations
+            .get("roles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(name), Some(days)) = (
+                role.get("name").and_then(Value::as_str),
+                role.get("x-rstuf-expire-policy"),
+            ) {
                 items.push((expiration_key(name), days.clone()));
             }
         }
         items.push(("DELEGATIONS".into(), delegations.clone()));
         items.push(("DELEGATED_ROLES".into(), Value::Array(names)));
     } else {
-        return Err(WorkError::invalid("Exactly one of 'bins' and 'delegations' must be set"));
+        return Err(WorkError::invalid(
+            "Exactly one of 'bins' and 'delegations' must be set",
+        ));
     }
     ctx.store.put_settings(&items).await?;
 
@@ -110,7 +173,10 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
         json!({ "bootstrap": format!("Bootstrap finished {task_id}") })
     } else {
         ctx.store
-            .put_settings(&[("ROOT_SIGNING".into(), root.clone()), ("BOOTSTRAP".into(), json!(format!("signing-{task_id}")))])
+            .put_settings(&[
+                ("ROOT_SIGNING".into(), root.clone()),
+                ("BOOTSTRAP".into(), json!(format!("signing-{task_id}"))),
+            ])
             .await?;
         json!({ "bootstrap": "Root v1 is pending signature" })
     };
@@ -121,7 +187,11 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
             warnings.join(", ")
         )]);
     }
-    let message = if v.is_satisfied() { "Bootstrap finished" } else { "Bootstrap pending signatures" };
+    let message = if v.is_satisfied() {
+        "Bootstrap finished"
+    } else {
+        "Bootstrap pending signatures"
+    };
     Ok(TaskResult::ok(TaskName::Bootstrap, message, details))
 }
 
@@ -130,25 +200,37 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
 /// compatibility, but clients such as tough reject such metadata, so the
 /// task result says so.
 fn keyid_warnings(signed: &Value) -> Vec<String> {
-    keys_of(signed).map(|k| mismatched_keyids(&k)).unwrap_or_default()
+    keys_of(signed)
+        .map(|k| mismatched_keyids(&k))
+        .unwrap_or_default()
 }
 
 /// Structural checks that keep clients working: a single online key
 /// (threshold 1) for timestamp, snapshot and targets.
 fn check_root_shape(signed: &Value) -> Result<(), WorkError> {
     keys_of(signed).map_err(|e| WorkError::invalid(e.to_string()))?;
-    let online = signed.pointer("/roles/timestamp/keyids/0").and_then(Value::as_str);
+    let online = signed
+        .pointer("/roles/timestamp/keyids/0")
+        .and_then(Value::as_str);
     for role in ["timestamp", "snapshot", "targets"] {
-        let keyids = signed.pointer(&format!("/roles/{role}/keyids")).and_then(Value::as_array);
-        let threshold = signed.pointer(&format!("/roles/{role}/threshold")).and_then(Value::as_i64);
-        let ok = keyids.is_some_and(|k| k.len() == 1 && k[0].as_str() == online) && threshold == Some(1);
+        let keyids = signed
+            .pointer(&format!("/roles/{role}/keyids"))
+            .and_then(Value::as_array);
+        let threshold = signed
+            .pointer(&format!("/roles/{role}/threshold"))
+            .and_then(Value::as_i64);
+        let ok =
+            keyids.is_some_and(|k| k.len() == 1 && k[0].as_str() == online) && threshold == Some(1);
         if !ok {
             return Err(WorkError::invalid(format!(
                 "role '{role}' must be signed by the single online key with threshold 1"
             )));
         }
     }
-    let root_threshold = signed.pointer("/roles/root/threshold").and_then(Value::as_i64).unwrap_or(0);
+    let root_threshold = signed
+        .pointer("/roles/root/threshold")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     if root_threshold < 1 {
         return Err(WorkError::invalid("root threshold must be at least 1"));
     }
@@ -169,13 +251,16 @@ async fn finalize(ctx: &Ctx, root: &Value, task_id: &str) -> Result<(), WorkErro
     let mut new_roles = Vec::new();
     let mut pending: Vec<(String, Value)> = Vec::new();
     let delegations = if let Some(n) = settings.int("NUMBER_OF_DELEGATED_BINS") {
-        let bins = Bins::from_number_of_bins(n as u64).map_err(|e| WorkError::invalid(e.to_string()))?;
+        let bins =
+            Bins::from_number_of_bins(n as u64).map_err(|e| WorkError::invalid(e.to_string()))?;
         let expires = expires_in(now, settings.expiration("bins"));
         for name in bins.all_role_names() {
             new_roles.push(NewRole {
                 rolename: name.clone(),
                 version: 1,
-                expires: parse_time(&expires).map(|t| t.naive_utc()).unwrap_or_default(),
+                expires: parse_time(&expires)
+                    .map(|t| t.naive_utc())
+                    .unwrap_or_default(),
             });
             role_docs.push((name, empty_targets(&expires)));
         }
@@ -192,22 +277,50 @@ async fn finalize(ctx: &Ctx, root: &Value, task_id: &str) -> Result<(), WorkErro
             }
         }
         let mut roles = Vec::new();
-        for mut role in d.get("roles").and_then(Value::as_array).cloned().unwrap_or_default() {
-            let name = role.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-            let keyids_empty = role.get("keyids").and_then(Value::as_array).is_none_or(Vec::is_empty);
+        for mut role in d
+            .get("roles")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
+            let name = role
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let keyids_empty = role
+                .get("keyids")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty);
             if keyids_empty {
                 role["keyids"] = json!(online_ids);
                 role["threshold"] = json!(1);
             }
-            let is_online = role.get("keyids").and_then(Value::as_array).is_some_and(|k| k.len() == 1 && k[0] == json!(online.keyid));
+            let is_online = role
+                .get("keyids")
+                .and_then(Value::as_array)
+                .is_some_and(|k| k.len() == 1 && k[0] == json!(online.keyid));
             let expires = expires_in(now, settings.expiration(&name));
-            let naive = parse_time(&expires).map(|t| t.naive_utc()).unwrap_or_default();
+            let naive = parse_time(&expires)
+                .map(|t| t.naive_utc())
+                .unwrap_or_default();
             if is_online {
-                new_roles.push(NewRole { rolename: name.clone(), version: 1, expires: naive });
+                new_roles.push(NewRole {
+                    rolename: name.clone(),
+                    version: 1,
+                    expires: naive,
+                });
                 role_docs.push((name.clone(), empty_targets(&expires)));
             } else {
-                new_roles.push(NewRole { rolename: name.clone(), version: 0, expires: naive });
-                pending.push((signing_key(&name), json!({ "signatures": [], "signed": empty_targets(&expires) })));
+                new_roles.push(NewRole {
+                    rolename: name.clone(),
+                    version: 0,
+                    expires: naive,
+                });
+                pending.push((
+                    signing_key(&name),
+                    json!({ "signatures": [], "signed": empty_targets(&expires) }),
+                ));
             }
             roles.push(role);
         }
@@ -221,7 +334,9 @@ async fn finalize(ctx: &Ctx, root: &Value, task_id: &str) -> Result<(), WorkErro
         let signed: Vec<(String, Value)> = stream::iter(role_docs)
             .map(|(name, signed)| {
                 let online = &online;
-                async move { Ok::<_, WorkError>((name, online.sign_document(&ctx.backends, signed).await?)) }
+                async move {
+                    Ok::<_, WorkError>((name, online.sign_document(&ctx.backends, signed).await?))
+                }
             })
             .buffer_unordered(16)
             .try_collect()
@@ -252,7 +367,11 @@ async fn finalize(ctx: &Ctx, root: &Value, task_id: &str) -> Result<(), WorkErro
     files.push(("1.snapshot.json".into(), to_file_bytes(&snapshot)));
     files.push(("1.root.json".into(), to_file_bytes(root)));
     for batch in files.chunks(BATCH) {
-        ctx.backends.storage.put_many(batch).await.map_err(WorkError::plugin)?;
+        ctx.backends
+            .storage
+            .put_many(batch)
+            .await
+            .map_err(WorkError::plugin)?;
     }
     let timestamp_expires = expires_in(now, settings.expiration("timestamp"));
     let mut items = vec![
@@ -305,54 +424,98 @@ fn add_signature(doc: &mut Value, signature: &Value) {
 
 /// The `sign_metadata` task.
 pub async fn sign_metadata(ctx: &Ctx, payload: &Value) -> Result<TaskResult, WorkError> {
-    let role = payload.get("role").and_then(Value::as_str).unwrap_or_default().to_string();
+    let role = payload
+        .get("role")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let signature = payload.get("signature").cloned().unwrap_or(Value::Null);
     let settings = Settings::load(&ctx.store).await?;
     let Some(mut pending) = settings.get(&signing_key(&role)).cloned() else {
-        return Ok(TaskResult::error(TaskName::SignMetadata, "Signature Failed", format!("No signatures pending for {role}"), None));
-    };
-    if role != "root" {
         return Ok(TaskResult::error(
             TaskName::SignMetadata,
             "Signature Failed",
-            "signing delegated targets roles through the API is not supported by this version",
+            format!("No signatures pending for {role}"),
             None,
         ));
+    };
+    if role != "root" {
+        return super::delegations::sign_delegated(ctx, &settings, &role, pending, &signature)
+            .await;
     }
-    let keyid = signature.get("keyid").and_then(Value::as_str).unwrap_or_default().to_string();
+    let keyid = signature
+        .get("keyid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let state = bootstrap_state(&settings);
     let mut candidate = pending.clone();
     add_signature(&mut candidate, &signature);
     let only_this = json!({ "signatures": [signature], "signed": pending["signed"] });
     if let Some(bootstrap_task) = state.strip_prefix("signing-") {
-        let check = verify_delegate(&pending["signed"], "root", &only_this).map_err(|e| WorkError::invalid(e.to_string()))?;
+        let check = verify_delegate(&pending["signed"], "root", &only_this)
+            .map_err(|e| WorkError::invalid(e.to_string()))?;
         if !check.valid.contains(&keyid) {
-            return Ok(TaskResult::error(TaskName::SignMetadata, "Signature Failed", "Invalid signature", None));
+            return Ok(TaskResult::error(
+                TaskName::SignMetadata,
+                "Signature Failed",
+                "Invalid signature",
+                None,
+            ));
         }
-        let v = verify_delegate(&candidate["signed"], "root", &candidate).map_err(|e| WorkError::invalid(e.to_string()))?;
+        let v = verify_delegate(&candidate["signed"], "root", &candidate)
+            .map_err(|e| WorkError::invalid(e.to_string()))?;
         if v.is_satisfied() {
             finalize(ctx, &candidate, bootstrap_task).await?;
-            return Ok(TaskResult::ok(TaskName::SignMetadata, "Metadata sign accepted", json!({ "bootstrap": "Bootstrap Finished" })));
+            return Ok(TaskResult::ok(
+                TaskName::SignMetadata,
+                "Metadata sign accepted",
+                json!({ "bootstrap": "Bootstrap Finished" }),
+            ));
         }
-        ctx.store.put_settings(&[(signing_key("root"), candidate)]).await?;
-        return Ok(TaskResult::ok(TaskName::SignMetadata, "Metadata sign accepted", json!({ "bootstrap": "Root v1 is pending signatures" })));
+        ctx.store
+            .put_settings(&[(signing_key("root"), candidate)])
+            .await?;
+        return Ok(TaskResult::ok(
+            TaskName::SignMetadata,
+            "Metadata sign accepted",
+            json!({ "bootstrap": "Root v1 is pending signatures" }),
+        ));
     }
     // Root rotation: the signature must come from the trusted or the new root.
     let trusted = settings.trusted_root()?.clone();
-    let by_old = verify_delegate(&trusted["signed"], "root", &only_this).map_err(|e| WorkError::invalid(e.to_string()))?;
-    let by_new = verify_delegate(&pending["signed"], "root", &only_this).map_err(|e| WorkError::invalid(e.to_string()))?;
+    let by_old = verify_delegate(&trusted["signed"], "root", &only_this)
+        .map_err(|e| WorkError::invalid(e.to_string()))?;
+    let by_new = verify_delegate(&pending["signed"], "root", &only_this)
+        .map_err(|e| WorkError::invalid(e.to_string()))?;
     if !by_old.valid.contains(&keyid) && !by_new.valid.contains(&keyid) {
-        return Ok(TaskResult::error(TaskName::SignMetadata, "Signature Failed", "Invalid signature", None));
+        return Ok(TaskResult::error(
+            TaskName::SignMetadata,
+            "Signature Failed",
+            "Invalid signature",
+            None,
+        ));
     }
     pending = candidate;
-    let version = pending.pointer("/signed/version").and_then(Value::as_i64).unwrap_or(0);
-    let old_ok = verify_delegate(&trusted["signed"], "root", &pending).map_err(|e| WorkError::invalid(e.to_string()))?;
-    let new_ok = verify_delegate(&pending["signed"], "root", &pending).map_err(|e| WorkError::invalid(e.to_string()))?;
+    let version = pending
+        .pointer("/signed/version")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let old_ok = verify_delegate(&trusted["signed"], "root", &pending)
+        .map_err(|e| WorkError::invalid(e.to_string()))?;
+    let new_ok = verify_delegate(&pending["signed"], "root", &pending)
+        .map_err(|e| WorkError::invalid(e.to_string()))?;
     if old_ok.is_satisfied() && new_ok.is_satisfied() {
         finalize_root_update(ctx, &trusted, &pending).await?;
-        return Ok(TaskResult::ok(TaskName::SignMetadata, "Metadata sign accepted", json!({ "update": "Metadata update finished" })));
+        return Ok(TaskResult::ok(
+            TaskName::SignMetadata,
+            "Metadata sign accepted",
+            json!({ "update": "Metadata update finished" }),
+        ));
     }
-    ctx.store.put_settings(&[(signing_key("root"), pending)]).await?;
+    ctx.store
+        .put_settings(&[(signing_key("root"), pending)])
+        .await?;
     Ok(TaskResult::ok(
         TaskName::SignMetadata,
         "Metadata sign accepted",
@@ -362,7 +525,11 @@ pub async fn sign_metadata(ctx: &Ctx, payload: &Value) -> Result<TaskResult, Wor
 
 /// The `delete_sign_metadata` task.
 pub async fn delete_sign(ctx: &Ctx, payload: &Value) -> Result<TaskResult, WorkError> {
-    let role = payload.get("role").and_then(Value::as_str).unwrap_or_default().to_string();
+    let role = payload
+        .get("role")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let settings = Settings::load(&ctx.store).await?;
     let mut items = vec![(signing_key(&role), Value::Null)];
     let mut details = json!({});
@@ -383,19 +550,40 @@ pub async fn metadata_update(ctx: &Ctx, payload: &Value) -> Result<TaskResult, W
     let settings = Settings::load(&ctx.store).await?;
     let state = bootstrap_state(&settings);
     if state.is_empty() || state.starts_with("pre-") {
-        return Ok(TaskResult::error(TaskName::MetadataUpdate, "Metadata Update Failed", "Bootstrap is not finished", None));
+        return Ok(TaskResult::error(
+            TaskName::MetadataUpdate,
+            "Metadata Update Failed",
+            "Bootstrap is not finished",
+            None,
+        ));
     }
-    let new_root = payload.pointer("/metadata/root").cloned().unwrap_or(Value::Null);
+    let new_root = payload
+        .pointer("/metadata/root")
+        .cloned()
+        .unwrap_or(Value::Null);
     let trusted = settings.trusted_root()?.clone();
-    let fail = |e: String| Ok(TaskResult::error(TaskName::MetadataUpdate, "Metadata Update Failed", format!("Failed to verify the trust: {e}"), None));
+    let fail = |e: String| {
+        Ok(TaskResult::error(
+            TaskName::MetadataUpdate,
+            "Metadata Update Failed",
+            format!("Failed to verify the trust: {e}"),
+            None,
+        ))
+    };
     let signed = &new_root["signed"];
     if signed.get("_type").and_then(Value::as_str) != Some("root") {
         return fail("metadata is not of type root".into());
     }
-    let trusted_version = trusted.pointer("/signed/version").and_then(Value::as_i64).unwrap_or(0);
+    let trusted_version = trusted
+        .pointer("/signed/version")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     let version = signed.get("version").and_then(Value::as_i64).unwrap_or(0);
     if version != trusted_version + 1 {
-        return fail(format!("new root version {version} must be {}", trusted_version + 1));
+        return fail(format!(
+            "new root version {version} must be {}",
+            trusted_version + 1
+        ));
     }
     if let Err(e) = check_root_shape(signed) {
         return fail(e.to_string());
@@ -412,7 +600,9 @@ pub async fn metadata_update(ctx: &Ctx, payload: &Value) -> Result<TaskResult, W
         return fail("root contains invalid signatures".into());
     }
     if !(old_ok.is_satisfied() && new_ok.is_satisfied()) {
-        ctx.store.put_settings(&[(signing_key("root"), new_root)]).await?;
+        ctx.store
+            .put_settings(&[(signing_key("root"), new_root)])
+            .await?;
         return Ok(TaskResult::ok(
             TaskName::MetadataUpdate,
             "Metadata Update Processed",
@@ -420,15 +610,26 @@ pub async fn metadata_update(ctx: &Ctx, payload: &Value) -> Result<TaskResult, W
         ));
     }
     finalize_root_update(ctx, &trusted, &new_root).await?;
-    Ok(TaskResult::ok(TaskName::MetadataUpdate, "Metadata Update Processed", json!({ "role": "root" })))
+    Ok(TaskResult::ok(
+        TaskName::MetadataUpdate,
+        "Metadata Update Processed",
+        json!({ "role": "root" }),
+    ))
 }
 
 /// Persist a fully signed new root; if the online key changed, move every
 /// online role to the new key.
-async fn finalize_root_update(ctx: &Ctx, trusted: &Value, new_root: &Value) -> Result<(), WorkError> {
+async fn finalize_root_update(
+    ctx: &Ctx,
+    trusted: &Value,
+    new_root: &Value,
+) -> Result<(), WorkError> {
     let old = OnlineKey::from_root(&trusted["signed"])?;
     let new = OnlineKey::from_root(&new_root["signed"])?;
-    let version = new_root.pointer("/signed/version").and_then(Value::as_u64).unwrap_or(0);
+    let version = new_root
+        .pointer("/signed/version")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     let key_changed = old.keyid != new.keyid;
     if key_changed {
         new.check(&ctx.backends).await?;
@@ -438,10 +639,16 @@ async fn finalize_root_update(ctx: &Ctx, trusted: &Value, new_root: &Value) -> R
         .put(&file_name("root", version), &to_file_bytes(new_root))
         .await
         .map_err(WorkError::plugin)?;
-    let mut items = vec![("TRUSTED_ROOT".to_string(), new_root.clone()), (signing_key("root"), Value::Null)];
+    let mut items = vec![
+        ("TRUSTED_ROOT".to_string(), new_root.clone()),
+        (signing_key("root"), Value::Null),
+    ];
     if key_changed {
         let settings = Settings::load(&ctx.store).await?;
-        let mut targets = settings.get("TRUSTED_TARGETS").cloned().unwrap_or(json!({}));
+        let mut targets = settings
+            .get("TRUSTED_TARGETS")
+            .cloned()
+            .unwrap_or(json!({}));
         rekey_delegations(&mut targets["signed"], &old.keyid, &new);
         items.push(("TRUSTED_TARGETS".into(), targets));
         items.push(("ONLINE_KEY".into(), {
@@ -452,15 +659,32 @@ async fn finalize_root_update(ctx: &Ctx, trusted: &Value, new_root: &Value) -> R
     }
     ctx.store.put_settings(&items).await?;
     if key_changed {
-        let all: Vec<String> = ctx.store.active_roles().await?.into_iter().map(|r| r.rolename).collect();
-        publish(ctx, PublishOptions { force_roles: all, bump_targets: true, force_snapshot: true }).await?;
+        let all: Vec<String> = ctx
+            .store
+            .active_roles()
+            .await?
+            .into_iter()
+            .map(|r| r.rolename)
+            .collect();
+        publish(
+            ctx,
+            PublishOptions {
+                force_roles: all,
+                bump_targets: true,
+                force_snapshot: true,
+                ..Default::default()
+            },
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// Replace the old online key by the new one in targets' delegations.
 fn rekey_delegations(targets_signed: &mut Value, old: &str, new: &OnlineKey) {
-    let Some(d) = targets_signed.get_mut("delegations") else { return };
+    let Some(d) = targets_signed.get_mut("delegations") else {
+        return;
+    };
     if let Some(keys) = d.get_mut("keys").and_then(Value::as_object_mut) {
         keys.remove(old);
         keys.insert(new.keyid.clone(), new.key.to_value());

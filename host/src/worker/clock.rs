@@ -17,6 +17,7 @@ impl Clock {
 
     /// Move this clock forward (tests and `RSTUF_CLOCK_OFFSET`).
     pub fn advance(&self, by: Duration) {
-        self.offset_secs.fetch_add(by.num_seconds(), Ordering::Relaxed);
+        self.offset_secs
+            .fetch_add(by.num_seconds(), Ordering::Relaxed);
     }
 }

@@ -6,6 +6,7 @@
 mod artifacts;
 mod bootstrap;
 pub mod clock;
+mod delegations;
 mod publish;
 mod settings_task;
 mod signer;
@@ -44,9 +45,10 @@ impl WorkError {
 
     pub fn plugin(e: PluginError) -> Self {
         match e.backend_kind() {
-            Some(rstuf_plugins::BackendErrorKind::InvalidInput | rstuf_plugins::BackendErrorKind::NotFound) => {
-                WorkError::Invalid(e.to_string())
-            }
+            Some(
+                rstuf_plugins::BackendErrorKind::InvalidInput
+                | rstuf_plugins::BackendErrorKind::NotFound,
+            ) => WorkError::Invalid(e.to_string()),
             _ => WorkError::Retry(e.to_string()),
         }
     }
@@ -104,7 +106,8 @@ impl Settings {
     }
 
     pub fn trusted_root(&self) -> Result<&Value, WorkError> {
-        self.get("TRUSTED_ROOT").ok_or_else(|| WorkError::invalid("the repository is not bootstrapped"))
+        self.get("TRUSTED_ROOT")
+            .ok_or_else(|| WorkError::invalid("the repository is not bootstrapped"))
     }
 }
 
@@ -120,7 +123,9 @@ pub async fn run(ctx: Arc<Ctx>, concurrency: usize, shutdown: tokio_util_shutdow
         if shutdown.is_triggered() {
             break;
         }
-        let Ok(permit) = slots.clone().acquire_owned().await else { break };
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
         match ctx.store.claim(&ctx.worker_id, ctx.lease).await {
             Ok(Some(task)) => {
                 let ctx = ctx.clone();
@@ -144,7 +149,11 @@ pub async fn run(ctx: Arc<Ctx>, concurrency: usize, shutdown: tokio_util_shutdow
     }
     // Graceful shutdown: wait for in-flight tasks (their leases would hand
     // them to another worker anyway if we were killed).
-    let _ = tokio::time::timeout(Duration::from_secs(30), slots.acquire_many(concurrency.max(1) as u32)).await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(30),
+        slots.acquire_many(concurrency.max(1) as u32),
+    )
+    .await;
 }
 
 async fn run_one(ctx: &Arc<Ctx>, task: rstuf_store::Task) {
@@ -155,7 +164,12 @@ async fn run_one(ctx: &Arc<Ctx>, task: rstuf_store::Task) {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(ctx.lease / 3).await;
-                if !matches!(ctx.store.extend_lease(&task_id, &ctx.worker_id, ctx.lease).await, Ok(true)) {
+                if !matches!(
+                    ctx.store
+                        .extend_lease(&task_id, &ctx.worker_id, ctx.lease)
+                        .await,
+                    Ok(true)
+                ) {
                     break;
                 }
             }
@@ -166,7 +180,10 @@ async fn run_one(ctx: &Arc<Ctx>, task: rstuf_store::Task) {
             let _ = ctx.store.set_state(&task.task_id, "STARTED", None).await;
             dispatch(ctx, action, &task).await.map(|r| (action, r))
         }
-        None => Err(WorkError::invalid(format!("unknown task action '{}'", task.action))),
+        None => Err(WorkError::invalid(format!(
+            "unknown task action '{}'",
+            task.action
+        ))),
     };
     heartbeat.abort();
     let (state, result) = match outcome {
@@ -183,7 +200,9 @@ async fn run_one(ctx: &Arc<Ctx>, task: rstuf_store::Task) {
             tracing::warn!(task = %task.task_id, action = %task.action, "task failed, will retry: {error}");
             let delay = Duration::from_secs(2u64.saturating_pow(task.attempts.clamp(0, 6) as u32));
             match ctx.store.retry_or_fail(&task.task_id, &error, delay).await {
-                Ok(state) => ctx.metrics.task_finished(&task.action, &state, started.elapsed()),
+                Ok(state) => ctx
+                    .metrics
+                    .task_finished(&task.action, &state, started.elapsed()),
                 Err(e) => tracing::error!(task = %task.task_id, "cannot record task failure: {e}"),
             }
             return;
@@ -192,11 +211,16 @@ async fn run_one(ctx: &Arc<Ctx>, task: rstuf_store::Task) {
     if let Err(e) = ctx.store.complete(&task.task_id, &state, result).await {
         tracing::error!(task = %task.task_id, "cannot record task result: {e}");
     }
-    ctx.metrics.task_finished(&task.action, &state, started.elapsed());
+    ctx.metrics
+        .task_finished(&task.action, &state, started.elapsed());
     tracing::info!(task = %task.task_id, action = %task.action, state, elapsed_ms = started.elapsed().as_millis() as u64, "task finished");
 }
 
-async fn dispatch(ctx: &Arc<Ctx>, action: TaskName, task: &rstuf_store::Task) -> Result<TaskResult, WorkError> {
+async fn dispatch(
+    ctx: &Arc<Ctx>,
+    action: TaskName,
+    task: &rstuf_store::Task,
+) -> Result<TaskResult, WorkError> {
     let payload = task.payload.clone().unwrap_or(Value::Null);
     match action {
         TaskName::Bootstrap => bootstrap::bootstrap(ctx, &payload, &task.task_id).await,
@@ -209,12 +233,7 @@ async fn dispatch(ctx: &Arc<Ctx>, action: TaskName, task: &rstuf_store::Task) ->
         TaskName::SignMetadata => bootstrap::sign_metadata(ctx, &payload).await,
         TaskName::DeleteSignMetadata => bootstrap::delete_sign(ctx, &payload).await,
         TaskName::MetadataUpdate => bootstrap::metadata_update(ctx, &payload).await,
-        TaskName::MetadataDelegation => Ok(TaskResult::error(
-            action,
-            "Metadata delegation not processed",
-            "changing custom delegations after bootstrap is not supported by this version yet",
-            None,
-        )),
+        TaskName::MetadataDelegation => delegations::metadata_delegation(ctx, &payload).await,
     }
 }
 

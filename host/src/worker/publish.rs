@@ -29,6 +29,27 @@ pub struct PublishOptions {
     pub bump_targets: bool,
     /// Write a new snapshot and timestamp even if nothing else changed.
     pub force_snapshot: bool,
+    /// A new top-level targets `signed` body (delegations changed); it is
+    /// re-versioned, signed and committed with the pass. Implies
+    /// `bump_targets`.
+    pub targets_signed: Option<Value>,
+    /// Offline-signed delegated roles (`{signatures, signed}`, threshold
+    /// met) to publish with this pass.
+    pub offline_signed: Vec<(String, Value)>,
+    /// Settings committed atomically with the pass.
+    pub settings: Vec<(String, Value)>,
+    /// Delegated roles deleted with this pass.
+    pub deactivate: Vec<String>,
+}
+
+impl PublishOptions {
+    fn has_work(&self) -> bool {
+        self.bump_targets
+            || self.force_snapshot
+            || self.targets_signed.is_some()
+            || !self.offline_signed.is_empty()
+            || !self.deactivate.is_empty()
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -38,6 +59,14 @@ pub struct PublishOutcome {
 }
 
 const PUT_BATCH: usize = 256;
+
+/// A role's new document, the rows it publishes and its expiry.
+type BuiltRole = (
+    Role,
+    Value,
+    Vec<(i64, chrono::NaiveDateTime)>,
+    chrono::NaiveDateTime,
+);
 
 /// Run one publish pass.
 pub async fn publish(ctx: &Ctx, options: PublishOptions) -> Result<PublishOutcome, WorkError> {
@@ -66,11 +95,17 @@ async fn acquire_lease(ctx: &Ctx) -> Result<i64, WorkError> {
     let deadline = Instant::now() + ctx.lease * 2;
     let mut delay = std::time::Duration::from_millis(20);
     loop {
-        if let Some(token) = ctx.store.acquire_publisher(&ctx.worker_id, ctx.lease).await? {
+        if let Some(token) = ctx
+            .store
+            .acquire_publisher(&ctx.worker_id, ctx.lease)
+            .await?
+        {
             return Ok(token);
         }
         if Instant::now() > deadline {
-            return Err(WorkError::Retry("another worker holds the publisher lease; will retry".into()));
+            return Err(WorkError::Retry(
+                "another worker holds the publisher lease; will retry".into(),
+            ));
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(std::time::Duration::from_millis(500));
@@ -78,8 +113,14 @@ async fn acquire_lease(ctx: &Ctx) -> Result<i64, WorkError> {
 }
 
 /// Write `timestamp.json` if the database says a newer one was committed.
-async fn repair_timestamp(ctx: &Ctx, settings: &Settings, online: &OnlineKey) -> Result<(), WorkError> {
-    let Some(wanted) = settings.int("TIMESTAMP_VERSION") else { return Ok(()) };
+async fn repair_timestamp(
+    ctx: &Ctx,
+    settings: &Settings,
+    online: &OnlineKey,
+) -> Result<(), WorkError> {
+    let Some(wanted) = settings.int("TIMESTAMP_VERSION") else {
+        return Ok(());
+    };
     let current = ctx
         .backends
         .storage
@@ -93,7 +134,11 @@ async fn repair_timestamp(ctx: &Ctx, settings: &Settings, online: &OnlineKey) ->
         return Ok(());
     }
     let snapshot_version = settings.int("SNAPSHOT_VERSION").unwrap_or(1);
-    tracing::warn!(current, wanted, "timestamp.json is behind the committed state; rewriting it");
+    tracing::warn!(
+        current,
+        wanted,
+        "timestamp.json is behind the committed state; rewriting it"
+    );
     let expires = settings
         .str("TIMESTAMP_EXPIRES")
         .map(String::from)
@@ -101,7 +146,13 @@ async fn repair_timestamp(ctx: &Ctx, settings: &Settings, online: &OnlineKey) ->
     write_timestamp(ctx, online, wanted, snapshot_version, &expires).await
 }
 
-async fn write_timestamp(ctx: &Ctx, online: &OnlineKey, version: i64, snapshot_version: i64, expires: &str) -> Result<(), WorkError> {
+async fn write_timestamp(
+    ctx: &Ctx,
+    online: &OnlineKey,
+    version: i64,
+    snapshot_version: i64,
+    expires: &str,
+) -> Result<(), WorkError> {
     let signed = json!({
         "_type": "timestamp",
         "spec_version": SPEC_VERSION,
@@ -123,7 +174,14 @@ async fn build_role(
     online: &OnlineKey,
     role: &Role,
     settings: &Settings,
-) -> Result<(Value, Vec<(i64, chrono::NaiveDateTime)>, chrono::NaiveDateTime), WorkError> {
+) -> Result<
+    (
+        Value,
+        Vec<(i64, chrono::NaiveDateTime)>,
+        chrono::NaiveDateTime,
+    ),
+    WorkError,
+> {
     let rows = ctx.store.role_files(role.id).await?;
     let mut targets = Map::new();
     let mut published = Vec::new();
@@ -135,7 +193,11 @@ async fn build_role(
             targets.insert(row.path.clone(), row.info.clone());
         }
     }
-    let days = if role.rolename.starts_with("bins-") { settings.expiration("bins") } else { settings.expiration(&role.rolename) };
+    let days = if role.rolename.starts_with("bins-") {
+        settings.expiration("bins")
+    } else {
+        settings.expiration(&role.rolename)
+    };
     let expires = expires_in(ctx.clock.now(), days);
     let signed = json!({
         "_type": "targets",
@@ -145,7 +207,9 @@ async fn build_role(
         "targets": targets,
     });
     let doc = online.sign_document(&ctx.backends, signed).await?;
-    let naive = parse_time(&expires).map(|t| t.naive_utc()).unwrap_or_default();
+    let naive = parse_time(&expires)
+        .map(|t| t.naive_utc())
+        .unwrap_or_default();
     Ok((doc, published, naive))
 }
 
@@ -163,25 +227,48 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
         .into_iter()
         .map(|r| (r.rolename.clone(), r))
         .collect();
+    let changed: BTreeSet<String> = roles.keys().cloned().collect();
     if !options.force_roles.is_empty() {
         let wanted: BTreeSet<&String> = options.force_roles.iter().collect();
         for r in ctx.store.active_roles().await? {
-            if wanted.contains(&r.rolename) && r.version >= 1 {
+            if wanted.contains(&r.rolename) {
                 roles.insert(r.rolename.clone(), r);
             }
         }
     }
-    // Roles signed by offline keys are not published by the online key.
-    let offline = offline_roles(&settings);
-    roles.retain(|name, _| !offline.contains(name));
-    if roles.is_empty() && !options.bump_targets && !options.force_snapshot {
+    // Roles signed by offline keys are not published by the online key:
+    // their changes wait in `<role>_SIGNING` for the key holders.
+    let targets_now = options
+        .targets_signed
+        .clone()
+        .or_else(|| {
+            settings
+                .get("TRUSTED_TARGETS")
+                .and_then(|t| t.get("signed"))
+                .cloned()
+        })
+        .unwrap_or(Value::Null);
+    let offline = offline_roles_of(&targets_now, &online.keyid);
+    let gone: BTreeSet<&String> = options.deactivate.iter().collect();
+    let mut waiting = Vec::new();
+    roles.retain(|name, role| {
+        if offline.contains(name) && changed.contains(name) {
+            waiting.push(role.clone());
+        }
+        !offline.contains(name) && !gone.contains(name)
+    });
+    let pending_signing = offline_pending(ctx, &settings, &waiting).await?;
+    if !pending_signing.is_empty() {
+        ctx.store.put_settings(&pending_signing).await?;
+    }
+    if roles.is_empty() && !options.has_work() {
         return Ok(PublishOutcome::default());
     }
 
     // Build and sign every touched role, concurrently (the key vault pools
     // instances; each signature is one plugin call).
     use futures::stream::{self, StreamExt, TryStreamExt};
-    let built: Vec<(Role, Value, Vec<(i64, chrono::NaiveDateTime)>, chrono::NaiveDateTime)> = stream::iter(roles.into_values())
+    let built: Vec<BuiltRole> = stream::iter(roles.into_values())
         .map(|role| {
             let online = &online;
             let settings = &settings;
@@ -199,29 +286,50 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
     let mut new_versions: BTreeMap<String, i64> = BTreeMap::new();
     for (role, doc, published, expires) in &built {
         let version = role.version + 1;
-        files.push((file_name(&role.rolename, version as u64), to_file_bytes(doc)));
+        files.push((
+            file_name(&role.rolename, version as u64),
+            to_file_bytes(doc),
+        ));
         commit.role_versions.push((role.id, version, *expires));
         commit.published.extend(published.iter().copied());
         new_versions.insert(role.rolename.clone(), version);
     }
+    for (name, doc) in &options.offline_signed {
+        let (file, published, version_row) = offline_ready(ctx, name, doc).await?;
+        files.push(file);
+        commit.published.extend(published);
+        commit.role_versions.push(version_row);
+        commit
+            .settings
+            .push((crate::api::signing_key(name), Value::Null));
+        new_versions.insert(name.clone(), version_row.1);
+    }
+    commit.settings.extend(options.settings.iter().cloned());
+    commit.deactivate = options.deactivate.clone();
 
     // Top-level targets.
     let mut targets_version = settings.int("TARGETS_VERSION").unwrap_or(1);
-    if options.bump_targets {
-        let mut signed = settings
-            .get("TRUSTED_TARGETS")
-            .and_then(|t| t.get("signed"))
-            .cloned()
-            .ok_or_else(|| WorkError::invalid("no trusted targets metadata"))?;
+    if options.bump_targets || options.targets_signed.is_some() {
+        let mut signed = targets_now.clone();
+        if !signed.is_object() {
+            return Err(WorkError::invalid("no trusted targets metadata"));
+        }
         targets_version += 1;
         let expires = expires_in(ctx.clock.now(), settings.expiration("targets"));
         signed["version"] = json!(targets_version);
         signed["expires"] = json!(expires);
         let doc = online.sign_document(&ctx.backends, signed).await?;
-        files.push((file_name("targets", targets_version as u64), to_file_bytes(&doc)));
+        files.push((
+            file_name("targets", targets_version as u64),
+            to_file_bytes(&doc),
+        ));
         commit.settings.push(("TRUSTED_TARGETS".into(), doc));
-        commit.settings.push(("TARGETS_VERSION".into(), json!(targets_version)));
-        commit.settings.push(("TARGETS_EXPIRES".into(), json!(expires)));
+        commit
+            .settings
+            .push(("TARGETS_VERSION".into(), json!(targets_version)));
+        commit
+            .settings
+            .push(("TARGETS_EXPIRES".into(), json!(expires)));
     }
 
     // Snapshot: every published delegated role at its current version.
@@ -229,12 +337,12 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
     meta.insert("targets.json".into(), json!({ "version": targets_version }));
     for r in ctx.store.active_roles().await? {
         let version = new_versions.get(&r.rolename).copied().unwrap_or(r.version);
-        if version >= 1 && !offline.contains(&r.rolename) {
-            meta.insert(format!("{}.json", r.rolename), json!({ "version": version }));
+        if version >= 1 && !gone.contains(&r.rolename) {
+            meta.insert(
+                format!("{}.json", r.rolename),
+                json!({ "version": version }),
+            );
         }
-    }
-    for (name, version) in signed_offline_versions(&settings) {
-        meta.insert(format!("{name}.json"), json!({ "version": version }));
     }
     let snapshot_version = settings.int("SNAPSHOT_VERSION").unwrap_or(1) + 1;
     let snapshot_expires = expires_in(ctx.clock.now(), settings.expiration("snapshot"));
@@ -250,50 +358,106 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
             }),
         )
         .await?;
-    files.push((file_name("snapshot", snapshot_version as u64), to_file_bytes(&snapshot)));
+    files.push((
+        file_name("snapshot", snapshot_version as u64),
+        to_file_bytes(&snapshot),
+    ));
 
     for batch in files.chunks(PUT_BATCH) {
-        ctx.backends.storage.put_many(batch).await.map_err(WorkError::plugin)?;
+        // A publisher that stalled past its lease must not overwrite files
+        // a newer pass wrote: check (and extend) the lease before each batch.
+        if !ctx
+            .store
+            .renew_publisher(&ctx.worker_id, token, ctx.lease)
+            .await?
+        {
+            return Err(WorkError::Retry(
+                "lost the publisher lease while writing; the pass will be redone".into(),
+            ));
+        }
+        ctx.backends
+            .storage
+            .put_many(batch)
+            .await
+            .map_err(WorkError::plugin)?;
     }
 
     let timestamp_version = settings.int("TIMESTAMP_VERSION").unwrap_or(1) + 1;
     let timestamp_expires = expires_in(ctx.clock.now(), settings.expiration("timestamp"));
-    commit.settings.push(("SNAPSHOT_VERSION".into(), json!(snapshot_version)));
-    commit.settings.push(("SNAPSHOT_EXPIRES".into(), json!(snapshot_expires)));
-    commit.settings.push(("TIMESTAMP_VERSION".into(), json!(timestamp_version)));
-    commit.settings.push(("TIMESTAMP_EXPIRES".into(), json!(timestamp_expires)));
-    if !ctx.store.commit_publish(&ctx.worker_id, token, &commit).await? {
-        return Err(WorkError::Retry("lost the publisher lease before committing; the pass will be redone".into()));
+    commit
+        .settings
+        .push(("SNAPSHOT_VERSION".into(), json!(snapshot_version)));
+    commit
+        .settings
+        .push(("SNAPSHOT_EXPIRES".into(), json!(snapshot_expires)));
+    commit
+        .settings
+        .push(("TIMESTAMP_VERSION".into(), json!(timestamp_version)));
+    commit
+        .settings
+        .push(("TIMESTAMP_EXPIRES".into(), json!(timestamp_expires)));
+    if !ctx
+        .store
+        .commit_publish(&ctx.worker_id, token, &commit)
+        .await?
+    {
+        return Err(WorkError::Retry(
+            "lost the publisher lease before committing; the pass will be redone".into(),
+        ));
     }
-    write_timestamp(ctx, &online, timestamp_version, snapshot_version, &timestamp_expires).await?;
+    write_timestamp(
+        ctx,
+        &online,
+        timestamp_version,
+        snapshot_version,
+        &timestamp_expires,
+    )
+    .await?;
 
     let roles: Vec<String> = new_versions.keys().cloned().collect();
     ctx.metrics.publish(roles.len(), started.elapsed());
-    tracing::info!(roles = roles.len(), snapshot = snapshot_version, timestamp = timestamp_version, elapsed_ms = started.elapsed().as_millis() as u64, "published");
+    tracing::info!(
+        roles = roles.len(),
+        snapshot = snapshot_version,
+        timestamp = timestamp_version,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "published"
+    );
     Ok(PublishOutcome {
         roles,
         snapshot_version: Some(snapshot_version),
     })
 }
 
-/// Custom roles whose keys do not include the online key.
+/// Custom roles whose keys are not just the online key (their new
+/// versions are signed by their key holders).
 pub fn offline_roles(settings: &Settings) -> BTreeSet<String> {
     let online = settings
         .trusted_root()
         .ok()
         .and_then(|r| r.pointer("/signed/roles/timestamp/keyids/0"))
         .and_then(Value::as_str)
-        .map(String::from);
-    settings
+        .unwrap_or_default()
+        .to_string();
+    let targets = settings
         .get("TRUSTED_TARGETS")
-        .and_then(|t| t.pointer("/signed/delegations/roles"))
+        .and_then(|t| t.get("signed"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    offline_roles_of(&targets, &online)
+}
+
+/// [`offline_roles`] for a given targets `signed` body.
+pub fn offline_roles_of(targets_signed: &Value, online_keyid: &str) -> BTreeSet<String> {
+    targets_signed
+        .pointer("/delegations/roles")
         .and_then(Value::as_array)
         .map(|roles| {
             roles
                 .iter()
                 .filter(|r| {
                     let keyids = r.get("keyids").and_then(Value::as_array);
-                    !keyids.is_some_and(|k| k.len() == 1 && k[0].as_str() == online.as_deref())
+                    !keyids.is_some_and(|k| k.len() == 1 && k[0].as_str() == Some(online_keyid))
                 })
                 .filter_map(|r| r.get("name").and_then(Value::as_str).map(String::from))
                 .filter(|n| !n.starts_with("bins-"))
@@ -302,24 +466,128 @@ pub fn offline_roles(settings: &Settings) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// Offline-signed roles already published, with their versions.
-fn signed_offline_versions(settings: &Settings) -> Vec<(String, i64)> {
-    settings
-        .get("OFFLINE_ROLE_VERSIONS")
+/// The unsigned next version of an offline role, rebuilt from the database.
+async fn offline_draft(ctx: &Ctx, settings: &Settings, role: &Role) -> Result<Value, WorkError> {
+    let mut targets = Map::new();
+    for row in ctx.store.role_files(role.id).await? {
+        if row.added {
+            targets.insert(row.path, row.info);
+        }
+    }
+    Ok(json!({
+        "_type": "targets",
+        "spec_version": SPEC_VERSION,
+        "version": role.version + 1,
+        "expires": expires_in(ctx.clock.now(), settings.expiration(&role.rolename)),
+        "targets": targets,
+    }))
+}
+
+/// `<role>_SIGNING` entries to (re)write for offline roles with unpublished
+/// changes. A pending draft whose version and targets already match is kept,
+/// with the signatures it has collected.
+async fn offline_pending(
+    ctx: &Ctx,
+    settings: &Settings,
+    roles: &[Role],
+) -> Result<Vec<(String, Value)>, WorkError> {
+    let mut out = Vec::new();
+    for role in roles {
+        let draft = offline_draft(ctx, settings, role).await?;
+        let key = crate::api::signing_key(&role.rolename);
+        let same = settings.get(&key).is_some_and(|p| {
+            p.pointer("/signed/version") == draft.get("version")
+                && p.pointer("/signed/targets") == draft.get("targets")
+        });
+        if !same {
+            out.push((key, json!({ "signatures": [], "signed": draft })));
+        }
+    }
+    Ok(out)
+}
+
+/// An offline role whose signatures met its threshold: its file, the rows
+/// it publishes (those whose state the signed document shows) and its new
+/// version row.
+async fn offline_ready(
+    ctx: &Ctx,
+    name: &str,
+    doc: &Value,
+) -> Result<
+    (
+        (String, Vec<u8>),
+        Vec<(i64, chrono::NaiveDateTime)>,
+        (i64, i64, chrono::NaiveDateTime),
+    ),
+    WorkError,
+> {
+    let role = ctx
+        .store
+        .role_by_name(name)
+        .await?
+        .filter(|r| r.active)
+        .ok_or_else(|| WorkError::invalid(format!("{name} is not an active delegated role")))?;
+    let signed = &doc["signed"];
+    let version = signed.get("version").and_then(Value::as_i64).unwrap_or(0);
+    if version != role.version + 1 {
+        return Err(WorkError::invalid(format!(
+            "{name} v{version} cannot follow the published v{}",
+            role.version
+        )));
+    }
+    let expires = signed
+        .get("expires")
+        .and_then(Value::as_str)
+        .and_then(parse_time)
+        .map(|t| t.naive_utc())
+        .unwrap_or_default();
+    let empty = Map::new();
+    let targets = signed
+        .get("targets")
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_i64().map(|v| (k.clone(), v))).collect())
-        .unwrap_or_default()
+        .unwrap_or(&empty);
+    let published = ctx
+        .store
+        .role_files(role.id)
+        .await?
+        .into_iter()
+        .filter(|row| !row.published)
+        .filter(|row| {
+            if row.added {
+                targets.get(&row.path) == Some(&row.info)
+            } else {
+                !targets.contains_key(&row.path)
+            }
+        })
+        .map(|row| (row.id, row.last_update))
+        .collect();
+    Ok((
+        (file_name(name, version as u64), to_file_bytes(doc)),
+        published,
+        (role.id, version, expires),
+    ))
 }
 
 /// The periodic job: re-sign every online role that expires within
 /// `hours_before_expire`, snapshot and timestamp included.
 pub async fn bump_online_roles(ctx: &Ctx) -> Result<TaskResult, WorkError> {
     let settings = Settings::load(&ctx.store).await?;
-    if settings.get("TRUSTED_ROOT").is_none() || !settings.str("BOOTSTRAP").is_some_and(|b| !b.contains('-')) {
-        return Ok(TaskResult::ok(TaskName::BumpOnlineRoles, "Bootstrap not finished; nothing to bump", json!({})));
+    if settings.get("TRUSTED_ROOT").is_none()
+        || settings.str("BOOTSTRAP").is_none_or(|b| b.contains('-'))
+    {
+        return Ok(TaskResult::ok(
+            TaskName::BumpOnlineRoles,
+            "Bootstrap not finished; nothing to bump",
+            json!({}),
+        ));
     }
     let horizon = ctx.clock.now() + Duration::hours(ctx.hours_before_expire);
-    let near = |key: &str| settings.str(key).and_then(parse_time).is_none_or(|t| t <= horizon);
+    let near = |key: &str| {
+        settings
+            .str(key)
+            .and_then(parse_time)
+            .is_none_or(|t| t <= horizon)
+    };
     let roles: Vec<String> = ctx
         .store
         .roles_expiring_before(horizon.naive_utc())
@@ -331,7 +599,11 @@ pub async fn bump_online_roles(ctx: &Ctx) -> Result<TaskResult, WorkError> {
     let bump_targets = near("TARGETS_EXPIRES");
     let force_snapshot = near("SNAPSHOT_EXPIRES") || near("TIMESTAMP_EXPIRES");
     if roles.is_empty() && !bump_targets && !force_snapshot {
-        return Ok(TaskResult::ok(TaskName::BumpOnlineRoles, "No online roles near expiry", json!({ "updated_roles": [] })));
+        return Ok(TaskResult::ok(
+            TaskName::BumpOnlineRoles,
+            "No online roles near expiry",
+            json!({ "updated_roles": [] }),
+        ));
     }
     let outcome = publish(
         ctx,
@@ -339,6 +611,7 @@ pub async fn bump_online_roles(ctx: &Ctx) -> Result<TaskResult, WorkError> {
             force_roles: roles,
             bump_targets,
             force_snapshot: true,
+            ..Default::default()
         },
     )
     .await?;
@@ -347,7 +620,11 @@ pub async fn bump_online_roles(ctx: &Ctx) -> Result<TaskResult, WorkError> {
         updated.push("targets".into());
     }
     updated.extend(outcome.roles);
-    Ok(TaskResult::ok(TaskName::BumpOnlineRoles, "Online roles bumped", json!({ "updated_roles": updated })))
+    Ok(TaskResult::ok(
+        TaskName::BumpOnlineRoles,
+        "Online roles bumped",
+        json!({ "updated_roles": updated }),
+    ))
 }
 
 /// `POST /metadata/online`: new versions of the requested online roles.
@@ -355,14 +632,25 @@ pub async fn force_online(ctx: &Ctx, payload: &Value) -> Result<TaskResult, Work
     let requested: Vec<String> = payload
         .get("roles")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let mut force_roles = Vec::new();
     let bump_targets = requested.iter().any(|r| r == "targets");
     for role in &requested {
         match role.as_str() {
             "snapshot" | "timestamp" | "targets" | "root" => {}
-            "bins" => force_roles.extend(ctx.store.active_roles().await?.into_iter().map(|r| r.rolename)),
+            "bins" => force_roles.extend(
+                ctx.store
+                    .active_roles()
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.version >= 1)
+                    .map(|r| r.rolename),
+            ),
             other => force_roles.push(other.to_string()),
         }
     }
@@ -372,6 +660,7 @@ pub async fn force_online(ctx: &Ctx, payload: &Value) -> Result<TaskResult, Work
             force_roles,
             bump_targets,
             force_snapshot: true,
+            ..Default::default()
         },
     )
     .await?;

@@ -9,7 +9,12 @@ pub async fn update_settings(ctx: &Ctx, payload: &Value) -> Result<TaskResult, W
     let mut updated = Vec::new();
     let mut invalid = Vec::new();
     let mut items = Vec::new();
-    for (role, days) in payload.pointer("/settings/expiration").and_then(Value::as_object).into_iter().flatten() {
+    for (role, days) in payload
+        .pointer("/settings/expiration")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
         let key = expiration_key(role);
         match days.as_i64() {
             Some(d) if d > 0 && settings.get(&key).is_some() => {

@@ -29,10 +29,13 @@ impl OnlineKey {
             .get("keys")
             .and_then(|k| k.get(&keyid))
             .ok_or_else(|| WorkError::invalid(format!("online key {keyid} is not in root keys")))?;
-        let key = Key::from_value(key_value).map_err(|e| WorkError::invalid(format!("online key {keyid}: {e}")))?;
+        let key = Key::from_value(key_value)
+            .map_err(|e| WorkError::invalid(format!("online key {keyid}: {e}")))?;
         let uri = key
             .online_uri()
-            .ok_or_else(|| WorkError::invalid(format!("online key {keyid} has no x-rstuf-online-key-uri")))?
+            .ok_or_else(|| {
+                WorkError::invalid(format!("online key {keyid} has no x-rstuf-online-key-uri"))
+            })?
             .to_string();
         Ok(OnlineKey { keyid, key, uri })
     }
@@ -40,10 +43,22 @@ impl OnlineKey {
     /// Check that a configured vault holds this key and that its public half
     /// is the one in root.
     pub async fn check(&self, backends: &Backends) -> Result<(), WorkError> {
-        let vault = backends.vault_for(&self.uri).map_err(|e| WorkError::invalid(e.to_string()))?;
+        let vault = backends
+            .vault_for(&self.uri)
+            .map_err(|e| WorkError::invalid(e.to_string()))?;
         let public = vault.get_key(&self.uri).await.map_err(WorkError::plugin)?;
-        let theirs = Key::new(&public.keytype, &public.scheme, &public.public, Default::default())
-            .map_err(|e| WorkError::invalid(format!("key vault returned an unusable key for {}: {e}", self.uri)))?;
+        let theirs = Key::new(
+            &public.keytype,
+            &public.scheme,
+            &public.public,
+            Default::default(),
+        )
+        .map_err(|e| {
+            WorkError::invalid(format!(
+                "key vault returned an unusable key for {}: {e}",
+                self.uri
+            ))
+        })?;
         if !theirs.same_material(&self.key) {
             return Err(WorkError::invalid(format!(
                 "the key at {} in plugin '{}' is not the online key {} in root",
@@ -58,13 +73,22 @@ impl OnlineKey {
     /// A signature object over the canonical form of `signed`.
     pub async fn sign(&self, backends: &Backends, signed: &Value) -> Result<Value, WorkError> {
         let bytes = to_canonical_vec(signed).map_err(|e| WorkError::invalid(e.to_string()))?;
-        let vault = backends.vault_for(&self.uri).map_err(|e| WorkError::invalid(e.to_string()))?;
-        let sig = vault.sign(&self.uri, &bytes).await.map_err(WorkError::plugin)?;
+        let vault = backends
+            .vault_for(&self.uri)
+            .map_err(|e| WorkError::invalid(e.to_string()))?;
+        let sig = vault
+            .sign(&self.uri, &bytes)
+            .await
+            .map_err(WorkError::plugin)?;
         Ok(json!({ "keyid": self.keyid, "sig": hex::encode(sig) }))
     }
 
     /// `{"signatures": [sig], "signed": signed}`.
-    pub async fn sign_document(&self, backends: &Backends, signed: Value) -> Result<Value, WorkError> {
+    pub async fn sign_document(
+        &self,
+        backends: &Backends,
+        signed: Value,
+    ) -> Result<Value, WorkError> {
         let sig = self.sign(backends, &signed).await?;
         Ok(json!({ "signatures": [sig], "signed": signed }))
     }

@@ -1,0 +1,299 @@
+//! Bad input across every v1 endpoint, before and after bootstrap:
+//! malformed JSON, invalid UTF-8, wrong types, missing fields, oversized
+//! bodies, unknown and malformed task ids, bootstrap twice, writes before
+//! bootstrap, and task-level bad input (paths, hashes, lengths, roles,
+//! signatures). Every answer is a 4xx with a readable `detail` (or a task
+//! that ends ERRORED with a message), never a 500, and nothing already
+//! published changes.
+
+use rstuf_tests::service::{artifact, start_with, TestService};
+use serde_json::{json, Value};
+
+/// (method, path) of every endpoint that takes a JSON body.
+const JSON_ENDPOINTS: &[(&str, &str)] = &[
+    ("POST", "/api/v1/bootstrap/"),
+    ("PUT", "/api/v1/config/"),
+    ("POST", "/api/v1/metadata/"),
+    ("POST", "/api/v1/metadata/online"),
+    ("POST", "/api/v1/metadata/sign/"),
+    ("POST", "/api/v1/metadata/sign/delete"),
+    ("POST", "/api/v1/delegations/"),
+    ("PUT", "/api/v1/delegations/"),
+    ("POST", "/api/v1/delegations/delete"),
+    ("POST", "/api/v1/artifacts/"),
+    ("POST", "/api/v1/artifacts/delete"),
+];
+
+async fn send(svc: &TestService, method: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
+    let url = format!("{}{path}", svc.base);
+    let req = match method {
+        "PUT" => svc.http.put(url),
+        "GET" => svc.http.get(url),
+        _ => svc.http.post(url),
+    };
+    let r = req
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn assert_client_error(what: &str, status: u16, body: &Value) {
+    assert!(
+        (400..500).contains(&status),
+        "{what}: expected a 4xx, got {status}: {body}"
+    );
+    assert!(
+        body.get("detail").is_some() || body.get("message").is_some(),
+        "{what}: no readable error: {body}"
+    );
+}
+
+/// Send a 2 MiB body over a raw connection (the server may answer 413 and
+/// close before reading it all) and return the status code it answered.
+async fn oversized(svc: &TestService, method: &str, path: &str, chunked: bool) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = svc.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let size = 2 << 20;
+    let framing = if chunked {
+        "Transfer-Encoding: chunked".to_string()
+    } else {
+        format!("Content-Length: {size}")
+    };
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{framing}\r\nConnection: close\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b'a'; 64 << 10];
+    for _ in 0..(size / chunk.len()) {
+        let sent = if chunked {
+            let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+            framed.extend_from_slice(&chunk);
+            framed.extend_from_slice(b"\r\n");
+            conn.write_all(&framed).await
+        } else {
+            conn.write_all(&chunk).await
+        };
+        if sent.is_err() {
+            break; // the server has answered and closed
+        }
+    }
+    if chunked {
+        let _ = conn.write_all(b"0\r\n\r\n").await;
+    }
+    let mut response = Vec::new();
+    let _ = conn.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {path}: no HTTP response: {text:?}"))
+}
+
+/// Hostile bodies every JSON endpoint must refuse with a 4xx.
+fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("malformed JSON", b"{\"artifacts\": [".to_vec()),
+        ("invalid UTF-8", b"{\"role\": \"\xff\xfe\"}".to_vec()),
+        ("empty body", Vec::new()),
+        ("array instead of object", b"[]".to_vec()),
+        ("wrong types", br#"{"artifacts": 5, "role": [], "settings": "x", "metadata": 1, "delegations": true, "roles": {}}"#.to_vec()),
+        ("deep nesting", format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes()),
+    ]
+}
+
+async fn every_endpoint_refuses_hostile_bodies(svc: &TestService) {
+    for (method, path) in JSON_ENDPOINTS {
+        for (what, body) in hostile_bodies() {
+            let (status, resp) = send(svc, method, path, body).await;
+            assert_client_error(&format!("{method} {path} with {what}"), status, &resp);
+        }
+        // Over the body limit (1 MiB in this test service), declared up
+        // front or streamed without a length.
+        assert_eq!(
+            oversized(svc, method, path, false).await,
+            413,
+            "{method} {path} oversized"
+        );
+        assert_eq!(
+            oversized(svc, method, path, true).await,
+            413,
+            "{method} {path} oversized, chunked"
+        );
+    }
+}
+
+async fn timestamp_version(svc: &TestService) -> i64 {
+    let (_, ts) = svc.get("/metadata/timestamp.json").await;
+    ts["signed"]["version"].as_i64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_gives_clear_4xx_for_bad_input() {
+    let svc = start_with(&[("RSTUF_BODY_LIMIT", "1048576")]).await;
+
+    // Before bootstrap.
+    every_endpoint_refuses_hostile_bodies(&svc).await;
+    for (path, body) in [
+        (
+            "/api/v1/artifacts/",
+            json!({ "artifacts": [artifact("a", 1)] }),
+        ),
+        ("/api/v1/artifacts/delete", json!({ "artifacts": ["a"] })),
+        ("/api/v1/metadata/online", json!({ "roles": ["timestamp"] })),
+        (
+            "/api/v1/delegations/delete",
+            json!({ "delegations": { "roles": [{ "name": "x" }] } }),
+        ),
+    ] {
+        let (status, resp) = svc.post(path, &body).await;
+        assert_eq!(status, 404, "{path} before bootstrap: {resp}");
+        assert_eq!(resp["detail"]["message"], "Task not accepted.", "{path}");
+    }
+    let (status, resp) = svc.get("/api/v1/metadata/sign").await;
+    assert_eq!(status, 404, "{resp}");
+
+    // Task ids.
+    let (status, resp) = svc.get("/api/v1/task/").await;
+    assert_eq!(status, 422, "missing task_id: {resp}");
+    let (status, resp) = svc.get("/api/v1/task/?task_id=..%2F..%2Fetc").await;
+    assert_client_error("malformed task id", status, &resp);
+    let (status, resp) = svc
+        .get(&format!("/api/v1/task/?task_id={}", "ab".repeat(16)))
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    assert_eq!(resp["data"]["state"], "PENDING");
+
+    // A bootstrap payload that is not valid: exactly one of bins/delegations.
+    let mut payload = svc.ceremony(&["--bins", "4"]);
+    let mut both = payload.clone();
+    both["settings"]["roles"]["delegations"] = json!({ "keys": {}, "roles": [] });
+    let (status, resp) = svc.post("/api/v1/bootstrap/", &both).await;
+    assert_eq!(status, 422, "{resp}");
+    let mut bad_field = payload.clone();
+    bad_field["metadata"]["root"]["signed"]["custom"] = json!(1);
+    let (status, resp) = svc.post("/api/v1/bootstrap/", &bad_field).await;
+    assert_eq!(status, 422, "unprefixed custom field: {resp}");
+
+    // Bootstrap, then bootstrap twice.
+    svc.run("/api/v1/bootstrap/", &payload).await;
+    let (status, resp) = svc.post("/api/v1/bootstrap/", &payload).await;
+    assert_eq!(status, 404, "{resp}");
+    assert_eq!(
+        resp["detail"]["error"],
+        "System already has a Metadata. State: finished"
+    );
+
+    // After bootstrap.
+    every_endpoint_refuses_hostile_bodies(&svc).await;
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("kept.txt", 3)] }),
+    )
+    .await;
+    let published = timestamp_version(&svc).await;
+
+    // Artifact info the API refuses outright.
+    for (what, info) in [
+        (
+            "non-hex hash",
+            json!({ "length": 1, "hashes": { "sha256": "zz" } }),
+        ),
+        (
+            "negative length",
+            json!({ "length": -1, "hashes": { "sha256": "00" } }),
+        ),
+        ("no hashes", json!({ "length": 1, "hashes": {} })),
+        (
+            "length as string",
+            json!({ "length": "1", "hashes": { "sha256": "00" } }),
+        ),
+    ] {
+        let (status, resp) = svc
+            .post(
+                "/api/v1/artifacts/",
+                &json!({ "artifacts": [{ "path": "x.txt", "info": info }] }),
+            )
+            .await;
+        assert_eq!(status, 422, "{what}: {resp}");
+    }
+    // Paths the worker reports as invalid, storing nothing.
+    let result = svc
+        .run(
+            "/api/v1/artifacts/",
+            &json!({ "artifacts": [artifact("/abs", 1), artifact("a/../b", 1), artifact("", 1), artifact("a//b", 1)] }),
+        )
+        .await;
+    assert_eq!(result["details"]["added_artifacts"], json!([]), "{result}");
+    assert_eq!(
+        result["details"]["invalid_paths"].as_array().unwrap().len(),
+        4
+    );
+
+    // Roles and signatures.
+    let (status, resp) = svc
+        .post(
+            "/api/v1/metadata/online",
+            &json!({ "roles": ["no-such-role"] }),
+        )
+        .await;
+    assert_client_error("unknown online role", status, &resp);
+    let (status, resp) = svc
+        .post("/api/v1/metadata/sign/delete", &json!({ "role": "nobody" }))
+        .await;
+    assert_eq!(status, 404, "{resp}");
+    let id = svc
+        .submit(
+            "/api/v1/metadata/sign",
+            &json!({ "role": "ghost", "signature": { "keyid": "ab".repeat(32), "sig": "00" } }),
+        )
+        .await;
+    let done = svc.wait(&id).await;
+    assert_eq!(done["state"], "ERRORED", "{done}");
+    assert_eq!(done["result"]["error"], "No signatures pending for ghost");
+    // Delegations on a hash-bin repository.
+    let id = svc
+        .submit(
+            "/api/v1/delegations/",
+            &json!({ "delegations": { "keys": {}, "roles": [{ "name": "dev", "terminating": true, "keyids": [], "threshold": 1, "paths": ["dev/*"], "x-rstuf-expire-policy": 1 }] } }),
+        )
+        .await;
+    let done = svc.wait(&id).await;
+    assert_eq!(done["state"], "ERRORED", "{done}");
+    // A root update signed by nobody stays pending; a root that skips a
+    // version is refused.
+    payload["metadata"]["root"]["signed"]["version"] = json!(2);
+    payload["metadata"]["root"]["signatures"] = json!([]);
+    let id = svc
+        .submit(
+            "/api/v1/metadata/",
+            &json!({ "metadata": { "root": payload["metadata"]["root"] } }),
+        )
+        .await;
+    let done = svc.wait(&id).await;
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+    assert_eq!(
+        done["result"]["details"]["update"],
+        "Root v2 is pending signatures"
+    );
+
+    assert_eq!(
+        timestamp_version(&svc).await,
+        published,
+        "bad input changed published metadata"
+    );
+    svc.verify(&["kept.txt"], &["x.txt", "/abs"], None).await;
+
+    // The service still serves.
+    let (status, _) = svc.get("/health").await;
+    assert_eq!(status, 200);
+    svc.service.shutdown().await;
+}

@@ -1,0 +1,359 @@
+//! The `rstuf` CLI's offline-key workflow against a real embedded server:
+//! keys made by `rstuf admin keygen`, a 2-of-3 ceremony (mixed key types,
+//! one encrypted) sent with `--send`, and a DAS ceremony finished by a
+//! second key holder with `rstuf admin metadata sign` in a separate run;
+//! python-tuf then verifies the published repository. Needs the `rstuf`
+//! binary (`cargo build -p rstuf-cli`).
+
+use rstuf_tests::service::{artifact, start, TestService};
+use rstuf_tests::workspace_root;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+const PASSWORD: &str = "s3cret root password";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run the built `rstuf` without blocking the runtime serving the API.
+async fn rstuf(svc: &TestService, args: &[&str]) -> Run {
+    let bin = workspace_root().join("target/debug/rstuf");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build -p rstuf-cli`",
+        bin.display()
+    );
+    let out = tokio::process::Command::new(bin)
+        .args(args)
+        .env("RSTUF_API_SERVER", &svc.base)
+        .env("ROOT_PW", PASSWORD)
+        .output()
+        .await
+        .expect("rstuf runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+    }
+}
+
+fn ok(run: &Run) -> Value {
+    assert_eq!(run.code, 0, "rstuf failed: {}{}", run.stderr, run.stdout);
+    serde_json::from_str(&run.stdout).unwrap_or(Value::Null)
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Root keys alice (ed25519), bob (ecdsa, encrypted), carol (rsa), and the
+/// online key, whose private half goes where the key vault looks for
+/// `fn:<keyid>`.
+async fn make_keys(svc: &TestService) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let work = svc.work();
+    let mut files = Vec::new();
+    for (name, kind, encrypted) in [
+        ("alice", "ed25519", false),
+        ("bob", "ecdsa", true),
+        ("carol", "rsa", false),
+        ("online", "ecdsa", false),
+    ] {
+        let file = work.join(format!("{name}.pem"));
+        let mut args = vec![
+            "admin",
+            "keygen",
+            "--json",
+            "--type",
+            kind,
+            "--out",
+            p(&file),
+            "--name",
+            name,
+        ];
+        if encrypted {
+            args.extend(["--password-env", "ROOT_PW"]);
+        }
+        let report = ok(&rstuf(svc, &args).await);
+        if name == "online" {
+            let fname = report["bare_keyid"].as_str().unwrap();
+            std::fs::copy(&file, svc.keys().join(fname)).unwrap();
+        }
+        files.push(file);
+    }
+    (
+        files[0].clone(),
+        files[1].clone(),
+        files[2].clone(),
+        files[3].clone(),
+    )
+}
+
+fn ceremony_args(alice: &Path, bob: &Path, carol: &Path, online: &Path, out: &Path) -> Vec<String> {
+    vec![
+        "admin".into(),
+        "ceremony".into(),
+        "--json".into(),
+        "--root-key".into(),
+        p(alice).into(),
+        "--root-key".into(),
+        p(bob).into(),
+        "--root-key".into(),
+        format!("{}.pub", p(carol)),
+        "--root-threshold".into(),
+        "2".into(),
+        "--online-key".into(),
+        format!("{}.pub", p(online)),
+        "--bins".into(),
+        "8".into(),
+        "--out".into(),
+        p(out).into(),
+        "--send".into(),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ceremony_two_of_three_sent_and_python_tuf_verifies() {
+    let svc = start().await;
+    let (alice, bob, carol, online) = make_keys(&svc).await;
+    let out = svc.work().join("ceremony-payload.json");
+    let mut args = ceremony_args(&alice, &bob, &carol, &online, &out);
+    args.extend([
+        "--sign".into(),
+        format!("{}:ROOT_PW", p(&bob)),
+        "--sign".into(),
+        p(&alice).into(),
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let report = ok(&rstuf(&svc, &refs).await);
+    assert_eq!(report["das"], false, "{report}");
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+
+    let (_, status) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(status["data"]["bootstrap"], true, "{status}");
+
+    // The service signs with the online key the ceremony named, and
+    // python-tuf verifies everything from the ceremony's root.
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({"artifacts": [artifact("releases/app-1.0.tgz", 42)]}),
+    )
+    .await;
+    let report = svc
+        .verify(&["releases/app-1.0.tgz"], &["releases/none.tgz"], None)
+        .await;
+    assert_eq!(report["root"], 1, "{report}");
+    assert_eq!(report["found"]["releases/app-1.0.tgz"], 42, "{report}");
+
+    // A second bootstrap is refused by the server (exit 3).
+    let out2 = svc.work().join("again.json");
+    let mut args = ceremony_args(&alice, &bob, &carol, &online, &out2);
+    args.extend(["--sign".into(), p(&alice).into()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = rstuf(&svc, &refs).await;
+    assert_eq!(run.code, 3, "{}{}", run.stderr, run.stdout);
+    // With --json the error is a JSON document on stdout.
+    let error: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(error["exit_code"], 3, "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("System already has a Metadata"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn das_ceremony_completed_by_metadata_sign() {
+    let svc = start().await;
+    let (alice, bob, carol, online) = make_keys(&svc).await;
+    let out = svc.work().join("das-payload.json");
+    let mut args = ceremony_args(&alice, &bob, &carol, &online, &out);
+    args.extend(["--sign".into(), p(&carol).into()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let report = ok(&rstuf(&svc, &refs).await);
+    assert_eq!(report["das"], true, "{report}");
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+
+    let (_, status) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(status["data"]["state"], "signing", "{status}");
+
+    // Someone else's key is refused before anything is sent.
+    let run = rstuf(&svc, &["admin", "metadata", "sign", "--key", p(&online)]).await;
+    assert_eq!(run.code, 1, "{}{}", run.stderr, run.stdout);
+    assert!(run.stderr.contains("is not a root key"), "{}", run.stderr);
+
+    // A wrong password is a clear local error.
+    let run = rstuf(
+        &svc,
+        &[
+            "admin",
+            "metadata",
+            "sign",
+            "--key",
+            p(&bob),
+            "--password-env",
+            "NO_SUCH_PW_VARIABLE",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("NO_SUCH_PW_VARIABLE"), "{}", run.stderr);
+
+    // The second holder signs in a separate run; bootstrap finishes.
+    let sign_out = svc.work().join("sign-payload.json");
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "admin",
+            "metadata",
+            "sign",
+            "--json",
+            "--key",
+            p(&bob),
+            "--password-env",
+            "ROOT_PW",
+            "--out",
+            p(&sign_out),
+        ],
+    )
+    .await);
+    assert_eq!(report["role"], "root", "{report}");
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+    assert!(sign_out.is_file());
+
+    let (_, status) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(status["data"]["bootstrap"], true, "{status}");
+    let (_, pending) = svc.get("/api/v1/metadata/sign/").await;
+    assert!(
+        pending["data"]["metadata"].get("root").is_none(),
+        "{pending}"
+    );
+
+    // Nothing is pending any more: signing again says so (exit 3).
+    let run = rstuf(&svc, &["admin", "metadata", "sign", "--key", p(&alice)]).await;
+    assert_eq!(run.code, 3, "{}{}", run.stderr, run.stdout);
+    assert!(
+        run.stderr.contains("No metadata pending signing"),
+        "{}",
+        run.stderr
+    );
+
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({"artifacts": [artifact("das/file.bin", 7)]}),
+    )
+    .await;
+    let report = svc.verify(&["das/file.bin"], &[], None).await;
+    assert_eq!(report["found"]["das/file.bin"], 7, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_delegation_with_offline_role_signed_by_metadata_sign() {
+    let svc = start().await;
+    let (alice, bob, carol, online) = make_keys(&svc).await;
+    let release = svc.work().join("release.pem");
+    let team = ok(&rstuf(
+        &svc,
+        &[
+            "admin",
+            "keygen",
+            "--json",
+            "--type",
+            "ed25519",
+            "--out",
+            p(&release),
+            "--name",
+            "release-team",
+            "--password-env",
+            "ROOT_PW",
+        ],
+    )
+    .await);
+    let keyid = team["keyid"].as_str().unwrap().to_string();
+    let delegations = svc.work().join("delegations.json");
+    std::fs::write(
+        &delegations,
+        json!({
+            "keys": { keyid.clone(): team["key"] },
+            "roles": [
+                { "name": "release", "keyids": [keyid], "threshold": 1,
+                  "paths": ["release/*"], "x-rstuf-expire-policy": 30 },
+                { "name": "default", "paths": ["*", "*/*"], "x-rstuf-expire-policy": 1 }
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = svc.work().join("custom-payload.json");
+    let mut args = ceremony_args(&alice, &bob, &carol, &online, &out);
+    let bins = args.iter().position(|a| a == "--bins").unwrap();
+    args[bins] = "--delegations".into();
+    args[bins + 1] = p(&delegations).into();
+    args.extend([
+        "--sign".into(),
+        p(&alice).into(),
+        "--sign".into(),
+        p(&carol).into(),
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let report = ok(&rstuf(&svc, &refs).await);
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({"artifacts": [artifact("release/app-1.0.tgz", 8), artifact("misc/x.tgz", 3)]}),
+    )
+    .await;
+    let (_, pending) = svc.get("/api/v1/metadata/sign/").await;
+    assert!(
+        pending["data"]["metadata"]["release"].is_object(),
+        "{pending}"
+    );
+
+    // A root key is not a key of the delegated role.
+    let run = rstuf(
+        &svc,
+        &[
+            "admin",
+            "metadata",
+            "sign",
+            "--role",
+            "release",
+            "--key",
+            p(&alice),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}{}", run.stderr, run.stdout);
+    assert!(
+        run.stderr.contains("is not a release key"),
+        "{}",
+        run.stderr
+    );
+
+    // The release team's key signs it (the only pending role: no --role).
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "admin",
+            "metadata",
+            "sign",
+            "--json",
+            "--key",
+            p(&release),
+            "--password-env",
+            "ROOT_PW",
+        ],
+    )
+    .await);
+    assert_eq!(report["role"], "release", "{report}");
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+    let report = svc
+        .verify(&["release/app-1.0.tgz", "misc/x.tgz"], &[], None)
+        .await;
+    assert_eq!(report["found"]["release/app-1.0.tgz"], 8, "{report}");
+}
