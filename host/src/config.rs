@@ -578,8 +578,14 @@ impl Config {
     pub fn directories_to_create(&self) -> Vec<PathBuf> {
         let mut dirs = vec![self.data_dir.clone(), self.plugins.cache_dir.clone()];
         for spec in self.plugin_specs() {
-            for grant in spec.grants.dirs.iter().filter(|g| !g.read_only) {
-                dirs.push(grant.host.clone());
+            // Writable grants are ours to create; a read-only one (a key
+            // directory) only when it lives in the data directory, so a
+            // fresh install starts, while a mistyped external path still
+            // fails with the grant's name.
+            for grant in &spec.grants.dirs {
+                if !grant.read_only || grant.host.starts_with(&self.data_dir) {
+                    dirs.push(grant.host.clone());
+                }
             }
         }
         if let Some(path) = self.database.url.strip_prefix("sqlite://") {
@@ -723,6 +729,22 @@ mod tests {
             PathBuf::from("/tmp/x/metadata")
         );
         assert_eq!(c.server.role, Role::All);
+        // A fresh data directory gets its metadata and (empty) key directories.
+        let dirs = c.directories_to_create();
+        assert!(dirs.contains(&PathBuf::from("/tmp/x/metadata")));
+        assert!(dirs.contains(&PathBuf::from("/tmp/x/keys")));
+        // A key directory elsewhere is the operator's to provide.
+        let c = Config::load(
+            None,
+            &[
+                ("RSTUF_DATA_DIR", "/tmp/x"),
+                ("RSTUF_ONLINE_KEY_DIR", "/etc/rstuf/keys"),
+            ],
+        )
+        .unwrap();
+        assert!(!c
+            .directories_to_create()
+            .contains(&PathBuf::from("/etc/rstuf/keys")));
     }
 
     #[test]

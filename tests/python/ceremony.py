@@ -6,6 +6,7 @@ custom fields included). Private keys are written to --out (root) and
 --key-dir (online key, as the keyvault-file plugin reads it).
 
 usage: ceremony.py --out DIR --key-dir DIR [--sign N] [--layout succinct|classic|custom] [--bins N]
+                   [--online-vault-key NAME:ED25519_PUBLIC_HEX]
                    [--expiration-days D] [--from-root FILE --version V]  (root rotation payload)
 """
 import argparse, datetime, hashlib, json, os
@@ -24,6 +25,8 @@ p.add_argument("--bins", type=int, default=16)
 p.add_argument("--expiration-days", type=int, default=1)
 p.add_argument("--from-root", help="current root.json: make an update payload for the next version")
 p.add_argument("--new-online-key", action="store_true")
+p.add_argument("--online-vault-key", metavar="NAME:ED25519_PUBLIC_HEX",
+               help="use a Vault/OpenBao transit ed25519 key (hv:NAME) as the online key")
 a = p.parse_args()
 os.makedirs(a.out, exist_ok=True)
 os.makedirs(a.key_dir, exist_ok=True)
@@ -55,6 +58,12 @@ def root_key(i):
 
 
 def online_key(tag):
+    if a.online_vault_key:
+        name, public = a.online_vault_key.split(":", 1)
+        d = {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": public},
+             "x-rstuf-key-name": f"online-{tag}", "x-rstuf-online-key-uri": f"hv:{name}"}
+        keyid = hashlib.sha256(encode_canonical(d).encode()).hexdigest()
+        return keyid, Key.from_dict(keyid, dict(d))
     priv = ed25519.Ed25519PrivateKey.generate()
     base = {"keytype": "ed25519", "scheme": "ed25519",
             "keyval": {"public": priv.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw).hex()}}

@@ -1,7 +1,10 @@
 //! Shared helpers for the integration tests: where the built plugins are,
 //! one plugin runtime per test binary, and running the real Python TUF
 //! tooling (python-tuf, cryptography) that checks our output independently.
+//! [`servers`] runs the real S3 (SeaweedFS) and Vault (OpenBao) servers the
+//! network plugins talk to.
 
+pub mod servers;
 pub mod service;
 
 use rstuf_plugins::{DirGrant, Grants, PluginKind, PluginSpec, Runtime, RuntimeOptions};
@@ -58,6 +61,34 @@ pub fn storage_fs_spec(dir: &Path) -> PluginSpec {
                 guest: "/data".into(),
                 read_only: false,
             }],
+            ..Grants::default()
+        },
+    }
+}
+
+/// A storage-s3 plugin spec: `config` as given, HTTP granted to `hosts`.
+pub fn storage_s3_spec(config: serde_json::Value, hosts: &[String]) -> PluginSpec {
+    PluginSpec {
+        name: "storage".into(),
+        kind: PluginKind::Storage,
+        file: plugin_file("storage-s3"),
+        config,
+        grants: Grants {
+            http_hosts: hosts.to_vec(),
+            ..Grants::default()
+        },
+    }
+}
+
+/// A keyvault-vault plugin spec: `config` as given, HTTP granted to `hosts`.
+pub fn keyvault_vault_spec(config: serde_json::Value, hosts: &[String]) -> PluginSpec {
+    PluginSpec {
+        name: "online-keys".into(),
+        kind: PluginKind::Keyvault,
+        file: plugin_file("keyvault-vault"),
+        config,
+        grants: Grants {
+            http_hosts: hosts.to_vec(),
             ..Grants::default()
         },
     }

@@ -75,10 +75,20 @@ pub async fn start() -> TestService {
 }
 
 pub async fn start_with(extra_env: &[(&str, &str)]) -> TestService {
+    start_configured(extra_env, |_| {}).await
+}
+
+/// Start with `extra_env`, then let `adjust` change the configuration
+/// (e.g. to swap the storage or key-vault plugin).
+pub async fn start_configured(
+    extra_env: &[(&str, &str)],
+    adjust: impl FnOnce(&mut Config),
+) -> TestService {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("keys")).unwrap();
     std::fs::create_dir_all(dir.path().join("work")).unwrap();
-    let config = config_for(dir.path(), extra_env);
+    let mut config = config_for(dir.path(), extra_env);
+    adjust(&mut config);
     let clock = Clock::default();
     let service = rstuf_host::service::start(config, clock.clone())
         .await

@@ -1,0 +1,143 @@
+//! The whole service on operator backends: the same host, switched only by
+//! configuration to the storage-s3 plugin (SeaweedFS) and the
+//! keyvault-vault plugin (OpenBao transit, `hv:` online key). Bootstrap,
+//! add, remove and publish, then python-tuf verifies what the API serves
+//! from S3. Then S3 goes away mid-work: the task reports a clear error,
+//! clients still see the last complete repository, and the pending work is
+//! published once S3 is back.
+
+use base64::Engine;
+use rstuf_host::config::PluginEntry;
+use rstuf_plugins::Grants;
+use rstuf_tests::servers::{OpenBao, SeaweedFs};
+use rstuf_tests::service::{artifact, start_configured};
+use serde_json::{json, Value};
+
+const BUCKET: &str = "tuf-metadata";
+
+async fn vault_ed25519_public(bao: &OpenBao, name: &str) -> String {
+    let key = bao.api("GET", &format!("transit/keys/{name}"), None).await;
+    let b64 = key["data"]["keys"]["1"]["public_key"].as_str().unwrap();
+    hex::encode(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+    )
+}
+
+fn entry(name: &str, file: &str, config: Value, host: String) -> PluginEntry {
+    PluginEntry {
+        name: name.into(),
+        file: file.into(),
+        config,
+        grants: Grants {
+            http_hosts: vec![host],
+            ..Grants::default()
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_and_vault_backends_publish_a_verifiable_repository() {
+    let mut s3 = SeaweedFs::start().await;
+    s3.create_bucket(BUCKET).await;
+    let bao = OpenBao::start_dev().await;
+    bao.enable_transit().await;
+    bao.create_key("rstuf-online", "ed25519").await;
+    let public = vault_ed25519_public(&bao, "rstuf-online").await;
+
+    let storage = entry(
+        "storage",
+        "storage-s3.wasm",
+        json!({
+            "endpoint": s3.endpoint(), "bucket": BUCKET, "region": "us-east-1",
+            "access_key_id": s3.access_key, "secret_access_key": s3.secret_key,
+            "path_style": true, "prefix": "metadata", "max_retries": 1,
+        }),
+        s3.authority(),
+    );
+    let vault = entry(
+        "online-keys",
+        "keyvault-vault.wasm",
+        json!({ "address": bao.address(), "token": bao.root_token }),
+        bao.authority(),
+    );
+    let svc = start_configured(&[], |c| {
+        c.plugins.storage = storage;
+        c.plugins.keyvaults = vec![vault];
+    })
+    .await;
+
+    let payload = svc.ceremony(&[
+        "--bins",
+        "8",
+        "--online-vault-key",
+        &format!("rstuf-online:{public}"),
+    ]);
+    svc.run("/api/v1/bootstrap/", &payload).await;
+    let adds: Vec<Value> = (0..6)
+        .map(|i| artifact(&format!("pkg/{i}.tar.gz"), 100 + i))
+        .collect();
+    svc.run("/api/v1/artifacts/", &json!({ "artifacts": adds }))
+        .await;
+    svc.run(
+        "/api/v1/artifacts/delete",
+        &json!({ "artifacts": ["pkg/5.tar.gz"] }),
+    )
+    .await;
+
+    // Everything lives in the bucket; nothing went to the local directory.
+    assert!(s3.object(BUCKET, "metadata/timestamp.json").await.is_some());
+    assert!(s3.object(BUCKET, "metadata/1.root.json").await.is_some());
+    let local = svc.dir.path().join("data/metadata");
+    assert!(
+        !local.exists() || std::fs::read_dir(&local).unwrap().next().is_none(),
+        "the local storage plugin was not used"
+    );
+    // The online key signs in OpenBao: timestamp carries its signature.
+    let ts: Value =
+        serde_json::from_slice(&s3.object(BUCKET, "metadata/timestamp.json").await.unwrap())
+            .unwrap();
+    let online_keyid = payload["metadata"]["root"]["signed"]["roles"]["timestamp"]["keyids"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(ts["signatures"][0]["keyid"], online_keyid.as_str());
+
+    let present: Vec<String> = (0..5).map(|i| format!("pkg/{i}.tar.gz")).collect();
+    let refs: Vec<&str> = present.iter().map(String::as_str).collect();
+    svc.verify(&refs, &["pkg/5.tar.gz"], None).await;
+
+    // S3 goes away: the add is recorded but cannot be published.
+    let before = s3.object(BUCKET, "metadata/timestamp.json").await.unwrap();
+    s3.stop();
+    let id = svc
+        .submit(
+            "/api/v1/artifacts/",
+            &json!({ "artifacts": [artifact("pkg/late.tar.gz", 7)] }),
+        )
+        .await;
+    let done = svc.wait(&id).await;
+    assert_ne!(done["state"], "SUCCESS", "{done}");
+    let text = done.to_string();
+    assert!(
+        text.contains("unavailable") || text.contains("storage"),
+        "the task says what failed: {done}"
+    );
+    assert!(
+        !text.contains(&s3.secret_key) && !text.contains(&bao.root_token),
+        "no secrets in task results: {done}"
+    );
+
+    // Back again: the last complete repository is intact, and the pending
+    // artifact is published by the next pass.
+    s3.restart().await;
+    assert_eq!(
+        s3.object(BUCKET, "metadata/timestamp.json").await.unwrap(),
+        before
+    );
+    svc.run("/api/v1/artifacts/publish/", &json!({})).await;
+    let mut present = refs.clone();
+    present.push("pkg/late.tar.gz");
+    svc.verify(&present, &["pkg/5.tar.gz"], None).await;
+}
