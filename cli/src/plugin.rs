@@ -117,11 +117,14 @@ pub async fn inspect(file: &Path, out: &Output) -> CliResult<()> {
     println!("size:        {} bytes", report.size);
     println!("exports:     {}", report.exports.join(", "));
     println!("imports:     {}", report.imports.join(", "));
-    if let Some(schema) = schema {
-        println!(
-            "config schema:\n{}",
-            serde_json::to_string_pretty(&schema).unwrap_or_default()
-        );
+    if let Some(schema) = &schema {
+        print!("{}", config_keys(schema));
+        if let Some(example) = schema.pointer("/examples/0") {
+            println!("example:     config = {example}");
+        }
+    }
+    if let Some(name) = info.as_ref().map(|i| i.name.as_str()) {
+        println!("docs:        docs/plugins/{name}.md in the source tree");
     }
     if report.kind.is_none() {
         return Err(CliError::Local(format!(
@@ -131,6 +134,70 @@ pub async fn inspect(file: &Path, out: &Output) -> CliResult<()> {
         )));
     }
     Ok(())
+}
+
+/// The configuration keys of a JSON Schema as a table: name, type,
+/// default or "required", whether it is secret, and its description.
+pub fn config_keys(schema: &serde_json::Value) -> String {
+    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else {
+        return "config keys: none\n".into();
+    };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let mut rows = vec![[
+        "KEY".to_string(),
+        "TYPE".to_string(),
+        "DEFAULT".to_string(),
+        "DESCRIPTION".to_string(),
+    ]];
+    for (key, p) in props {
+        let kind = match (p.get("type"), p.get("enum")) {
+            (_, Some(serde_json::Value::Array(values))) => values
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join("|"),
+            (Some(t), _) => t
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| t.to_string()),
+            _ => "any".into(),
+        };
+        let default = if required.contains(&key.as_str()) {
+            "required".to_string()
+        } else {
+            p.get("default")
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into())
+        };
+        let secret = p.get("writeOnly").and_then(|w| w.as_bool()) == Some(true);
+        let mut description = p
+            .get("description")
+            .and_then(|d| d.as_str())
+            .unwrap_or_default()
+            .to_string();
+        if secret && !description.contains("secret") {
+            description = format!("(secret) {description}");
+        }
+        rows.push([key.clone(), kind, default, description]);
+    }
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    let mut out = String::from("config keys:\n");
+    for r in &rows {
+        out.push_str(&format!(
+            "  {:<w0$}  {:<w1$}  {:<w2$}  {}\n",
+            r[0], r[1], r[2], r[3]
+        ));
+    }
+    out
 }
 
 pub async fn install(file: &Path, sha256: &str, dir: &Path, out: &Output) -> CliResult<()> {
@@ -237,5 +304,38 @@ pub async fn verify(dir: &Path, out: &Output) -> CliResult<()> {
             "{} plugin(s) failed verification",
             problems.len()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config_keys;
+    use serde_json::json;
+
+    #[test]
+    fn config_keys_table_marks_required_defaults_and_secrets() {
+        let schema = json!({
+            "required": ["url"],
+            "properties": {
+                "url": {"type": "string", "description": "Where to POST"},
+                "secret": {"type": "string", "writeOnly": true, "description": "HMAC key"},
+                "mode": {"enum": ["auto", "raw"], "default": "auto"},
+            }
+        });
+        let table = config_keys(&schema);
+        let line = |k: &str| {
+            table
+                .lines()
+                .find(|l| l.trim_start().starts_with(k))
+                .unwrap()
+                .to_string()
+        };
+        assert!(line("url").contains("required") && line("url").contains("Where to POST"));
+        assert!(line("secret").contains("(secret) HMAC key"), "{table}");
+        assert!(
+            line("mode").contains("auto|raw") && line("mode").contains("\"auto\""),
+            "{table}"
+        );
+        assert_eq!(config_keys(&json!({})), "config keys: none\n");
     }
 }

@@ -132,6 +132,11 @@ pub struct PluginsConfig {
     /// `x-rstuf-online-key-uri` (`fn:`, `hv:`, `awskms:` …).
     pub keyvaults: Vec<PluginEntry>,
     pub notify: Vec<PluginEntry>,
+    /// Events each notifier may have waiting for delivery; when a slow
+    /// receiver lets more pile up, new events are dropped (and counted in
+    /// `rstuf_notify_events_total{outcome="dropped"}`), never publishing
+    /// delayed.
+    pub notify_outbox: usize,
 }
 
 /// One plugin as configured.
@@ -212,6 +217,7 @@ impl PluginsConfig {
             storage: local_storage_entry(&data_dir.join("metadata")),
             keyvaults: vec![file_keyvault_entry(&data_dir.join("keys"))],
             notify: Vec::new(),
+            notify_outbox: 1000,
         }
     }
 }
@@ -490,6 +496,12 @@ impl Config {
             return invalid(format!(
                 "server.body_limit must be at least 1024 bytes, got {}",
                 self.server.body_limit
+            ));
+        }
+        if !(1..=100_000).contains(&self.plugins.notify_outbox) {
+            return invalid(format!(
+                "plugins.notify_outbox must be from 1 to 100000 events, got {}",
+                self.plugins.notify_outbox
             ));
         }
         if self.worker.concurrency == 0 || self.worker.concurrency > 256 {

@@ -8,6 +8,7 @@ pub mod api;
 pub mod backends;
 pub mod config;
 pub mod embedded;
+pub mod notify;
 pub mod service;
 pub mod state;
 pub mod tasks;

@@ -50,6 +50,11 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
         lease: Duration::from_secs(config.worker.lock_timeout_secs),
         hours_before_expire: config.worker.hours_before_expire as i64,
         metrics: metrics.clone(),
+        outbox: crate::notify::Outbox::start(
+            &backends.notifiers,
+            config.plugins.notify_outbox,
+            metrics.clone(),
+        ),
     });
     let shutdown = Shutdown::default();
     let mut tasks = Vec::new();

@@ -7,6 +7,7 @@ custom fields included). Private keys are written to --out (root) and
 
 usage: ceremony.py --out DIR --key-dir DIR [--sign N] [--layout succinct|classic|custom] [--bins N]
                    [--online-vault-key NAME:ED25519_PUBLIC_HEX]
+                   [--online-ecdsa-key URI=PUBLIC_PEM_FILE]  (e.g. awskms:<key id>=kms.pem)
                    [--expiration-days D] [--from-root FILE --version V]  (root rotation payload)
 """
 import argparse, datetime, hashlib, json, os
@@ -27,6 +28,8 @@ p.add_argument("--from-root", help="current root.json: make an update payload fo
 p.add_argument("--new-online-key", action="store_true")
 p.add_argument("--online-vault-key", metavar="NAME:ED25519_PUBLIC_HEX",
                help="use a Vault/OpenBao transit ed25519 key (hv:NAME) as the online key")
+p.add_argument("--online-ecdsa-key", metavar="URI=PUBLIC_PEM_FILE",
+               help="use an ecdsa-sha2-nistp256 key held elsewhere (e.g. awskms:<key id>) as the online key")
 a = p.parse_args()
 os.makedirs(a.out, exist_ok=True)
 os.makedirs(a.key_dir, exist_ok=True)
@@ -58,6 +61,14 @@ def root_key(i):
 
 
 def online_key(tag):
+    if a.online_ecdsa_key:
+        uri, pem_file = a.online_ecdsa_key.rsplit("=", 1)
+        with open(pem_file) as f:
+            public = f.read()
+        d = {"keytype": "ecdsa", "scheme": "ecdsa-sha2-nistp256", "keyval": {"public": public},
+             "x-rstuf-key-name": f"online-{tag}", "x-rstuf-online-key-uri": uri}
+        keyid = hashlib.sha256(encode_canonical(d).encode()).hexdigest()
+        return keyid, Key.from_dict(keyid, dict(d))
     if a.online_vault_key:
         name, public = a.online_vault_key.split(":", 1)
         d = {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": public},

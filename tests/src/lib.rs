@@ -6,6 +6,7 @@
 
 pub mod servers;
 pub mod service;
+pub mod webhook;
 
 use rstuf_plugins::{DirGrant, Grants, PluginKind, PluginSpec, Runtime, RuntimeOptions};
 use std::path::{Path, PathBuf};
@@ -86,6 +87,26 @@ pub fn keyvault_vault_spec(config: serde_json::Value, hosts: &[String]) -> Plugi
         name: "online-keys".into(),
         kind: PluginKind::Keyvault,
         file: plugin_file("keyvault-vault"),
+        config,
+        grants: Grants {
+            http_hosts: hosts.to_vec(),
+            ..Grants::default()
+        },
+    }
+}
+
+/// A network plugin spec (`storage-s3`, `keyvault-*`, `notify-webhook`):
+/// `config` as given, HTTP granted to `hosts` only.
+pub fn network_spec(
+    plugin: &str,
+    kind: PluginKind,
+    config: serde_json::Value,
+    hosts: &[String],
+) -> PluginSpec {
+    PluginSpec {
+        name: plugin.into(),
+        kind,
+        file: plugin_file(plugin),
         config,
         grants: Grants {
             http_hosts: hosts.to_vec(),

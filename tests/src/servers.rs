@@ -587,3 +587,87 @@ impl Drop for SeaweedFs {
         self.stop();
     }
 }
+
+/// A moto server (`moto_server`, PyPI `moto[server]`): the AWS KMS API
+/// with real keys and real signatures, run on loopback. IAM access control
+/// is on, so every KMS request must carry a valid SigV4 signature of an
+/// IAM user's access key: `tests/python/kms_setup.py` creates that user
+/// (the first three requests are let through unauthenticated for it) and
+/// the keys.
+pub struct Moto {
+    dir: tempfile::TempDir,
+    port: u16,
+    process: Option<Process>,
+}
+
+/// What `kms_setup.py` created.
+#[derive(Debug, Clone)]
+pub struct KmsAccount {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Key ids by key spec (`ECC_NIST_P256`, `RSA_2048`, `SYMMETRIC_DEFAULT`).
+    pub keys: std::collections::BTreeMap<String, String>,
+    /// An alias of the ECC_NIST_P256 key.
+    pub alias: String,
+}
+
+impl Moto {
+    pub async fn start() -> Moto {
+        require_binary("moto_server", "moto[server]");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_ports(1)[0];
+        let mut command = Command::new("moto_server");
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // Three unauthenticated IAM calls set up the signing user.
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
+            .env("HOME", dir.path());
+        let log = dir.path().join("moto.log");
+        let mut process = Process::spawn("moto_server", &mut command, &log, Duration::from_secs(5));
+        let client = http();
+        let url = format!("http://127.0.0.1:{port}/moto-api/");
+        wait_until("moto server", &mut process, || {
+            let (client, url) = (client.clone(), url.clone());
+            async move { client.get(&url).send().await.is_ok() }
+        })
+        .await;
+        Moto {
+            dir,
+            port,
+            process: Some(process),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.authority())
+    }
+
+    /// `127.0.0.1:<port>`, for the `http_hosts` grant.
+    pub fn authority(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Create the IAM user and the KMS keys (with boto3).
+    pub fn setup(&self) -> KmsAccount {
+        let out = crate::service::python_script("kms_setup.py", &["setup", &self.endpoint()]);
+        let v: Value = serde_json::from_str(&out).expect("kms_setup.py prints JSON");
+        KmsAccount {
+            access_key_id: v["access_key_id"].as_str().expect("access key").into(),
+            secret_access_key: v["secret_access_key"].as_str().expect("secret").into(),
+            keys: serde_json::from_value(v["keys"].clone()).expect("keys"),
+            alias: v["alias"].as_str().expect("alias").into(),
+        }
+    }
+
+    /// Where the server logs (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default()
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            p.stop();
+        }
+    }
+}

@@ -113,6 +113,15 @@ impl Metrics {
         }
     }
 
+    /// One publish event handed to a notifier: `delivered`, `failed`
+    /// (the plugin gave up) or `dropped` (its outbox was full).
+    pub fn notify(&self, plugin: &str, outcome: &'static str) {
+        self.count(
+            "rstuf_notify_events_total",
+            vec![("plugin", plugin.into()), ("outcome", outcome.into())],
+        );
+    }
+
     pub fn set_queue_depth(&self, depth: u64) {
         self.queue_depth.store(depth, Ordering::Relaxed);
     }

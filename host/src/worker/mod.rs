@@ -74,6 +74,8 @@ pub struct Ctx {
     pub lease: Duration,
     pub hours_before_expire: i64,
     pub metrics: Arc<crate::api::Metrics>,
+    /// Where each committed publish pass is announced to notify plugins.
+    pub outbox: crate::notify::Outbox,
 }
 
 /// Settings as read at the start of a task.

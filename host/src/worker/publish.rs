@@ -60,13 +60,22 @@ pub struct PublishOutcome {
 
 const PUT_BATCH: usize = 256;
 
-/// A role's new document, the rows it publishes and its expiry.
+/// A role's new document, the rows it publishes, its expiry and the
+/// artifact paths it adds and removes.
 type BuiltRole = (
     Role,
     Value,
     Vec<(i64, chrono::NaiveDateTime)>,
     chrono::NaiveDateTime,
+    Changes,
 );
+
+/// Artifact paths a role's new version adds and removes.
+#[derive(Debug, Default)]
+struct Changes {
+    added: Vec<String>,
+    removed: Vec<String>,
+}
 
 /// Run one publish pass.
 pub async fn publish(ctx: &Ctx, options: PublishOptions) -> Result<PublishOutcome, WorkError> {
@@ -179,15 +188,22 @@ async fn build_role(
         Value,
         Vec<(i64, chrono::NaiveDateTime)>,
         chrono::NaiveDateTime,
+        Changes,
     ),
     WorkError,
 > {
     let rows = ctx.store.role_files(role.id).await?;
     let mut targets = Map::new();
     let mut published = Vec::new();
+    let mut changes = Changes::default();
     for row in &rows {
         if !row.published {
             published.push((row.id, row.last_update));
+            if row.added {
+                changes.added.push(row.path.clone());
+            } else {
+                changes.removed.push(row.path.clone());
+            }
         }
         if row.added {
             targets.insert(row.path.clone(), row.info.clone());
@@ -210,7 +226,7 @@ async fn build_role(
     let naive = parse_time(&expires)
         .map(|t| t.naive_utc())
         .unwrap_or_default();
-    Ok((doc, published, naive))
+    Ok((doc, published, naive, changes))
 }
 
 async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishOutcome, WorkError> {
@@ -273,8 +289,9 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
             let online = &online;
             let settings = &settings;
             async move {
-                let (doc, published, expires) = build_role(ctx, online, &role, settings).await?;
-                Ok::<_, WorkError>((role, doc, published, expires))
+                let (doc, published, expires, changes) =
+                    build_role(ctx, online, &role, settings).await?;
+                Ok::<_, WorkError>((role, doc, published, expires, changes))
             }
         })
         .buffer_unordered(16)
@@ -284,15 +301,18 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
     let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(built.len() + 2);
     let mut commit = PublishCommit::default();
     let mut new_versions: BTreeMap<String, i64> = BTreeMap::new();
-    for (role, doc, published, expires) in &built {
+    let mut announced = crate::notify::Published::default();
+    for (role, doc, published, expires, changes) in built {
         let version = role.version + 1;
         files.push((
             file_name(&role.rolename, version as u64),
-            to_file_bytes(doc),
+            to_file_bytes(&doc),
         ));
-        commit.role_versions.push((role.id, version, *expires));
-        commit.published.extend(published.iter().copied());
+        commit.role_versions.push((role.id, version, expires));
+        commit.published.extend(published);
         new_versions.insert(role.rolename.clone(), version);
+        announced.added.extend(changes.added);
+        announced.removed.extend(changes.removed);
     }
     for (name, doc) in &options.offline_signed {
         let (file, published, version_row) = offline_ready(ctx, name, doc).await?;
@@ -416,6 +436,18 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
 
     let roles: Vec<String> = new_versions.keys().cloned().collect();
     ctx.metrics.publish(roles.len(), started.elapsed());
+    if !ctx.outbox.is_empty() {
+        announced.roles = new_versions;
+        if options.bump_targets || options.targets_signed.is_some() {
+            announced.roles.insert("targets".into(), targets_version);
+        }
+        announced.roles.insert("snapshot".into(), snapshot_version);
+        announced
+            .roles
+            .insert("timestamp".into(), timestamp_version);
+        ctx.outbox
+            .publish(announced.event(rstuf_tuf::format::format_time(ctx.clock.now())));
+    }
     tracing::info!(
         roles = roles.len(),
         snapshot = snapshot_version,

@@ -17,6 +17,32 @@ mod wasi;
 #[cfg(target_arch = "wasm32")]
 pub use wasi::{now_unix, send, sleep_ms, WasiTransport};
 
+/// Why a plugin operation failed. Mirrors the WIT `plugin-error` cases so
+/// each component converts it one-to-one; `Unavailable` is the only case
+/// the host retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    InvalidConfig(String),
+    InvalidInput(String),
+    NotFound(String),
+    Denied(String),
+    Unavailable(String),
+    Internal(String),
+}
+
+impl Error {
+    pub fn message(&self) -> &str {
+        match self {
+            Error::InvalidConfig(m)
+            | Error::InvalidInput(m)
+            | Error::NotFound(m)
+            | Error::Denied(m)
+            | Error::Unavailable(m)
+            | Error::Internal(m) => m,
+        }
+    }
+}
+
 /// Sends one request and keeps time; the components use
 /// [`WasiTransport`] (`wasi:http` and the WASI clocks).
 pub trait Transport {

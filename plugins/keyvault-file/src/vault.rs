@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 pub const DEFAULT_DIR: &str = "/keys";
 
 /// JSON Schema of the configuration `configure` accepts.
-pub const SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"properties":{"dir":{"type":"string","default":"/keys","description":"Guest path of the directory (granted by the host) holding the PEM key files"},"passwords":{"type":"object","additionalProperties":{"type":"string","writeOnly":true},"description":"Password per key file name, for encrypted PKCS#8 files (secret)"},"default_password":{"type":"string","writeOnly":true,"description":"Password for encrypted key files not listed in passwords (secret)"}}}"#;
+pub const SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"examples":[{"dir":"/keys","passwords":{"online.pem":"..."}}],"properties":{"dir":{"type":"string","default":"/keys","description":"Guest path of the directory (granted by the host) holding the PEM key files"},"passwords":{"type":"object","additionalProperties":{"type":"string","writeOnly":true},"description":"Password per key file name, for encrypted PKCS#8 files (secret)"},"default_password":{"type":"string","writeOnly":true,"description":"Password for encrypted key files not listed in passwords (secret)"}}}"#;
 
 /// The URI scheme this vault serves.
 pub const SCHEME: &str = "fn";

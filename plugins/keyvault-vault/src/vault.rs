@@ -34,6 +34,7 @@ pub const CONFIG_SCHEMA: &str = r#"{
   "additionalProperties": false,
   "required": ["address"],
   "oneOf": [{"required": ["token"]}, {"required": ["approle"]}],
+  "examples": [{"address": "https://vault.internal:8200", "approle": {"role_id": "...", "secret_id": "..."}}],
   "properties": {
     "address": {"type": "string", "pattern": "^https?://[^/?#@]+/?$", "description": "Vault/OpenBao address, scheme://host[:port]; host[:port] must be in the plugin's http_hosts grant"},
     "mount": {"type": "string", "default": "transit", "description": "Path of the transit secrets engine"},
@@ -69,29 +70,7 @@ const KNOWN_KEYS: &[&str] = &[
 /// Largest Vault response read.
 const MAX_RESPONSE: usize = 4 << 20;
 
-/// Mirrors the WIT `plugin-error` cases.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
-    InvalidConfig(String),
-    InvalidInput(String),
-    NotFound(String),
-    Denied(String),
-    Unavailable(String),
-    Internal(String),
-}
-
-impl Error {
-    pub fn message(&self) -> &str {
-        match self {
-            Error::InvalidConfig(m)
-            | Error::InvalidInput(m)
-            | Error::NotFound(m)
-            | Error::Denied(m)
-            | Error::Unavailable(m)
-            | Error::Internal(m) => m,
-        }
-    }
-}
+pub use rstuf_plugin_http::Error;
 
 /// How the plugin authenticates. `Debug` never prints secrets.
 #[derive(Clone, PartialEq, Eq)]

@@ -22,7 +22,7 @@ use std::time::UNIX_EPOCH;
 pub const DEFAULT_PATH: &str = "/data";
 
 /// JSON Schema of the configuration `configure` accepts.
-pub const CONFIG_SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"properties":{"path":{"type":"string","default":"/data","description":"Guest path of the directory the host grants to the plugin"}}}"#;
+pub const CONFIG_SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"examples":[{"path":"/data"}],"properties":{"path":{"type":"string","default":"/data","description":"Guest path of the directory the host grants to the plugin"}}}"#;
 
 /// Longest accepted object name, in bytes (the usual file-name limit).
 pub const MAX_NAME_LEN: usize = 255;

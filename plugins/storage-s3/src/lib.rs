@@ -11,7 +11,8 @@
 //! exist only when compiling for `wasm32`.
 
 pub mod s3;
-pub mod sigv4;
+/// AWS Signature Version 4 (shared with `keyvault-awskms`).
+pub use rstuf_plugin_sigv4 as sigv4;
 
 #[cfg(target_arch = "wasm32")]
 mod component {

@@ -28,6 +28,7 @@ pub const CONFIG_SCHEMA: &str = r#"{
   "type": "object",
   "additionalProperties": false,
   "required": ["endpoint", "bucket", "access_key_id", "secret_access_key"],
+  "examples": [{"endpoint": "https://s3.eu-west-1.amazonaws.com", "bucket": "tuf-metadata", "region": "eu-west-1", "access_key_id": "AKIA...", "secret_access_key": "...", "prefix": "metadata/"}],
   "properties": {
     "endpoint": {"type": "string", "pattern": "^https?://[^/?#@]+/?$", "description": "S3 endpoint, scheme://host[:port]; its host[:port] must be in the plugin's http_hosts grant (with virtual-host style: <bucket>.host[:port])"},
     "bucket": {"type": "string", "minLength": 1, "maxLength": 255, "description": "Bucket holding the metadata"},
@@ -64,16 +65,7 @@ pub const MAX_OBJECT_BYTES: usize = 64 << 20;
 /// Largest listing page or error document read.
 const MAX_LIST_PAGE_BYTES: usize = 16 << 20;
 
-/// Mirrors the WIT `plugin-error` cases.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
-    InvalidConfig(String),
-    InvalidInput(String),
-    NotFound(String),
-    Denied(String),
-    Unavailable(String),
-    Internal(String),
-}
+pub use rstuf_plugin_http::Error;
 
 /// Where and how the plugin talks to S3. `Debug` redacts the secret.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,10 @@
-//! AWS Signature Version 4 for S3 requests, written against the AWS
-//! specification ("Create a signed AWS API request") and checked against
-//! the worked examples of the S3 documentation.
+//! AWS Signature Version 4, written against the AWS specification ("Create
+//! a signed AWS API request") and checked against the worked examples of
+//! the S3 documentation. Shared by `storage-s3` and `keyvault-awskms`.
 //!
-//! Only the pieces S3 needs: header-based signing (no presigned URLs), the
-//! payload hash sent in `x-amz-content-sha256`, and S3's rule that the
-//! path is percent-encoded once (not twice as for other services).
+//! Header-based signing only (no presigned URLs). The caller passes the
+//! path exactly as sent: S3 encodes it once, other services (KMS posts to
+//! `/`) need no encoding at all.
 
 use hmac::{Hmac, Mac};
 use rstuf_plugin_http::{civil_from_days, percent_encode};
