@@ -158,3 +158,101 @@ mod tests {
         assert_eq!(artifact_path(&f, None).unwrap(), "file1.tar.gz");
     }
 }
+
+/// Where a repository's metadata and artifacts are, and what to trust.
+#[derive(clap::Args, Debug)]
+pub struct TufArgs {
+    /// The artifact path, e.g. `pkg/a-1.0.tar.gz`.
+    pub path: String,
+    /// Pinned trusted root (obtained out of band). Needed the first time
+    /// for a metadata URL; later the newest verified root is remembered.
+    #[arg(short = 'r', long, value_name = "FILE")]
+    pub root: Option<std::path::PathBuf>,
+    /// Base URL of the metadata, e.g. `http://127.0.0.1:8080/metadata`.
+    #[arg(short = 'm', long, env = "RSTUF_METADATA_URL", value_name = "URL")]
+    pub metadata_url: String,
+    /// Where trust state is kept (default `~/.local/share/rstuf`).
+    #[arg(long, env = "RSTUF_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
+async fn resolve(
+    args: &TufArgs,
+) -> CliResult<(crate::tuf_client::Repo, crate::tuf_client::Found, Value)> {
+    use crate::error::CliError;
+    let base = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(crate::tuf_client::default_state_base);
+    let repo = crate::tuf_client::Repo::new(&args.metadata_url, &base)?;
+    let pinned = args
+        .root
+        .as_ref()
+        .map(|f| crate::send::read_payload(f))
+        .transpose()?;
+    let trusted = repo.refresh(pinned).await?;
+    let versions = json!({
+        "root": trusted.root["signed"]["version"],
+        "timestamp": trusted.timestamp["signed"]["version"],
+        "snapshot": trusted.snapshot["signed"]["version"],
+        "targets": trusted.targets["signed"]["version"],
+    });
+    let found = repo.find(&trusted, &args.path).await?.ok_or_else(|| {
+        CliError::Server(format!(
+            "'{}' is not in the repository (metadata verified: {versions})",
+            args.path
+        ))
+    })?;
+    Ok((repo, found, versions))
+}
+
+/// `rstuf artifact info PATH`: the artifact's verified metadata entry.
+pub async fn info(args: &TufArgs, out: &Output) -> CliResult<()> {
+    let (_, found, versions) = resolve(args).await?;
+    let doc = json!({
+        "path": found.path, "role": found.role, "info": found.info, "metadata": versions,
+    });
+    if out.json {
+        out.print_json(&doc);
+    } else {
+        out.success(&format!("{} (verified through TUF)", found.path));
+        println!("  role:    {}", found.role);
+        println!("  length:  {}", found.info["length"]);
+        if let Some(h) = found.info["hashes"].as_object() {
+            for (alg, v) in h {
+                println!("  {alg}: {}", v.as_str().unwrap_or(""));
+            }
+        }
+        if let Some(custom) = found.info.get("custom") {
+            println!("  custom:  {custom}");
+        }
+        println!("  metadata: {versions}");
+    }
+    Ok(())
+}
+
+/// `rstuf artifact download PATH`: fetch and verify the artifact.
+pub async fn download(
+    args: &TufArgs,
+    artifacts_url: &str,
+    hash_prefix: bool,
+    dir: &Path,
+    out: &Output,
+) -> CliResult<()> {
+    let (repo, found, _) = resolve(args).await?;
+    let file = repo
+        .download(&found, artifacts_url, hash_prefix, dir)
+        .await?;
+    if out.json {
+        out.print_json(&json!({
+            "path": found.path, "file": file.display().to_string(), "info": found.info,
+        }));
+    } else {
+        out.success(&format!(
+            "Downloaded {} to {} (length and hashes verified)",
+            found.path,
+            file.display()
+        ));
+    }
+    Ok(())
+}

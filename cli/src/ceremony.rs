@@ -29,19 +29,31 @@ const DEFAULT_EXPIRES: [(&str, u32); 5] = [
 const MAX_DAYS: u32 = 36600;
 const DEFAULT_BINS: u32 = 256;
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct CeremonyArgs {
+    /// Ask for everything at the terminal, with upstream's defaults.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
     /// A root key: a PEM public key, or a private key file (its public half
     /// is used; an encrypted one through FILE.pub). `FILE:NAME` sets the key
     /// name (default: the file name). Repeat for each root key.
-    #[arg(long = "root-key", value_name = "FILE[:NAME]", required = true)]
+    #[arg(
+        long = "root-key",
+        value_name = "FILE[:NAME]",
+        required_unless_present = "interactive"
+    )]
     pub root_keys: Vec<String>,
     /// Signatures root needs (at least 2).
-    #[arg(long, value_name = "N")]
-    pub root_threshold: u64,
+    #[arg(long, value_name = "N", required_unless_present = "interactive")]
+    pub root_threshold: Option<u64>,
     /// The online key's public half (PEM; a private key file works too).
-    #[arg(long, alias = "online-public-key", value_name = "PEM")]
-    pub online_key: PathBuf,
+    #[arg(
+        long,
+        alias = "online-public-key",
+        value_name = "PEM",
+        required_unless_present = "interactive"
+    )]
+    pub online_key: Option<PathBuf>,
     /// Where the service finds the online key's private half (default
     /// `fn:<keyid>`: the file named so in the key-vault directory).
     #[arg(long, value_name = "URI")]
@@ -76,6 +88,9 @@ pub struct CeremonyArgs {
     /// POST the payload to /api/v1/bootstrap/ and wait for the task.
     #[arg(long)]
     pub send: bool,
+    /// Passwords typed at the interactive prompts, per key file.
+    #[arg(skip)]
+    pub passwords: Vec<(PathBuf, PasswordSource)>,
 }
 
 // The payload, in upstream's key order (serde keeps struct field order).
@@ -193,7 +208,7 @@ fn key_out(public: &PublicKey, name: &str, uri: Option<&str>) -> KeyOut {
 }
 
 /// `FILE` if it exists as given, else `FILE:SUFFIX` split at the last `:`.
-fn split_file_arg(arg: &str) -> (PathBuf, Option<String>) {
+pub(crate) fn split_file_arg(arg: &str) -> (PathBuf, Option<String>) {
     let whole = PathBuf::from(arg);
     if whole.exists() {
         return (whole, None);
@@ -272,12 +287,17 @@ fn valid_role_name(name: &str) -> bool {
 /// Read and check a custom delegations file; fill upstream's defaults
 /// (`terminating: true`, `threshold: 1`, `keyids: []`).
 pub fn read_delegations(file: &Path) -> CliResult<Value> {
-    let payload = send::read_payload(file)?;
+    check_delegations(send::read_payload(file)?, &file.display().to_string())
+}
+
+/// Check a delegations object (or a payload holding one) and fill
+/// upstream's defaults; errors start with `label`.
+pub fn check_delegations(payload: Value, label: &str) -> CliResult<Value> {
     let mut d = match payload.get("delegations") {
         Some(inner) => inner.clone(),
         None => payload,
     };
-    let bad = |why: String| local(format!("{}: {why}", file.display()));
+    let bad = |why: String| local(format!("{label}: {why}"));
     let obj = d
         .as_object_mut()
         .ok_or_else(|| bad("delegations must be a JSON object".into()))?;
@@ -387,16 +407,23 @@ pub fn sign_checked(key: &PrivateKey, tuf_key: &Value, signed: &Value) -> CliRes
 
 pub async fn ceremony(args: &CeremonyArgs, client: Option<&Client>, out: &Output) -> CliResult<()> {
     // Usage checks first, before any key is read.
-    if args.root_threshold < 2 {
+    let online_key = args
+        .online_key
+        .clone()
+        .ok_or_else(|| CliError::Usage("--online-key is required".into()))?;
+    let root_threshold = args
+        .root_threshold
+        .ok_or_else(|| CliError::Usage("--root-threshold is required".into()))?;
+    if root_threshold < 2 {
         return Err(CliError::Usage(format!(
             "--root-threshold must be at least 2 (root is signed offline by several key holders), got {}",
-            args.root_threshold
+            root_threshold
         )));
     }
-    if (args.root_keys.len() as u64) < args.root_threshold {
+    if (args.root_keys.len() as u64) < root_threshold {
         return Err(CliError::Usage(format!(
             "--root-threshold {} needs at least that many --root-key, got {}",
-            args.root_threshold,
+            root_threshold,
             args.root_keys.len()
         )));
     }
@@ -424,7 +451,13 @@ pub async fn ceremony(args: &CeremonyArgs, client: Option<&Client>, out: &Output
         .iter()
         .map(|s| {
             let (file, env) = split_file_arg(s);
-            (file, env.map(PasswordSource::Env))
+            let typed = args
+                .passwords
+                .iter()
+                .find(|(f, _)| f == &file)
+                .map(|(_, p)| p.clone());
+            let password = env.map(PasswordSource::Env).or(typed);
+            (file, password)
         })
         .collect();
     let delegations = args
@@ -460,11 +493,11 @@ pub async fn ceremony(args: &CeremonyArgs, client: Option<&Client>, out: &Output
     }
 
     // The online key.
-    let online = load_public_key(&args.online_key, None)?;
+    let online = load_public_key(&online_key, None)?;
     if let Some(k) = root_keys.iter().find(|k| k.public == online) {
         return Err(CliError::Usage(format!(
             "the online key {} is also a root key ({}): root keys must stay offline",
-            args.online_key.display(),
+            online_key.display(),
             k.file.display()
         )));
     }
@@ -501,7 +534,7 @@ pub async fn ceremony(args: &CeremonyArgs, client: Option<&Client>, out: &Output
         roles: TopRoles {
             root: RoleKeys {
                 keyids: root_keys.iter().map(|k| k.keyid.clone()).collect(),
-                threshold: args.root_threshold,
+                threshold: root_threshold,
             },
             timestamp: online_role.clone(),
             snapshot: online_role.clone(),
@@ -597,7 +630,7 @@ pub async fn ceremony(args: &CeremonyArgs, client: Option<&Client>, out: &Output
     let summary = json!({
         "out": args.out.display().to_string(),
         "root_keys": root_keys.iter().map(|k| json!({"keyid": k.keyid, "name": k.name})).collect::<Vec<_>>(),
-        "root_threshold": args.root_threshold,
+        "root_threshold": root_threshold,
         "online_key": { "keyid": online_keyid, "uri": online_uri },
         "signatures": verification.valid.len(),
         "das": das,
@@ -608,7 +641,7 @@ pub async fn ceremony(args: &CeremonyArgs, client: Option<&Client>, out: &Output
         println!(
             "root v1: {} root keys, threshold {}, expires {expires}",
             root_keys.len(),
-            args.root_threshold
+            root_threshold
         );
         println!("online key: {online_keyid} ({online_uri})");
         if let Some(file) = online_uri.strip_prefix("fn:") {
@@ -618,7 +651,7 @@ pub async fn ceremony(args: &CeremonyArgs, client: Option<&Client>, out: &Output
             println!(
                 "signed by {} of {} required keys: a DAS bootstrap; the other key holders sign with `rstuf admin metadata sign` after it is sent",
                 verification.valid.len(),
-                args.root_threshold
+                root_threshold
             );
         } else {
             println!(

@@ -425,6 +425,18 @@ fn public_from_spki(name: &str, der: &[u8]) -> CliResult<PublicKey> {
 pub enum PasswordSource {
     Env(String),
     File(PathBuf),
+    /// Typed at a prompt.
+    Typed(TypedPassword),
+}
+
+/// A password typed at a prompt; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TypedPassword(pub Zeroizing<String>);
+
+impl std::fmt::Debug for TypedPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TypedPassword(<redacted>)")
+    }
 }
 
 impl PasswordSource {
@@ -461,11 +473,13 @@ impl PasswordSource {
                         .to_string(),
                 )
             }
+            PasswordSource::Typed(p) => p.0.clone(),
         };
         if password.is_empty() {
             return Err(CliError::Usage(match self {
                 PasswordSource::Env(var) => format!("the password in {var} is empty"),
                 PasswordSource::File(p) => format!("the password file {} is empty", p.display()),
+                PasswordSource::Typed(_) => "the password typed is empty".to_string(),
             }));
         }
         Ok(password)

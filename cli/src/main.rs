@@ -5,13 +5,18 @@
 mod artifact;
 mod ceremony;
 mod client;
+mod delegations;
 mod error;
+mod import;
+mod interactive;
 mod keygen;
 mod keys;
 mod metadata_sign;
+mod metadata_update;
 mod output;
 mod plugin;
 mod send;
+mod tuf_client;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use client::Client;
@@ -108,6 +113,23 @@ enum AdminCommand {
         #[command(subcommand)]
         what: SendCommand,
     },
+    /// Custom delegated roles: add, change, delete.
+    Delegations {
+        #[command(subcommand)]
+        command: DelegationsCommand,
+    },
+    /// Bulk-import artifacts from CSV files (`path;length;hash-alg;hash`).
+    ImportArtifacts(import::ImportArgs),
+}
+
+#[derive(Subcommand)]
+enum DelegationsCommand {
+    /// Add delegated roles (POST /api/v1/delegations/).
+    New(delegations::RoleArgs),
+    /// Change delegated roles (PUT /api/v1/delegations/).
+    Update(delegations::RoleArgs),
+    /// Delete delegated roles.
+    Delete(delegations::DeleteArgs),
 }
 
 #[derive(Subcommand)]
@@ -115,6 +137,15 @@ enum MetadataCommand {
     /// Sign metadata pending signatures with a local private key and send
     /// the signature.
     Sign(metadata_sign::SignArgs),
+    /// Make the next root version (rotate root keys, change the threshold
+    /// or expiry, rotate the online key), sign it and optionally send it.
+    Update(metadata_update::UpdateArgs),
+    /// Abandon metadata pending signatures (e.g. an unfinished root update).
+    StopSign {
+        /// The pending role (default root).
+        #[arg(long, default_value = "root")]
+        role: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +180,25 @@ enum ArtifactCommand {
         no_publish: bool,
         #[arg(long)]
         wait: bool,
+    },
+    /// Download an artifact, verified through TUF from a pinned root.
+    Download {
+        #[command(flatten)]
+        tuf: artifact::TufArgs,
+        /// Base URL of the artifacts.
+        #[arg(short = 'a', long, env = "RSTUF_ARTIFACTS_URL", value_name = "URL")]
+        artifacts_url: String,
+        /// Artifacts are stored as `<hash>.<name>` (consistent snapshots).
+        #[arg(short = 'p', long)]
+        hash_prefix: bool,
+        /// Directory to write the artifact to.
+        #[arg(short = 'P', long, default_value = "downloads")]
+        directory_prefix: PathBuf,
+    },
+    /// Show an artifact's length and hashes, verified through TUF.
+    Info {
+        #[command(flatten)]
+        tuf: artifact::TufArgs,
     },
 }
 
@@ -231,9 +281,43 @@ async fn run(cli: Cli) -> CliResult<()> {
                 &out,
             ),
             AdminCommand::Ceremony(args) => {
+                let args = if args.interactive {
+                    interactive::ask_ceremony(&cli.api_server)?
+                } else {
+                    args.clone()
+                };
                 let client = if args.send { Some(cli.client()?) } else { None };
-                ceremony::ceremony(args, client.as_ref(), &out).await
+                ceremony::ceremony(&args, client.as_ref(), &out).await
             }
+            AdminCommand::Metadata {
+                command: MetadataCommand::Update(args),
+            } => {
+                let client = if args.send { Some(cli.client()?) } else { None };
+                metadata_update::update(args, client.as_ref(), &out).await
+            }
+            AdminCommand::Metadata {
+                command: MetadataCommand::StopSign { role },
+            } => metadata_update::stop_sign(&cli.client()?, role, &out).await,
+            AdminCommand::Delegations { command } => match command {
+                DelegationsCommand::New(args) | DelegationsCommand::Update(args) => {
+                    let client = if args.dry_run {
+                        None
+                    } else {
+                        Some(cli.client()?)
+                    };
+                    let update = matches!(command, DelegationsCommand::Update(_));
+                    delegations::new_or_update(args, update, client.as_ref(), &out).await
+                }
+                DelegationsCommand::Delete(args) => {
+                    let client = if args.dry_run {
+                        None
+                    } else {
+                        Some(cli.client()?)
+                    };
+                    delegations::delete(args, client.as_ref(), &out).await
+                }
+            },
+            AdminCommand::ImportArtifacts(args) => import::import(args, &cli.client()?, &out).await,
             AdminCommand::Metadata {
                 command: MetadataCommand::Sign(args),
             } => {
@@ -245,22 +329,29 @@ async fn run(cli: Cli) -> CliResult<()> {
                 metadata_sign::sign(args, client.as_ref(), &out).await
             }
         },
-        Command::Artifact { command } => {
-            let client = cli.client()?;
-            match command {
-                ArtifactCommand::Add {
-                    file,
-                    path,
-                    no_publish,
-                    wait,
-                } => artifact::add(&client, file, path.as_deref(), !no_publish, *wait, &out).await,
-                ArtifactCommand::Delete {
-                    paths,
-                    no_publish,
-                    wait,
-                } => artifact::delete(&client, paths, !no_publish, *wait, &out).await,
+        Command::Artifact { command } => match command {
+            ArtifactCommand::Add {
+                file,
+                path,
+                no_publish,
+                wait,
+            } => {
+                let client = cli.client()?;
+                artifact::add(&client, file, path.as_deref(), !no_publish, *wait, &out).await
             }
-        }
+            ArtifactCommand::Delete {
+                paths,
+                no_publish,
+                wait,
+            } => artifact::delete(&cli.client()?, paths, !no_publish, *wait, &out).await,
+            ArtifactCommand::Download {
+                tuf,
+                artifacts_url,
+                hash_prefix,
+                directory_prefix,
+            } => artifact::download(tuf, artifacts_url, *hash_prefix, directory_prefix, &out).await,
+            ArtifactCommand::Info { tuf } => artifact::info(tuf, &out).await,
+        },
         Command::Task { command } => {
             let client = cli.client()?;
             match command {

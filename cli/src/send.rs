@@ -35,9 +35,19 @@ pub async fn submit_and_wait_outcome(
     expected: &str,
     out: &Output,
 ) -> CliResult<(String, TaskOutcome)> {
-    let task_id = client
-        .submit(Method::POST, path, Some(body), expected)
-        .await?;
+    submit_with_and_wait(client, Method::POST, path, body, expected, out).await
+}
+
+/// [`submit_and_wait_outcome`] with another method (`PUT` for updates).
+pub async fn submit_with_and_wait(
+    client: &Client,
+    method: Method,
+    path: &str,
+    body: &Value,
+    expected: &str,
+    out: &Output,
+) -> CliResult<(String, TaskOutcome)> {
+    let task_id = client.submit(method, path, Some(body), expected).await?;
     if !out.json {
         println!("{expected} task id: {task_id}");
     }

@@ -4,6 +4,7 @@
 //! [`servers`] runs the real S3 (SeaweedFS) and Vault (OpenBao) servers the
 //! network plugins talk to.
 
+pub mod cli;
 pub mod servers;
 pub mod service;
 pub mod webhook;

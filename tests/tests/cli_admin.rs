@@ -1,0 +1,718 @@
+//! The `rstuf` CLI's administration beyond the ceremony, against a real
+//! embedded server: a root rotation (new root key, a key removed, a new
+//! online key) signed by two key holders in two separate runs, then
+//! `artifact download|info` verifying through TUF from the pinned v1 root
+//! across the rotation; `stop-sign`; custom delegations added, changed and
+//! deleted; a bulk CSV import; and bad input, each a clear message, the
+//! right exit code and no file left behind. Needs the `rstuf` binary
+//! (`cargo build -p rstuf-cli`).
+
+use rstuf_tests::cli::{ceremony_args, make_keys, ok, p, rstuf, Run};
+use rstuf_tests::servers::free_ports;
+use rstuf_tests::service::{start, TestService};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn failed(run: &Run, code: i32, text: &str) {
+    assert_eq!(run.code, code, "{}{}", run.stderr, run.stdout);
+    assert!(
+        run.stderr.contains(text) || run.stdout.contains(text),
+        "expected '{text}' in: {}{}",
+        run.stderr,
+        run.stdout
+    );
+}
+
+async fn keygen(svc: &TestService, name: &str) -> PathBuf {
+    let file = svc.work().join(format!("{name}.pem"));
+    ok(&rstuf(
+        svc,
+        &[
+            "admin",
+            "keygen",
+            "--json",
+            "--type",
+            "ed25519",
+            "--out",
+            p(&file),
+            "--name",
+            name,
+        ],
+    )
+    .await);
+    file
+}
+
+/// A static file server for artifacts (python's http.server).
+struct Artifacts {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Artifacts {
+    async fn start() -> Artifacts {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_ports(1)[0];
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "artifact server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Artifacts { child, port, dir }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn put(&self, path: &str, data: &[u8]) -> PathBuf {
+        let file = self.dir.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, data).unwrap();
+        file
+    }
+}
+
+impl Drop for Artifacts {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn pending_roles(svc: &TestService) -> Vec<String> {
+    let (_, body) = svc.get("/api/v1/metadata/sign/").await;
+    body.pointer("/data/metadata")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.keys()
+                .filter(|k| !k.starts_with("trusted_"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn root_rotation_by_two_holders_then_verified_download() {
+    let svc = start().await;
+    let (alice, bob, carol, online) = make_keys(&svc).await;
+    let out = svc.work().join("ceremony-payload.json");
+    let mut args = ceremony_args(&alice, &bob, &carol, &online, &out);
+    args.extend([
+        "--sign".into(),
+        p(&alice).into(),
+        "--sign".into(),
+        format!("{}:ROOT_PW", p(&bob)),
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&rstuf(&svc, &refs).await);
+    let root_v1 = svc.work().join("1.root.json");
+    std::fs::write(
+        &root_v1,
+        svc.http
+            .get(format!("{}/1.root.json", svc.metadata_url()))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+
+    // A new root key and a new online key (its private half where the
+    // service's key vault finds `fn:<keyid>`).
+    let dave = keygen(&svc, "dave").await;
+    let online2 = svc.work().join("online2.pem");
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "admin",
+            "keygen",
+            "--json",
+            "--type",
+            "ecdsa",
+            "--out",
+            p(&online2),
+            "--name",
+            "online2",
+        ],
+    )
+    .await);
+    std::fs::copy(
+        &online2,
+        svc.keys().join(report["bare_keyid"].as_str().unwrap()),
+    )
+    .unwrap();
+
+    // Bad input first: nothing is written, exit codes tell why.
+    let update = svc.work().join("update-payload.json");
+    let meta = svc.metadata_url();
+    let base_args = [
+        "admin",
+        "metadata",
+        "update",
+        "--metadata-url",
+        meta.as_str(),
+        "--out",
+        p(&update),
+    ];
+    let run = rstuf(&svc, &[&base_args[..], &["--root-threshold", "1"]].concat()).await;
+    failed(&run, 2, "at least 2");
+    let run = rstuf(&svc, &[&base_args[..], &["--sign", p(&dave)]].concat()).await;
+    failed(&run, 1, "is not a root key of v1 or v2");
+    let bad = svc.work().join("bad.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    let run = rstuf(
+        &svc,
+        &[
+            "admin",
+            "metadata",
+            "update",
+            "--in",
+            p(&bad),
+            "--out",
+            p(&update),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let run = rstuf(&svc, &[&base_args[..], &["--remove-key", "00ff"]].concat()).await;
+    failed(&run, 2, "no such root key");
+    assert!(!update.exists(), "no payload is written for refused input");
+
+    // Holder 1 (alice): remove carol, add dave, rotate the online key; sign, send.
+    let run = rstuf(
+        &svc,
+        &[
+            &base_args[..],
+            &[
+                "--json",
+                "--remove-key",
+                p(&carol),
+                "--add-key",
+                &format!("{}.pub:dave", p(&dave)),
+                "--online-key",
+                &format!("{}.pub", p(&online2)),
+                "--online-key-name",
+                "online2",
+                "--sign",
+                p(&alice),
+                "--send",
+            ],
+        ]
+        .concat(),
+    )
+    .await;
+    let report = ok(&run);
+    assert_eq!(report["version"], 2, "{report}");
+    assert_eq!(report["complete"], false, "{report}");
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+    assert_eq!(pending_roles(&svc).await, ["root"]);
+
+    // Holder 2 (bob), in a separate run: the threshold of v1 and v2 is met.
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "admin",
+            "metadata",
+            "sign",
+            "--json",
+            "--key",
+            p(&bob),
+            "--password-env",
+            "ROOT_PW",
+        ],
+    )
+    .await);
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+    assert!(pending_roles(&svc).await.is_empty());
+
+    // The service now signs with the new online key; python-tuf walks
+    // 1.root.json → 2.root.json and verifies everything.
+    let artifacts = Artifacts::start().await;
+    let file = artifacts.put("releases/app-2.0.tar.gz", b"the release bytes");
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "artifact",
+            "add",
+            "--json",
+            p(&file),
+            "--path",
+            "releases",
+            "--wait",
+        ],
+    )
+    .await);
+    assert_eq!(report["state"], "SUCCESS", "{report}");
+    let verified = svc.verify(&["releases/app-2.0.tar.gz"], &[], None).await;
+    assert_eq!(verified["root"], 2, "{verified}");
+    let ts: Value = svc
+        .http
+        .get(format!("{}/timestamp.json", svc.metadata_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let root2: Value = svc
+        .http
+        .get(format!("{}/2.root.json", svc.metadata_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ts["signatures"][0]["keyid"],
+        root2["signed"]["roles"]["timestamp"]["keyids"][0]
+    );
+    assert_eq!(
+        root2["signed"]["roles"]["root"]["keyids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // Our TUF client: from the pinned v1 root, across the rotation.
+    let state = tempfile::tempdir().unwrap();
+    let tuf = |cmd: &'static str| {
+        vec![
+            "artifact".to_string(),
+            cmd.to_string(),
+            "releases/app-2.0.tar.gz".into(),
+            "--root".into(),
+            p(&root_v1).into(),
+            "--metadata-url".into(),
+            svc.metadata_url(),
+            "--state-dir".into(),
+            state.path().display().to_string(),
+        ]
+    };
+    let args = tuf("info");
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let info = ok(&rstuf(&svc, &[&["--json"], &refs[..]].concat()).await);
+    assert_eq!(info["info"]["length"], 17, "{info}");
+    assert_eq!(info["metadata"]["root"], 2, "{info}");
+    assert!(
+        info["role"].as_str().unwrap().starts_with("bins-"),
+        "{info}"
+    );
+
+    let downloads = svc.work().join("downloads");
+    let mut args = tuf("download");
+    args.extend([
+        "--artifacts-url".into(),
+        artifacts.url(),
+        "--directory-prefix".into(),
+        p(&downloads).into(),
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&rstuf(&svc, &refs).await);
+    assert_eq!(
+        std::fs::read(downloads.join("app-2.0.tar.gz")).unwrap(),
+        b"the release bytes"
+    );
+
+    // A tampered artifact is refused and nothing is written.
+    std::fs::remove_file(downloads.join("app-2.0.tar.gz")).unwrap();
+    artifacts.put("releases/app-2.0.tar.gz", b"the release bytez");
+    let run = rstuf(&svc, &refs).await;
+    failed(&run, 3, "does not match");
+    assert!(!downloads.join("app-2.0.tar.gz").exists());
+    // An unknown artifact, and a client without a trusted root.
+    let mut args = tuf("info");
+    args[2] = "releases/none.tar.gz".into();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    failed(&rstuf(&svc, &refs).await, 3, "is not in the repository");
+    let fresh = tempfile::tempdir().unwrap();
+    let run = rstuf(
+        &svc,
+        &[
+            "artifact",
+            "info",
+            "releases/app-2.0.tar.gz",
+            "--metadata-url",
+            &svc.metadata_url(),
+            "--state-dir",
+            fresh.path().to_str().unwrap(),
+        ],
+    )
+    .await;
+    failed(&run, 2, "--root FILE");
+
+    // stop-sign: an update pending signatures is abandoned.
+    ok(&rstuf(
+        &svc,
+        &[
+            &base_args[..],
+            &[
+                "--json",
+                "--expires-days",
+                "30",
+                "--sign",
+                p(&alice),
+                "--send",
+            ],
+        ]
+        .concat(),
+    )
+    .await);
+    assert_eq!(pending_roles(&svc).await, ["root"]);
+    ok(&rstuf(&svc, &["--json", "admin", "metadata", "stop-sign"]).await);
+    assert!(pending_roles(&svc).await.is_empty());
+    failed(
+        &rstuf(&svc, &["admin", "metadata", "stop-sign"]).await,
+        2,
+        "not pending",
+    );
+
+    // An unreachable server.
+    let run = rstuf(
+        &svc,
+        &[
+            "--api-server",
+            "http://127.0.0.1:9",
+            "admin",
+            "metadata",
+            "stop-sign",
+        ],
+    )
+    .await;
+    failed(&run, 3, "Failed to connect");
+}
+
+fn delegation_roles(targets: &Value) -> Vec<(String, Vec<String>)> {
+    targets["signed"]["delegations"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["paths"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+async fn latest_targets(svc: &TestService) -> Value {
+    let ts: Value = svc
+        .http
+        .get(format!("{}/timestamp.json", svc.metadata_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sv = ts["signed"]["meta"]["snapshot.json"]["version"]
+        .as_u64()
+        .unwrap();
+    let snapshot: Value = svc
+        .http
+        .get(format!("{}/{sv}.snapshot.json", svc.metadata_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tv = snapshot["signed"]["meta"]["targets.json"]["version"]
+        .as_u64()
+        .unwrap();
+    svc.http
+        .get(format!("{}/{tv}.targets.json", svc.metadata_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delegations_new_update_delete() {
+    let svc = start().await;
+    let (alice, bob, carol, online) = make_keys(&svc).await;
+    let layout = svc.work().join("layout.json");
+    std::fs::write(
+        &layout,
+        json!({"roles": [{"name": "default", "paths": ["*", "*/*"], "x-rstuf-expire-policy": 30}]})
+            .to_string(),
+    )
+    .unwrap();
+    let out = svc.work().join("ceremony.json");
+    let mut args: Vec<String> = ceremony_args(&alice, &bob, &carol, &online, &out)
+        .into_iter()
+        .filter(|a| a != "--bins" && a != "8")
+        .collect();
+    args.extend([
+        "--delegations".into(),
+        p(&layout).into(),
+        "--sign".into(),
+        p(&alice).into(),
+        "--sign".into(),
+        format!("{}:ROOT_PW", p(&bob)),
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&rstuf(&svc, &refs).await);
+
+    // Refused before sending: a bad pattern list, a bad role name.
+    failed(
+        &rstuf(
+            &svc,
+            &["admin", "delegations", "new", "--role", "dev", "--path", ""],
+        )
+        .await,
+        1,
+        "paths",
+    );
+    failed(
+        &rstuf(&svc, &["admin", "delegations", "delete", "--role", "../x"]).await,
+        2,
+        "not a delegated role name",
+    );
+
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "--json",
+            "admin",
+            "delegations",
+            "new",
+            "--role",
+            "dev",
+            "--path",
+            "dev/*",
+            "--expires-days",
+            "7",
+        ],
+    )
+    .await);
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+    let roles = delegation_roles(&latest_targets(&svc).await);
+    assert!(
+        roles.contains(&("dev".to_string(), vec!["dev/*".to_string()])),
+        "{roles:?}"
+    );
+
+    // Update from a file, written first with --dry-run.
+    let file = svc.work().join("dev.json");
+    ok(&rstuf(
+        &svc,
+        &[
+            "--json",
+            "admin",
+            "delegations",
+            "update",
+            "--role",
+            "dev",
+            "--path",
+            "dev/*",
+            "--path",
+            "dev/*/*",
+            "--out",
+            p(&file),
+            "--dry-run",
+        ],
+    )
+    .await);
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "--json",
+            "admin",
+            "delegations",
+            "update",
+            "--file",
+            p(&file),
+        ],
+    )
+    .await);
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+    let roles = delegation_roles(&latest_targets(&svc).await);
+    assert!(
+        roles.contains(&(
+            "dev".to_string(),
+            vec!["dev/*".to_string(), "dev/*/*".to_string()]
+        )),
+        "{roles:?}"
+    );
+
+    let report = ok(&rstuf(
+        &svc,
+        &["--json", "admin", "delegations", "delete", "--role", "dev"],
+    )
+    .await);
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+    let roles = delegation_roles(&latest_targets(&svc).await);
+    assert!(!roles.iter().any(|(n, _)| n == "dev"), "{roles:?}");
+}
+
+fn csv(dir: &Path, name: &str, lines: impl Iterator<Item = String>) -> PathBuf {
+    let file = dir.join(name);
+    std::fs::write(&file, lines.collect::<Vec<_>>().join("\n")).unwrap();
+    file
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_artifacts_from_csv() {
+    let svc = start().await;
+    let work = svc.work();
+    let hash = |i: u32| format!("{:064x}", i);
+    let good = csv(
+        &work,
+        "a.csv",
+        (0..2500).map(|i| format!("imported/{i}.tar.gz;{};sha256;{}", 100 + i, hash(i))),
+    );
+
+    // Not bootstrapped yet: refused by the server (exit 3).
+    failed(
+        &rstuf(&svc, &["admin", "import-artifacts", "--csv", p(&good)]).await,
+        3,
+        "not bootstrapped",
+    );
+    let (alice, bob, carol, online) = make_keys(&svc).await;
+    let out = work.join("ceremony.json");
+    let mut args = ceremony_args(&alice, &bob, &carol, &online, &out);
+    args.extend([
+        "--sign".into(),
+        p(&alice).into(),
+        "--sign".into(),
+        format!("{}:ROOT_PW", p(&bob)),
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&rstuf(&svc, &refs).await);
+
+    // A bad line: nothing is sent; the message names file and line.
+    let bad = csv(
+        &work,
+        "bad.csv",
+        [
+            "ok/1;1;sha256;".to_string() + &hash(1),
+            "broken;x;sha256;00".into(),
+        ]
+        .into_iter(),
+    );
+    failed(
+        &rstuf(&svc, &["admin", "import-artifacts", "--csv", p(&bad)]).await,
+        1,
+        "bad.csv:2",
+    );
+    let dup = csv(
+        &work,
+        "dup.csv",
+        std::iter::once(format!("imported/7.tar.gz;1;sha256;{}", hash(7))),
+    );
+    failed(
+        &rstuf(
+            &svc,
+            &[
+                "admin",
+                "import-artifacts",
+                "--csv",
+                p(&good),
+                "--csv",
+                p(&dup),
+            ],
+        )
+        .await,
+        1,
+        "already listed",
+    );
+
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "--json",
+            "admin",
+            "import-artifacts",
+            "--csv",
+            p(&good),
+            "--batch",
+            "1000",
+        ],
+    )
+    .await);
+    assert_eq!(report["artifacts"], 2500, "{report}");
+    assert_eq!(report["tasks"].as_array().unwrap().len(), 3, "{report}");
+    assert_eq!(report["publish"]["state"], "SUCCESS", "{report}");
+    let verified = svc
+        .verify(
+            &["imported/0.tar.gz", "imported/2499.tar.gz"],
+            &["ok/1"],
+            None,
+        )
+        .await;
+    assert_eq!(
+        verified["found"]["imported/2499.tar.gz"], 2599,
+        "{verified}"
+    );
+}
+
+/// Our interactive ceremony through a real pseudo terminal (pexpect):
+/// defaults, a refused answer asked again, a hidden password typed wrong
+/// then right, and the payload sent; python-tuf then verifies the result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactive_ceremony_in_a_terminal() {
+    let svc = start().await;
+    let (alice, bob, carol, online) = make_keys(&svc).await;
+    let out = svc.work().join("interactive-payload.json");
+    let bin = rstuf_tests::workspace_root().join("target/debug/rstuf");
+    let report = rstuf_tests::service::python_script_async(
+        "interactive_ceremony.py",
+        &[
+            p(&bin),
+            &svc.base,
+            p(&alice),
+            p(&bob),
+            &format!("{}.pub", p(&carol)),
+            &format!("{}.pub", p(&online)),
+            p(&out),
+            rstuf_tests::cli::PASSWORD,
+        ],
+    )
+    .await;
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let transcript = report["transcript"].as_str().unwrap();
+    assert!(transcript.contains("Bootstrap accepted."), "{transcript}");
+    let payload: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let root = &payload["metadata"]["root"];
+    assert_eq!(root["signatures"].as_array().unwrap().len(), 2);
+    assert_eq!(root["signed"]["roles"]["root"]["threshold"], 2);
+    assert_eq!(
+        payload["settings"]["roles"]["bins"]["number_of_delegated_bins"],
+        16
+    );
+    let (_, status) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(status["data"]["bootstrap"], true, "{status}");
+    svc.verify(&[], &["nothing/here"], None).await;
+}
