@@ -716,3 +716,68 @@ async fn interactive_ceremony_in_a_terminal() {
     assert_eq!(status["data"]["bootstrap"], true, "{status}");
     svc.verify(&[], &["nothing/here"], None).await;
 }
+
+/// Both CLIs on the same files: the official CLI sends a DAS ceremony
+/// payload our CLI wrote; the official CLI writes a sign payload (from a
+/// saved signing response, in a real terminal) that our CLI sends; the
+/// bootstrap completes and python-tuf verifies the repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payloads_interoperate_with_the_official_cli() {
+    use rstuf_tests::service::python_script_async;
+    let svc = start().await;
+    let (alice, _bob, carol, online) = make_keys(&svc).await;
+    let payload = svc.work().join("ours-ceremony.json");
+    ok(&rstuf(
+        &svc,
+        &[
+            "--json",
+            "admin",
+            "ceremony",
+            "--root-key",
+            &format!("{}:alice", p(&alice)),
+            "--root-key",
+            &format!("{}.pub:carol", p(&carol)),
+            "--root-threshold",
+            "2",
+            "--online-key",
+            &format!("{}.pub", p(&online)),
+            "--bins",
+            "16",
+            "--sign",
+            p(&alice),
+            "--out",
+            p(&payload),
+        ],
+    )
+    .await);
+    let work = svc.work().join("official");
+    python_script_async(
+        "upstream_interop.py",
+        &["bootstrap", &svc.base, p(&payload), p(&work)],
+    )
+    .await;
+    let (_, status) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(status["data"]["state"], "signing", "{status}");
+
+    let (_, pending) = svc.get("/api/v1/metadata/sign/").await;
+    let response = svc.work().join("sign-response.json");
+    std::fs::write(&response, pending.to_string()).unwrap();
+    let sign_payload = svc.work().join("official-sign-payload.json");
+    python_script_async(
+        "upstream_interop.py",
+        &[
+            "sign",
+            p(&response),
+            p(&carol),
+            "carol",
+            p(&sign_payload),
+            p(&work),
+        ],
+    )
+    .await;
+    let report = ok(&rstuf(&svc, &["--json", "admin", "send", "sign", p(&sign_payload)]).await);
+    assert_eq!(report["state"], "SUCCESS", "{report}");
+    let (_, status) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(status["data"]["bootstrap"], true, "{status}");
+    svc.verify(&[], &["nothing/here"], None).await;
+}
