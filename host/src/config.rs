@@ -101,6 +101,13 @@ pub struct QueueConfig {
     pub redis: String,
     /// How long task results are kept, in seconds (upstream: one day).
     pub result_ttl_secs: u64,
+    /// `RSTUF_QUEUE_NAME`: the RabbitMQ queue (upstream's
+    /// `metadata_repository`); also namespaces the task keys in Redis, so
+    /// several repositories can share one broker and one Redis.
+    pub name: String,
+    /// `RSTUF_TASK_MAX_ATTEMPTS`: runs of a task that keeps failing with a
+    /// retryable error before it is dead-lettered.
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -191,6 +198,8 @@ impl Default for QueueConfig {
             broker: String::new(),
             redis: String::new(),
             result_ttl_secs: 86_400,
+            name: "metadata_repository".into(),
+            max_attempts: 5,
         }
     }
 }
@@ -323,9 +332,17 @@ impl Config {
 
     fn apply_env(&mut self, env: &dyn Env) -> Result<(), ConfigError> {
         if let Some(dir) = env.var("RSTUF_DATA_DIR") {
+            // Plugins still at their defaults under the old data directory
+            // follow it; plugins the file configured stay as configured.
+            let old_storage = local_storage_entry(&self.data_dir.join("metadata"));
+            let old_keys = vec![file_keyvault_entry(&self.data_dir.join("keys"))];
             self.data_dir = PathBuf::from(dir);
-            self.plugins.storage = local_storage_entry(&self.data_dir.join("metadata"));
-            self.plugins.keyvaults = vec![file_keyvault_entry(&self.data_dir.join("keys"))];
+            if self.plugins.storage == old_storage {
+                self.plugins.storage = local_storage_entry(&self.data_dir.join("metadata"));
+            }
+            if self.plugins.keyvaults == old_keys {
+                self.plugins.keyvaults = vec![file_keyvault_entry(&self.data_dir.join("keys"))];
+            }
         }
         if let Some(v) = env.var("RSTUF_LISTEN") {
             self.server.listen = parse_env("RSTUF_LISTEN", &v)?;
@@ -371,6 +388,12 @@ impl Config {
         }
         if let Some(v) = env.var("RSTUF_REDIS_SERVER") {
             self.queue.redis = v;
+        }
+        if let Some(v) = env.var("RSTUF_QUEUE_NAME") {
+            self.queue.name = v;
+        }
+        if let Some(v) = env.var("RSTUF_TASK_MAX_ATTEMPTS") {
+            self.queue.max_attempts = parse_env("RSTUF_TASK_MAX_ATTEMPTS", &v)?;
         }
         if let Some(v) = env.var("RSTUF_TASK_RESULT_TTL") {
             self.queue.result_ttl_secs = parse_env("RSTUF_TASK_RESULT_TTL", &v)?;
@@ -496,6 +519,25 @@ impl Config {
             return invalid(format!(
                 "server.body_limit must be at least 1024 bytes, got {}",
                 self.server.body_limit
+            ));
+        }
+        if self.queue.name.is_empty()
+            || self.queue.name.len() > 200
+            || !self
+                .queue
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return invalid(format!(
+                "queue.name (RSTUF_QUEUE_NAME) must be 1-200 letters, digits, '-', '_' or '.', got '{}'",
+                self.queue.name
+            ));
+        }
+        if !(1..=100).contains(&self.queue.max_attempts) {
+            return invalid(format!(
+                "queue.max_attempts (RSTUF_TASK_MAX_ATTEMPTS) must be from 1 to 100, got {}",
+                self.queue.max_attempts
             ));
         }
         if !(1..=100_000).contains(&self.plugins.notify_outbox) {
@@ -810,6 +852,34 @@ mod tests {
         assert!(err.to_string().contains("RSTUF_LISTEN"), "{err}");
         let err = Config::load(None, &[("RSTUF_STORAGE_BACKEND", "AWSS3")]).unwrap_err();
         assert!(err.to_string().contains("[plugins.storage]"), "{err}");
+    }
+
+    #[test]
+    fn data_dir_from_the_environment_keeps_plugins_the_file_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rstuf.toml");
+        std::fs::write(
+            &path,
+            r#"
+[plugins.storage]
+name = "storage"
+file = "storage-s3.wasm"
+config = { endpoint = "http://s3:8333", bucket = "b", access_key_id = "a", secret_access_key = "s" }
+grants = { http_hosts = ["s3:8333"] }
+"#,
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), &[("RSTUF_DATA_DIR", "/srv/rstuf")]).unwrap();
+        assert!(
+            c.plugins.storage.file.ends_with("storage-s3.wasm"),
+            "{:?}",
+            c.plugins.storage.file
+        );
+        // The default key vault follows the data directory.
+        assert_eq!(
+            c.plugins.keyvaults[0].grants.dirs[0].host,
+            PathBuf::from("/srv/rstuf/keys")
+        );
     }
 
     #[test]

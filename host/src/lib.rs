@@ -7,6 +7,7 @@
 pub mod api;
 pub mod backends;
 pub mod config;
+pub mod distributed;
 pub mod embedded;
 pub mod notify;
 pub mod service;

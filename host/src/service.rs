@@ -4,6 +4,7 @@
 use crate::api::{self, AppState, Metrics};
 use crate::backends::Backends;
 use crate::config::{redact_url, Config};
+use crate::distributed::{DistributedState, Transport};
 use crate::embedded::EmbeddedState;
 use crate::worker::tokio_util_shutdown::Shutdown;
 use crate::worker::{self, clock::Clock, Ctx};
@@ -24,12 +25,6 @@ pub struct Service {
 
 /// Start everything the configured role runs.
 pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
-    if config.is_distributed() {
-        anyhow::bail!(
-            "distributed mode (RSTUF_BROKER_SERVER / RSTUF_REDIS_SERVER) is not available in this build; \
-             unset them to run embedded, or run several API/worker processes against one PostgreSQL database"
-        );
-    }
     for dir in config.directories_to_create() {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -37,6 +32,25 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
     let store = rstuf_store::Store::connect(&config.database.url)
         .await
         .with_context(|| format!("database {}", redact_url(&config.database.url)))?;
+    let transport = if config.is_distributed() {
+        let states = rstuf_queue::TaskStates::connect(
+            &config.queue.redis,
+            &config.queue.name,
+            config.queue.result_ttl_secs,
+        )
+        .await
+        .with_context(|| format!("task state store {}", redact_url(&config.queue.redis)))?;
+        Some(Transport {
+            broker: Arc::new(rstuf_queue::Broker::new(rstuf_queue::BrokerConfig {
+                url: config.queue.broker.clone(),
+                queue: config.queue.name.clone(),
+            })),
+            states: Arc::new(states),
+            max_attempts: config.queue.max_attempts,
+        })
+    } else {
+        None
+    };
     let backends = Backends::load(&config).await?;
     let metrics = Arc::new(Metrics::new());
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -67,11 +81,19 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
                 tracing::warn!("start-up publish pass failed (will retry with the next task): {e}");
             }
         }
-        tasks.push(tokio::spawn(worker::run(
-            ctx.clone(),
-            config.worker.concurrency,
-            shutdown.clone(),
-        )));
+        match &transport {
+            Some(t) => tasks.push(tokio::spawn(crate::distributed::run(
+                ctx.clone(),
+                t.clone(),
+                config.worker.concurrency,
+                shutdown.clone(),
+            ))),
+            None => tasks.push(tokio::spawn(worker::run(
+                ctx.clone(),
+                config.worker.concurrency,
+                shutdown.clone(),
+            ))),
+        }
         tasks.push(tokio::spawn(periodic(
             ctx.clone(),
             config.clone(),
@@ -80,11 +102,18 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
     }
 
     if config.server.role.runs_api() {
-        let state = AppState {
-            store: Arc::new(EmbeddedState {
+        let state_store: Arc<dyn crate::state::StateStore> = match &transport {
+            Some(t) => Arc::new(DistributedState {
+                store: store.clone(),
+                transport: t.clone(),
+            }),
+            None => Arc::new(EmbeddedState {
                 store: store.clone(),
                 wake: config.server.role.runs_worker().then(|| wake.clone()),
             }),
+        };
+        let state = AppState {
+            store: state_store,
             metrics,
             storage: config
                 .server

@@ -5,6 +5,7 @@
 //! network plugins talk to.
 
 pub mod cli;
+pub mod cluster;
 pub mod servers;
 pub mod service;
 pub mod webhook;

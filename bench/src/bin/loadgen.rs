@@ -9,50 +9,8 @@
 //! `URL` is any bootstrapped RSTUF server (e.g. http://127.0.0.1:8080);
 //! `embedded` starts ours in-process with a fresh 256-bin repository.
 
-use rstuf_bench::client::{artifact, Api};
-use rstuf_bench::{embedded, percentile};
-use serde_json::json;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-async fn level(api: &Api, tag: &str, concurrency: u64, requests: u64) -> anyhow::Result<()> {
-    let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut clients = Vec::new();
-    for _ in 0..concurrency {
-        let (api, next, tag) = (api.clone(), next.clone(), tag.to_string());
-        clients.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= requests {
-                    return Ok::<_, anyhow::Error>(latencies);
-                }
-                let t = Instant::now();
-                let body = json!({"artifacts": [artifact(&tag, i)]});
-                api.run("/api/v1/artifacts/", &body, Duration::from_secs(600))
-                    .await?;
-                latencies.push(t.elapsed());
-            }
-        }));
-    }
-    let mut all = Vec::new();
-    for c in clients {
-        all.extend(c.await??);
-    }
-    let elapsed = started.elapsed();
-    all.sort();
-    let ms = |d: Duration| format!("{:.0}", d.as_secs_f64() * 1e3);
-    println!(
-        "| {concurrency} | {requests} | {:.1} | {} | {} | {} |",
-        requests as f64 / elapsed.as_secs_f64(),
-        ms(percentile(&all, 50.0)),
-        ms(percentile(&all, 95.0)),
-        ms(percentile(&all, 99.0)),
-    );
-    Ok(())
-}
+use rstuf_bench::client::Api;
+use rstuf_bench::{embedded, load};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -85,7 +43,8 @@ async fn main() -> anyhow::Result<()> {
     println!("| clients | artifacts | artifacts/s | p50 ms | p95 ms | p99 ms |");
     println!("|---|---|---|---|---|---|");
     for (i, &c) in levels.iter().enumerate() {
-        level(&api, &format!("{run}-{i}"), c, requests).await?;
+        let row = load::level(&api, &format!("{run}-{i}"), c, requests).await?;
+        println!("{}", row.markdown());
     }
     if let Some(s) = service {
         s.service.shutdown().await;

@@ -4,7 +4,7 @@
 //! after. With `publish_artifacts: false` the task finishes after the
 //! database write; a later publish picks the changes up.
 
-use super::publish::{offline_roles, publish, PublishOptions};
+use super::publish::{offline_roles, publish, publish_if_free, PublishOptions};
 use super::{Ctx, Settings, WorkError};
 use crate::tasks::{TaskName, TaskResult};
 use rstuf_store::NewFile;
@@ -69,16 +69,27 @@ async fn publish_and_wait(
             Some(json!({ "message": "Publishing", "details": { "published_roles": [], "roles_to_publish": format!("{roles:?}") } })),
         )
         .await;
-    for _ in 0..600 {
-        publish(ctx, PublishOptions::default()).await?;
+    // Group commit: run a pass when nobody else is, otherwise wait for the
+    // running pass (which folds in every pending row, ours included).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut wait = std::time::Duration::from_millis(5);
+    loop {
+        let ran = publish_if_free(ctx).await?.is_some();
         if ctx.store.all_published(paths).await? {
             return Ok(());
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if std::time::Instant::now() > deadline {
+            return Err(WorkError::Retry(
+                "artifacts were not published in time; the task will be retried".into(),
+            ));
+        }
+        if ran {
+            wait = std::time::Duration::from_millis(5);
+        } else {
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_millis(50));
+        }
     }
-    Err(WorkError::Retry(
-        "artifacts were not published in time".into(),
-    ))
 }
 
 /// The `add_artifacts` task.

@@ -177,30 +177,20 @@ async fn run_one(ctx: &Arc<Ctx>, task: rstuf_store::Task) {
             }
         })
     };
-    let outcome = match TaskName::parse(&task.action) {
-        Some(action) => {
-            let _ = ctx.store.set_state(&task.task_id, "STARTED", None).await;
-            dispatch(ctx, action, &task).await.map(|r| (action, r))
-        }
-        None => Err(WorkError::invalid(format!(
-            "unknown task action '{}'",
-            task.action
-        ))),
-    };
+    let _ = ctx.store.set_state(&task.task_id, "STARTED", None).await;
+    let finish = execute(
+        ctx,
+        &task.action,
+        &task.task_id,
+        task.payload.clone().unwrap_or(Value::Null),
+    )
+    .await;
     heartbeat.abort();
-    let (state, result) = match outcome {
-        Ok((_, result)) => {
-            let state = if result.status { "SUCCESS" } else { "ERRORED" };
-            (state.to_string(), serde_json::to_value(&result).ok())
-        }
-        Err(WorkError::Invalid(error)) => {
-            let action = TaskName::parse(&task.action).unwrap_or(TaskName::PublishArtifacts);
-            let result = TaskResult::error(action, "Task failed", error, None);
-            ("ERRORED".to_string(), serde_json::to_value(&result).ok())
-        }
-        Err(WorkError::Retry(error)) => {
+    let (state, result) = match finish {
+        Finish::Done { state, result } => (state.to_string(), result),
+        Finish::Retry(error) => {
             tracing::warn!(task = %task.task_id, action = %task.action, "task failed, will retry: {error}");
-            let delay = Duration::from_secs(2u64.saturating_pow(task.attempts.clamp(0, 6) as u32));
+            let delay = retry_delay(task.attempts.clamp(0, 6) as u32);
             match ctx.store.retry_or_fail(&task.task_id, &error, delay).await {
                 Ok(state) => ctx
                     .metrics
@@ -218,16 +208,61 @@ async fn run_one(ctx: &Arc<Ctx>, task: rstuf_store::Task) {
     tracing::info!(task = %task.task_id, action = %task.action, state, elapsed_ms = started.elapsed().as_millis() as u64, "task finished");
 }
 
+/// How a task run ended.
+#[derive(Debug)]
+pub enum Finish {
+    /// Final: the state to record (`SUCCESS` or `ERRORED`) and the result.
+    Done {
+        state: &'static str,
+        result: Option<Value>,
+    },
+    /// A failure that may pass (a backend unavailable, the publisher lease
+    /// held elsewhere): run the task again later.
+    Retry(String),
+}
+
+/// Backoff before retry number `attempts + 1`: 1, 2, 4 … 64 s.
+pub fn retry_delay(attempts: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(attempts.min(6)))
+}
+
+/// Run one task and say how it ended; the caller records it (the
+/// embedded queue's row, or Redis and a RabbitMQ ack).
+pub async fn execute(ctx: &Arc<Ctx>, action: &str, task_id: &str, payload: Value) -> Finish {
+    let outcome = match TaskName::parse(action) {
+        Some(name) => dispatch(ctx, name, task_id, &payload).await,
+        None => Err(WorkError::invalid(format!(
+            "unknown task action '{action}'"
+        ))),
+    };
+    match outcome {
+        Ok(result) => Finish::Done {
+            state: if result.status { "SUCCESS" } else { "ERRORED" },
+            result: serde_json::to_value(&result).ok(),
+        },
+        Err(WorkError::Invalid(error)) => {
+            let name = TaskName::parse(action).unwrap_or(TaskName::PublishArtifacts);
+            let result = TaskResult::error(name, "Task failed", error, None);
+            Finish::Done {
+                state: "ERRORED",
+                result: serde_json::to_value(&result).ok(),
+            }
+        }
+        Err(WorkError::Retry(error)) => Finish::Retry(error),
+    }
+}
+
 async fn dispatch(
     ctx: &Arc<Ctx>,
     action: TaskName,
-    task: &rstuf_store::Task,
+    task_id: &str,
+    payload: &Value,
 ) -> Result<TaskResult, WorkError> {
-    let payload = task.payload.clone().unwrap_or(Value::Null);
+    let payload = payload.clone();
     match action {
-        TaskName::Bootstrap => bootstrap::bootstrap(ctx, &payload, &task.task_id).await,
-        TaskName::AddArtifacts => artifacts::add(ctx, &payload, &task.task_id).await,
-        TaskName::RemoveArtifacts => artifacts::remove(ctx, &payload, &task.task_id).await,
+        TaskName::Bootstrap => bootstrap::bootstrap(ctx, &payload, task_id).await,
+        TaskName::AddArtifacts => artifacts::add(ctx, &payload, task_id).await,
+        TaskName::RemoveArtifacts => artifacts::remove(ctx, &payload, task_id).await,
         TaskName::PublishArtifacts => artifacts::publish_task(ctx).await,
         TaskName::UpdateSettings => settings_task::update_settings(ctx, &payload).await,
         TaskName::BumpOnlineRoles => publish::bump_online_roles(ctx).await,

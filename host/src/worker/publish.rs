@@ -81,6 +81,35 @@ struct Changes {
 pub async fn publish(ctx: &Ctx, options: PublishOptions) -> Result<PublishOutcome, WorkError> {
     let _local = ctx.publish_lock.lock().await;
     let token = acquire_lease(ctx).await?;
+    run_pass(ctx, token, options).await
+}
+
+/// Run a default publish pass if nobody is publishing right now; `None`
+/// when another pass (in this process or elsewhere) holds the lease. Tasks
+/// that only need their rows published use this to join the running pass
+/// (group commit) instead of queueing behind it for the lease.
+pub async fn publish_if_free(ctx: &Ctx) -> Result<Option<PublishOutcome>, WorkError> {
+    let Ok(_local) = ctx.publish_lock.try_lock() else {
+        return Ok(None);
+    };
+    match ctx
+        .store
+        .acquire_publisher(&ctx.worker_id, ctx.lease)
+        .await?
+    {
+        Some(token) => run_pass(ctx, token, PublishOptions::default())
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A pass under the lease `token`, renewing it while the pass runs.
+async fn run_pass(
+    ctx: &Ctx,
+    token: i64,
+    options: PublishOptions,
+) -> Result<PublishOutcome, WorkError> {
     let renew = {
         let store = ctx.store.clone();
         let holder = ctx.worker_id.clone();

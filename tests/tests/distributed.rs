@@ -1,0 +1,383 @@
+//! Distributed mode against the machine's real PostgreSQL, RabbitMQ and
+//! Redis, with real `rstuf-host` processes (2 API, 3 workers):
+//! - under concurrent load through both APIs every accepted artifact is
+//!   published, timestamp versions only go up, every metadata state served
+//!   verifies, and python-tuf verifies the final repository;
+//! - with workers SIGKILLed 20 times at random points while publishing,
+//!   and RabbitMQ and Redis restarted mid-load, no accepted artifact is
+//!   lost, nothing unverifiable is ever served, and the system recovers on
+//!   its own;
+//! - a task that keeps failing is retried, then recorded as FAILURE and
+//!   dead-lettered.
+//!
+//! The tests share the machine's brokers (one restarts them), so they run
+//! one at a time.
+
+use rstuf_queue::{Broker, BrokerConfig};
+use rstuf_tests::cluster::{restart_rabbitmq, restart_redis, Cluster, AMQP};
+use rstuf_tests::service::{artifact, python_script, python_script_async};
+use rstuf_tuf::verify::verify_delegate;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const LONG: Duration = Duration::from_secs(180);
+
+async fn bootstrap(cluster: &Cluster, bins: &str) {
+    let out = python_script(
+        "ceremony.py",
+        &[
+            "--out",
+            cluster.work().to_str().unwrap(),
+            "--key-dir",
+            cluster.keys().to_str().unwrap(),
+            "--bins",
+            bins,
+        ],
+    );
+    let payload: Value = serde_json::from_str(&out).unwrap();
+    let (status, body) = cluster.post(0, "/api/v1/bootstrap/", &payload).await;
+    assert_eq!(status, 202, "{body}");
+    // Followed through the other API: task state is shared in Redis.
+    let task = cluster
+        .wait(body["data"]["task_id"].as_str().unwrap(), LONG)
+        .await;
+    assert_eq!(task["state"], "SUCCESS", "{task}\n{}", cluster.logs());
+}
+
+/// One look at what clients are served: timestamp → snapshot → every role
+/// it lists, signatures checked against root v1. Returns the timestamp
+/// version.
+async fn check_served(http: &reqwest::Client, url: &str, root: &Value) -> Result<i64, String> {
+    let get = |name: String| {
+        let http = http.clone();
+        let url = format!("{url}/{name}");
+        async move {
+            let r = http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("{url}: {e}"))?;
+            if !r.status().is_success() {
+                return Err(format!("{url}: HTTP {}", r.status()));
+            }
+            r.json::<Value>().await.map_err(|e| format!("{url}: {e}"))
+        }
+    };
+    let ts = get("timestamp.json".into()).await?;
+    let ok = |role: &str, doc: &Value| -> Result<(), String> {
+        let v = verify_delegate(&root["signed"], role, doc).map_err(|e| e.to_string())?;
+        if v.is_satisfied() {
+            Ok(())
+        } else {
+            Err(format!("{role} does not verify"))
+        }
+    };
+    ok("timestamp", &ts)?;
+    let sv = ts["signed"]["meta"]["snapshot.json"]["version"]
+        .as_i64()
+        .ok_or("no snapshot version")?;
+    let snapshot = get(format!("{sv}.snapshot.json")).await?;
+    ok("snapshot", &snapshot)?;
+    if snapshot["signed"]["version"] != sv {
+        return Err(format!("snapshot {sv} has the wrong version"));
+    }
+    for (name, meta) in snapshot["signed"]["meta"].as_object().ok_or("no meta")? {
+        let v = meta["version"].as_i64().ok_or("no version")?;
+        let doc = get(format!("{v}.{name}")).await?;
+        if doc["signed"]["version"] != v {
+            return Err(format!("{v}.{name} has the wrong version"));
+        }
+    }
+    Ok(ts["signed"]["version"].as_i64().unwrap_or(0))
+}
+
+/// Checks the served metadata continuously until stopped; returns every
+/// timestamp version seen and every problem found.
+fn monitor(
+    cluster: &Cluster,
+    root: Value,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<(Vec<i64>, Vec<String>)> {
+    let http = cluster.http.clone();
+    let url = cluster.metadata_url();
+    tokio::spawn(async move {
+        let (mut seen, mut problems) = (Vec::new(), Vec::new());
+        while !stop.load(Ordering::Relaxed) {
+            match check_served(&http, &url, &root).await {
+                Ok(v) => seen.push(v),
+                Err(e) => problems.push(e),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        (seen, problems)
+    })
+}
+
+/// Clients adding artifacts through both APIs, each at most `per_client`,
+/// pausing `pause` between requests, until stopped; collects the accepted
+/// paths and task ids.
+fn load(
+    cluster: &Cluster,
+    clients: usize,
+    per_client: usize,
+    pause: Duration,
+    stop: Arc<AtomicBool>,
+    accepted: Arc<Mutex<Vec<(String, String)>>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..clients)
+        .map(|c| {
+            let http = cluster.http.clone();
+            let apis: Vec<String> = (0..cluster.apis.len()).map(|i| cluster.api(i)).collect();
+            let (stop, accepted) = (stop.clone(), accepted.clone());
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) && n < per_client {
+                    let path = format!("load/{c}-{n}.tgz");
+                    let api = &apis[n % apis.len()];
+                    n += 1;
+                    let r = http
+                        .post(format!("{api}/api/v1/artifacts/"))
+                        .json(&json!({ "artifacts": [artifact(&path, n as u64)] }))
+                        .send()
+                        .await;
+                    match r {
+                        Ok(r) if r.status().as_u16() == 202 => {
+                            let body: Value = r.json().await.unwrap_or(Value::Null);
+                            let id = body["data"]["task_id"].as_str().unwrap_or("").to_string();
+                            accepted.lock().unwrap().push((path, id));
+                            tokio::time::sleep(pause).await;
+                        }
+                        // Refused while a broker restarts: not accepted, fine.
+                        _ => tokio::time::sleep(Duration::from_millis(100)).await,
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Wait until every accepted artifact is published, without help.
+async fn wait_all_published(cluster: &Cluster, accepted: usize, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (published, rows) = cluster.artifact_rows("load/");
+        if published as usize >= accepted && rows as usize >= accepted {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {published} of {accepted} accepted artifacts published ({rows} rows); unpublished: {:?}\nlogs:\n{}",
+            cluster.unpublished("load/"),
+            cluster.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn python_tuf_verifies(cluster: &Cluster, present: &[String]) -> Value {
+    let root = cluster.trusted_root().await;
+    let url = cluster.metadata_url();
+    let mut args: Vec<&str> = vec![&url, root.to_str().unwrap(), "--present"];
+    args.extend(present.iter().map(String::as_str));
+    args.push("--absent");
+    args.push("load/never.tgz");
+    serde_json::from_str(&python_script_async("verify.py", &args).await).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_apis_three_workers_publish_every_accepted_artifact() {
+    let _serial = SERIAL.lock().await;
+    let t0 = Instant::now();
+    let cluster = Cluster::start(2, 3, &[]).await;
+    eprintln!("cluster up after {:?}", t0.elapsed());
+    bootstrap(&cluster, "16").await;
+    eprintln!("bootstrapped after {:?}", t0.elapsed());
+    let root: Value =
+        serde_json::from_slice(&std::fs::read(cluster.trusted_root().await).unwrap()).unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let watching = Arc::new(AtomicBool::new(false));
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let watch = monitor(&cluster, root, watching.clone());
+    let clients = load(
+        &cluster,
+        8,
+        40,
+        Duration::ZERO,
+        stop.clone(),
+        accepted.clone(),
+    );
+    for c in clients {
+        c.await.unwrap();
+    }
+    let accepted = accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len(), 320, "every request of the load is accepted");
+    eprintln!("{} accepted after {:?}", accepted.len(), t0.elapsed());
+    for (_, id) in &accepted {
+        let task = cluster.wait(id, LONG).await;
+        assert_eq!(task["state"], "SUCCESS", "{task}");
+    }
+    eprintln!("all tasks finished after {:?}", t0.elapsed());
+    wait_all_published(&cluster, accepted.len(), LONG).await;
+    watching.store(true, Ordering::Relaxed);
+    let (seen, problems) = watch.await.unwrap();
+    assert!(
+        problems.is_empty(),
+        "served metadata did not verify: {problems:?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "timestamp versions went back: {seen:?}"
+    );
+    assert!(seen.last() > seen.first(), "no publish was observed");
+    let paths: Vec<String> = accepted.iter().map(|(p, _)| p.clone()).collect();
+    let report = python_tuf_verifies(&cluster, &paths).await;
+    assert_eq!(
+        report["found"].as_object().unwrap().len(),
+        paths.len(),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killed_workers_and_restarted_brokers_lose_nothing() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = Cluster::start(2, 3, &[]).await;
+    bootstrap(&cluster, "16").await;
+    let root: Value =
+        serde_json::from_slice(&std::fs::read(cluster.trusted_root().await).unwrap()).unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let watching = Arc::new(AtomicBool::new(false));
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let watch = monitor(&cluster, root, watching.clone());
+    let clients = load(
+        &cluster,
+        4,
+        usize::MAX,
+        Duration::from_millis(100),
+        stop.clone(),
+        accepted.clone(),
+    );
+    // A fixed-seed pseudo-random schedule: which worker, and when.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..20 {
+        let victim = (next() % 3) as usize;
+        tokio::time::sleep(Duration::from_millis(150 + next() % 600)).await;
+        cluster.kill_worker(victim);
+        cluster.spawn_worker(victim);
+        if round == 6 {
+            restart_rabbitmq().await;
+        }
+        if round == 13 {
+            restart_redis().await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.unwrap();
+    }
+    let accepted = accepted.lock().unwrap().clone();
+    assert!(accepted.len() >= 50, "load too small: {}", accepted.len());
+    eprintln!("{} accepted during the faults", accepted.len());
+    // Recovery on its own: no manual publish, no restart beyond the above.
+    wait_all_published(&cluster, accepted.len(), LONG).await;
+    watching.store(true, Ordering::Relaxed);
+    let (seen, problems) = watch.await.unwrap();
+    assert!(
+        problems.is_empty(),
+        "served metadata did not verify: {problems:?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "timestamp versions went back: {seen:?}"
+    );
+    let paths: Vec<String> = accepted.iter().map(|(p, _)| p.clone()).collect();
+    let report = python_tuf_verifies(&cluster, &paths).await;
+    assert_eq!(
+        report["found"].as_object().unwrap().len(),
+        paths.len(),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_task_that_keeps_failing_is_dead_lettered() {
+    let _serial = SERIAL.lock().await;
+    // Metadata in S3 (SeaweedFS), which goes away after the bootstrap:
+    // every publish attempt then fails with a retryable error.
+    let mut s3 = rstuf_tests::servers::SeaweedFs::start().await;
+    s3.create_bucket("tuf").await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("rstuf.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[plugins.storage]
+name = "storage"
+file = "storage-s3.wasm"
+config = {{ endpoint = "{}", bucket = "tuf", access_key_id = "{}", secret_access_key = "{}", path_style = true, max_retries = 0 }}
+grants = {{ http_hosts = ["{}"] }}
+"#,
+            s3.endpoint(),
+            s3.access_key,
+            s3.secret_key,
+            s3.authority()
+        ),
+    )
+    .unwrap();
+    let cluster = Cluster::start(
+        1,
+        1,
+        &[
+            ("RSTUF_CONFIG", config.to_str().unwrap()),
+            ("RSTUF_TASK_MAX_ATTEMPTS", "2"),
+        ],
+    )
+    .await;
+    bootstrap(&cluster, "4").await;
+    let broker = Broker::new(BrokerConfig {
+        url: AMQP.into(),
+        queue: cluster.queue.clone(),
+    });
+    let before = broker.dead_letters().await.unwrap();
+    s3.stop();
+    let (status, body) = cluster
+        .post(
+            0,
+            "/api/v1/artifacts/",
+            &json!({ "artifacts": [artifact("dead/1.tgz", 1)] }),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let task = cluster
+        .wait(body["data"]["task_id"].as_str().unwrap(), LONG)
+        .await;
+    assert_eq!(task["state"], "FAILURE", "{task}");
+    assert_eq!(task["result"]["attempts"], 2, "{task}");
+    assert!(
+        !task.to_string().contains(&s3.secret_key),
+        "no secret in the task result: {task}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while broker.dead_letters().await.unwrap() <= before {
+        assert!(Instant::now() < deadline, "nothing was dead-lettered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        broker.depth().await.unwrap(),
+        0,
+        "the task is not left on the queue"
+    );
+}
