@@ -189,6 +189,32 @@ impl Cluster {
         }
     }
 
+    /// SIGTERM worker `i` and wait for it to exit (a graceful stop: it
+    /// finishes in-flight tasks or hands them back).
+    pub fn terminate_worker(&mut self, i: usize) {
+        if let Some(mut c) = self.workers[i].child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+
+    /// Wait until API `i`'s `/ready` answers `status` (200 or 503).
+    pub async fn wait_ready_status(&self, i: usize, status: u16) {
+        let url = format!("{}/ready", self.api(i));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = self.http.get(&url).send().await {
+                if r.status().as_u16() == status {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "/ready never answered {status}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Wait until API `i` answers `/health`.
     pub async fn wait_ready(&mut self, i: usize) {
         let url = format!("{}/health", self.api(i));
@@ -349,13 +375,16 @@ impl Drop for Cluster {
     }
 }
 
-/// Restart the machine's RabbitMQ (messages are durable) and wait for it.
-pub async fn restart_rabbitmq() {
+/// Stop the machine's RabbitMQ (messages are durable) and wait until it is gone.
+pub async fn stop_rabbitmq() {
     let _ = Command::new("rabbitmqctl").arg("stop").output();
     wait_port(5672, false).await;
+}
+
+/// Start the machine's RabbitMQ again and wait until it accepts logins.
+pub async fn start_rabbitmq() {
     let _ = Command::new("rabbitmq-server").arg("-detached").status();
     wait_port(5672, true).await;
-    // The listener opens before the broker accepts logins.
     let deadline = Instant::now() + Duration::from_secs(60);
     while !Command::new("rabbitmqctl")
         .args(["await_startup", "--timeout", "5"])
@@ -366,12 +395,22 @@ pub async fn restart_rabbitmq() {
     }
 }
 
-/// Restart the machine's Redis (it keeps nothing on disk here) and wait.
-pub async fn restart_redis() {
+/// Restart the machine's RabbitMQ.
+pub async fn restart_rabbitmq() {
+    stop_rabbitmq().await;
+    start_rabbitmq().await;
+}
+
+/// Stop the machine's Redis (it keeps nothing on disk here).
+pub async fn stop_redis() {
     let _ = Command::new("redis-cli")
         .args(["-h", "127.0.0.1", "shutdown", "nosave"])
         .output();
     wait_port(6379, false).await;
+}
+
+/// Start the machine's Redis with the command the machine uses.
+pub async fn start_redis() {
     let _ = Command::new("redis-server")
         .args([
             "--daemonize",
@@ -392,6 +431,12 @@ pub async fn restart_redis() {
         ])
         .status();
     wait_port(6379, true).await;
+}
+
+/// Restart the machine's Redis.
+pub async fn restart_redis() {
+    stop_redis().await;
+    start_redis().await;
 }
 
 async fn wait_port(port: u16, open: bool) {
