@@ -97,6 +97,18 @@ impl Drop for Artifacts {
     }
 }
 
+/// A metadata document the service serves.
+async fn metadata(svc: &TestService, name: &str) -> Value {
+    svc.http
+        .get(format!("{}/{name}", svc.metadata_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn pending_roles(svc: &TestService) -> Vec<String> {
     let (_, body) = svc.get("/api/v1/metadata/sign/").await;
     body.pointer("/data/metadata")
@@ -266,24 +278,8 @@ async fn root_rotation_by_two_holders_then_verified_download() {
     assert_eq!(report["state"], "SUCCESS", "{report}");
     let verified = svc.verify(&["releases/app-2.0.tar.gz"], &[], None).await;
     assert_eq!(verified["root"], 2, "{verified}");
-    let ts: Value = svc
-        .http
-        .get(format!("{}/timestamp.json", svc.metadata_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let root2: Value = svc
-        .http
-        .get(format!("{}/2.root.json", svc.metadata_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ts = metadata(&svc, "timestamp.json").await;
+    let root2 = metadata(&svc, "2.root.json").await;
     assert_eq!(
         ts["signatures"][0]["keyid"],
         root2["signed"]["roles"]["timestamp"]["keyids"][0]
@@ -424,38 +420,15 @@ fn delegation_roles(targets: &Value) -> Vec<(String, Vec<String>)> {
 }
 
 async fn latest_targets(svc: &TestService) -> Value {
-    let ts: Value = svc
-        .http
-        .get(format!("{}/timestamp.json", svc.metadata_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ts = metadata(svc, "timestamp.json").await;
     let sv = ts["signed"]["meta"]["snapshot.json"]["version"]
         .as_u64()
         .unwrap();
-    let snapshot: Value = svc
-        .http
-        .get(format!("{}/{sv}.snapshot.json", svc.metadata_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let snapshot = metadata(svc, &format!("{sv}.snapshot.json")).await;
     let tv = snapshot["signed"]["meta"]["targets.json"]["version"]
         .as_u64()
         .unwrap();
-    svc.http
-        .get(format!("{}/{tv}.targets.json", svc.metadata_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    metadata(svc, &format!("{tv}.targets.json")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

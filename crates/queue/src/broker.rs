@@ -315,45 +315,33 @@ impl Received {
 
     /// Done: remove the message from the queue.
     pub async fn ack(&self) -> Result<(), QueueError> {
-        self.delivery
-            .ack(BasicAckOptions::default())
-            .await
-            .map(|_| ())
-            .map_err(|e| QueueError::Broker {
-                at: "ack".into(),
-                message: e.to_string(),
-            })
+        settled("ack", self.delivery.ack(BasicAckOptions::default()).await)
     }
 
     /// Give up on the message: it goes to the dead-letter queue.
     pub async fn dead_letter(&self) -> Result<(), QueueError> {
-        self.delivery
-            .nack(BasicNackOptions {
-                requeue: false,
-                ..BasicNackOptions::default()
-            })
-            .await
-            .map(|_| ())
-            .map_err(|e| QueueError::Broker {
-                at: "nack".into(),
-                message: e.to_string(),
-            })
+        self.nack(false).await
     }
 
     /// Put the message back for another worker (this one is stopping).
     pub async fn requeue(&self) -> Result<(), QueueError> {
-        self.delivery
-            .nack(BasicNackOptions {
-                requeue: true,
-                ..BasicNackOptions::default()
-            })
-            .await
-            .map(|_| ())
-            .map_err(|e| QueueError::Broker {
-                at: "nack".into(),
-                message: e.to_string(),
-            })
+        self.nack(true).await
     }
+
+    async fn nack(&self, requeue: bool) -> Result<(), QueueError> {
+        let options = BasicNackOptions {
+            requeue,
+            ..BasicNackOptions::default()
+        };
+        settled("nack", self.delivery.nack(options).await)
+    }
+}
+
+fn settled(what: &str, result: lapin::Result<bool>) -> Result<(), QueueError> {
+    result.map(|_| ()).map_err(|e| QueueError::Broker {
+        at: what.into(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -12,10 +12,28 @@
 //! Everything except [`send`], [`sleep_ms`], [`now_unix`] and `WasiTransport` is plain Rust
 //! and unit-tested natively.
 
+pub mod config;
 #[cfg(target_arch = "wasm32")]
 mod wasi;
 #[cfg(target_arch = "wasm32")]
 pub use wasi::{now_unix, send, sleep_ms, WasiTransport};
+
+/// `match` a plugin [`Error`] onto the component's generated
+/// `PluginError` (each component's bindings have their own type), in
+/// scope at the call site.
+#[macro_export]
+macro_rules! to_plugin_error {
+    ($e:expr) => {
+        match $e {
+            $crate::Error::InvalidConfig(m) => PluginError::InvalidConfig(m),
+            $crate::Error::InvalidInput(m) => PluginError::InvalidInput(m),
+            $crate::Error::NotFound(m) => PluginError::NotFound(m),
+            $crate::Error::Denied(m) => PluginError::Denied(m),
+            $crate::Error::Unavailable(m) => PluginError::Unavailable(m),
+            $crate::Error::Internal(m) => PluginError::Internal(m),
+        }
+    };
+}
 
 /// Why a plugin operation failed. Mirrors the WIT `plugin-error` cases so
 /// each component converts it one-to-one; `Unavailable` is the only case

@@ -15,6 +15,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use rstuf_plugin_http::config::{parse_object, Keys};
 use rstuf_plugin_http::{
     retry, Attempt, Endpoint, Failure, Method, Request, Response, RetryPolicy, Timeouts,
 };
@@ -102,35 +103,11 @@ impl Config {
     /// Parse and validate the JSON configuration. Errors name the key and
     /// never contain secret values.
     pub fn parse(text: &str) -> Result<Config, Error> {
-        let bad = |key: &str, why: String| Error::InvalidConfig(format!("{key}: {why}"));
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::InvalidConfig(format!("configuration is not JSON: {e}")))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| Error::InvalidConfig("configuration must be a JSON object".into()))?;
-        if let Some(unknown) = obj.keys().find(|k| !KNOWN_KEYS.contains(&k.as_str())) {
-            return Err(Error::InvalidConfig(format!(
-                "unknown key '{unknown}' (known: {})",
-                KNOWN_KEYS.join(", ")
-            )));
-        }
-        let string = |key: &str| -> Result<Option<&str>, Error> {
-            match obj.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if s.is_empty() => Err(bad(key, "must not be empty".into())),
-                Some(Value::String(s)) => Ok(Some(s.as_str())),
-                Some(_) => Err(bad(key, "must be a string".into())),
-            }
-        };
-        let number = |key: &str, default: u64, min: u64, max: u64| -> Result<u64, Error> {
-            match obj.get(key) {
-                None | Some(Value::Null) => Ok(default),
-                Some(v) => v
-                    .as_u64()
-                    .filter(|n| (min..=max).contains(n))
-                    .ok_or_else(|| bad(key, format!("must be an integer from {min} to {max}"))),
-            }
-        };
+        let obj = parse_object(text, KNOWN_KEYS)?;
+        let k = Keys::new(&obj);
+        let bad = |key: &str, why: String| k.bad(key, why);
+        let string = |key: &str| k.string(key);
+        let number = |key: &str, default: u64, min: u64, max: u64| k.number(key, default, min, max);
         let region = string("region")?.unwrap_or("us-east-1").to_string();
         if !region
             .bytes()
@@ -163,8 +140,8 @@ impl Config {
                 ))
             }
         };
-        let keys = match obj.get("keys") {
-            None | Some(Value::Null) => None,
+        let keys = match k.raw("keys") {
+            None => None,
             Some(Value::Array(items)) => Some(
                 items
                     .iter()

@@ -16,6 +16,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use rstuf_plugin_http::config::{parse_object, Keys};
 pub use rstuf_plugin_http::Transport;
 use rstuf_plugin_http::{
     percent_encode, retry, Attempt, Endpoint, Failure, Method, Request, Response, RetryPolicy,
@@ -121,89 +122,33 @@ impl Config {
     /// Parse and validate the JSON configuration. Errors name the key and
     /// never contain secret values.
     pub fn parse(text: &str) -> Result<Config, Error> {
-        let bad = |key: &str, why: String| Error::InvalidConfig(format!("{key}: {why}"));
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::InvalidConfig(format!("configuration is not JSON: {e}")))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| Error::InvalidConfig("configuration must be a JSON object".into()))?;
-        if let Some(unknown) = obj.keys().find(|k| !KNOWN_KEYS.contains(&k.as_str())) {
-            return Err(Error::InvalidConfig(format!(
-                "unknown key '{unknown}' (known: {})",
-                KNOWN_KEYS.join(", ")
-            )));
-        }
-        let string = |o: &serde_json::Map<String, Value>,
-                      key: &str,
-                      label: &str|
-         -> Result<Option<String>, Error> {
-            match o.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if s.is_empty() => {
-                    Err(bad(label, "must not be empty".into()))
-                }
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(bad(label, "must be a string".into())),
-            }
-        };
-        let number = |key: &str, default: u64, min: u64, max: u64| -> Result<u64, Error> {
-            match obj.get(key) {
-                None | Some(Value::Null) => Ok(default),
-                Some(v) => v
-                    .as_u64()
-                    .filter(|n| (min..=max).contains(n))
-                    .ok_or_else(|| bad(key, format!("must be an integer from {min} to {max}"))),
-            }
-        };
-        let address_text = string(obj, "address", "address")?
-            .ok_or_else(|| bad("address", "is required".into()))?;
-        let address = Endpoint::parse(&address_text).map_err(|e| bad("address", e))?;
+        let obj = parse_object(text, KNOWN_KEYS)?;
+        let k = Keys::new(&obj);
+        let address = Endpoint::parse(k.required("address")?).map_err(|e| k.bad("address", e))?;
         let mount =
-            check_mount(&string(obj, "mount", "mount")?.unwrap_or_else(|| "transit".into()))
-                .map_err(|e| bad("mount", e))?;
-        let token = string(obj, "token", "token")?;
-        let approle = match obj.get("approle") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(a)) => {
-                if let Some(unknown) = a
-                    .keys()
-                    .find(|k| !["role_id", "secret_id", "mount"].contains(&k.as_str()))
-                {
-                    return Err(bad(
-                        "approle",
-                        format!("unknown key '{unknown}' (known: role_id, secret_id, mount)"),
-                    ));
-                }
-                let role_id = string(a, "role_id", "approle.role_id")?
-                    .ok_or_else(|| bad("approle.role_id", "is required".into()))?;
-                let secret_id = string(a, "secret_id", "approle.secret_id")?
-                    .ok_or_else(|| bad("approle.secret_id", "is required".into()))?;
-                let mount = check_mount(
-                    &string(a, "mount", "approle.mount")?.unwrap_or_else(|| "approle".into()),
-                )
-                .map_err(|e| bad("approle.mount", e))?;
-                Some(Auth::AppRole {
-                    mount,
-                    role_id,
-                    secret_id,
-                })
+            check_mount(k.string("mount")?.unwrap_or("transit")).map_err(|e| k.bad("mount", e))?;
+        let token = k.string("token")?;
+        let approle = match k.raw("approle") {
+            Some(v) if !v.is_object() => {
+                return Err(k.bad("approle", "must be an object {role_id, secret_id}"))
             }
-            Some(_) => {
-                return Err(bad(
-                    "approle",
-                    "must be an object {role_id, secret_id}".into(),
-                ))
-            }
+            _ => k.object("approle", &["role_id", "secret_id", "mount"])?,
+        };
+        let approle = match approle {
+            None => None,
+            Some(a) => Some(Auth::AppRole {
+                role_id: a.required("role_id")?.to_string(),
+                secret_id: a.required("secret_id")?.to_string(),
+                mount: check_mount(a.string("mount")?.unwrap_or("approle"))
+                    .map_err(|e| a.bad("mount", e))?,
+            }),
         };
         let auth = match (token, approle) {
             (Some(t), None) => {
                 if t.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                    return Err(bad(
-                        "token",
-                        "contains whitespace or control characters".into(),
-                    ));
+                    return Err(k.bad("token", "contains whitespace or control characters"));
                 }
-                Auth::Token(t)
+                Auth::Token(t.to_string())
             }
             (None, Some(a)) => a,
             (Some(_), Some(_)) => {
@@ -217,9 +162,9 @@ impl Config {
                 ))
             }
         };
-        let namespace = string(obj, "namespace", "namespace")?;
+        let namespace = k.string("namespace")?.map(String::from);
         if let Some(ns) = &namespace {
-            check_mount(ns).map_err(|e| bad("namespace", e))?;
+            check_mount(ns).map_err(|e| k.bad("namespace", e))?;
         }
         Ok(Config {
             address,
@@ -227,12 +172,12 @@ impl Config {
             auth,
             namespace,
             retry: RetryPolicy {
-                max_retries: number("max_retries", 3, 0, 10)? as u32,
+                max_retries: k.number("max_retries", 3, 0, 10)? as u32,
                 ..RetryPolicy::default()
             },
             timeouts: Timeouts {
-                connect_ms: number("connect_timeout_ms", 5_000, 1, 600_000)?,
-                response_ms: number("timeout_ms", 30_000, 1, 600_000)?,
+                connect_ms: k.number("connect_timeout_ms", 5_000, 1, 600_000)?,
+                response_ms: k.number("timeout_ms", 30_000, 1, 600_000)?,
             },
         })
     }

@@ -32,14 +32,7 @@ mod component {
     static HOOK: Mutex<Option<Webhook<WasiTransport>>> = Mutex::new(None);
 
     fn convert(e: Error) -> PluginError {
-        match e {
-            Error::InvalidConfig(m) => PluginError::InvalidConfig(m),
-            Error::InvalidInput(m) => PluginError::InvalidInput(m),
-            Error::NotFound(m) => PluginError::NotFound(m),
-            Error::Denied(m) => PluginError::Denied(m),
-            Error::Unavailable(m) => PluginError::Unavailable(m),
-            Error::Internal(m) => PluginError::Internal(m),
-        }
+        rstuf_plugin_http::to_plugin_error!(e)
     }
 
     struct Component;

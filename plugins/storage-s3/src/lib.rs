@@ -32,14 +32,7 @@ mod component {
     static STORE: Mutex<Option<S3Store<Wasi>>> = Mutex::new(None);
 
     fn convert(e: Error) -> PluginError {
-        match e {
-            Error::InvalidConfig(m) => PluginError::InvalidConfig(m),
-            Error::InvalidInput(m) => PluginError::InvalidInput(m),
-            Error::NotFound(m) => PluginError::NotFound(m),
-            Error::Denied(m) => PluginError::Denied(m),
-            Error::Unavailable(m) => PluginError::Unavailable(m),
-            Error::Internal(m) => PluginError::Internal(m),
-        }
+        rstuf_plugin_http::to_plugin_error!(e)
     }
 
     fn with_store<T>(f: impl FnOnce(&S3Store<Wasi>) -> Result<T, Error>) -> Result<T, PluginError> {

@@ -15,12 +15,12 @@
 //!   `denied`.
 
 use crate::sigv4::{self, Credentials, SigningInput};
+use rstuf_plugin_http::config::{parse_object, Keys};
 pub use rstuf_plugin_http::Transport;
 use rstuf_plugin_http::{
     parse_utc, percent_encode, retry, Attempt, Endpoint, Failure, Method, Request, Response,
     RetryPolicy, Scheme, Timeouts,
 };
-use serde_json::Value;
 
 /// JSON Schema of the configuration (returned by `plugin.info`).
 pub const CONFIG_SCHEMA: &str = r#"{
@@ -86,45 +86,13 @@ pub struct Config {
 impl Config {
     /// Parse and validate the JSON configuration. Errors name the key.
     pub fn parse(text: &str) -> Result<Config, Error> {
-        let bad = |key: &str, why: String| Error::InvalidConfig(format!("{key}: {why}"));
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::InvalidConfig(format!("configuration is not JSON: {e}")))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| Error::InvalidConfig("configuration must be a JSON object".into()))?;
-        if let Some(unknown) = obj.keys().find(|k| !KNOWN_KEYS.contains(&k.as_str())) {
-            return Err(Error::InvalidConfig(format!(
-                "unknown key '{unknown}' (known: {})",
-                KNOWN_KEYS.join(", ")
-            )));
-        }
-        let string = |key: &str, required: bool| -> Result<Option<String>, Error> {
-            match obj.get(key) {
-                None | Some(Value::Null) if required => Err(bad(key, "is required".into())),
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if required && s.is_empty() => {
-                    Err(bad(key, "must not be empty".into()))
-                }
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                // Never echo the value: it may be a secret.
-                Some(_) => Err(bad(key, "must be a string".into())),
-            }
-        };
-        let number = |key: &str, default: u64, min: u64, max: u64| -> Result<u64, Error> {
-            match obj.get(key) {
-                None | Some(Value::Null) => Ok(default),
-                Some(v) => v
-                    .as_u64()
-                    .filter(|n| (min..=max).contains(n))
-                    .ok_or_else(|| bad(key, format!("must be an integer from {min} to {max}"))),
-            }
-        };
-
-        let endpoint_text = string("endpoint", true)?.unwrap_or_default();
-        let endpoint = Endpoint::parse(&endpoint_text).map_err(|e| bad("endpoint", e))?;
-        let bucket = string("bucket", true)?.unwrap_or_default();
+        let obj = parse_object(text, KNOWN_KEYS)?;
+        let k = Keys::new(&obj);
+        let bad = |key: &str, why: String| k.bad(key, why);
+        let endpoint = Endpoint::parse(k.required("endpoint")?).map_err(|e| bad("endpoint", e))?;
+        let bucket = k.required("bucket")?.to_string();
         check_bucket(&bucket).map_err(|e| bad("bucket", e))?;
-        let region = string("region", false)?.unwrap_or_else(|| "us-east-1".into());
+        let region = k.string("region")?.unwrap_or("us-east-1").to_string();
         if region.is_empty()
             || !region
                 .bytes()
@@ -135,7 +103,7 @@ impl Config {
                 format!("'{region}' is not a region name (letters, digits, -)"),
             ));
         }
-        let access_key_id = string("access_key_id", true)?.unwrap_or_default();
+        let access_key_id = k.required("access_key_id")?.to_string();
         if access_key_id
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '/')
@@ -145,12 +113,8 @@ impl Config {
                 "must not contain spaces, control characters or /".into(),
             ));
         }
-        let secret_access_key = string("secret_access_key", true)?.unwrap_or_default();
-        let path_style = match obj.get("path_style") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(bad("path_style", "must be true or false".into())),
-        };
+        let secret_access_key = k.required("secret_access_key")?.to_string();
+        let path_style = k.boolean("path_style", false)?;
         if !path_style && is_ip_literal(&endpoint.host) {
             return Err(bad(
                 "path_style",
@@ -166,12 +130,17 @@ impl Config {
                 format!("must be true for bucket '{bucket}': a bucket name with dots breaks TLS with virtual-host style"),
             ));
         }
-        let prefix = normalize_prefix(&string("prefix", false)?.unwrap_or_default())
-            .map_err(|e| bad("prefix", e))?;
-        let max_retries = number("max_retries", 3, 0, 10)?;
-        let list_page_size = number("list_page_size", 1000, 1, 1000)?;
-        let connect_ms = number("connect_timeout_ms", 5_000, 1, 600_000)?;
-        let response_ms = number("timeout_ms", 30_000, 1, 600_000)?;
+        // An empty prefix is allowed: the bucket's root.
+        let prefix_text = match k.raw("prefix") {
+            Some(serde_json::Value::String(p)) => p.as_str(),
+            Some(_) => return Err(bad("prefix", "must be a string".into())),
+            None => "",
+        };
+        let prefix = normalize_prefix(prefix_text).map_err(|e| bad("prefix", e))?;
+        let max_retries = k.number("max_retries", 3, 0, 10)?;
+        let list_page_size = k.number("list_page_size", 1000, 1, 1000)?;
+        let connect_ms = k.number("connect_timeout_ms", 5_000, 1, 600_000)?;
+        let response_ms = k.number("timeout_ms", 30_000, 1, 600_000)?;
         Ok(Config {
             endpoint,
             bucket,
