@@ -96,8 +96,9 @@ pub struct QueueConfig {
     /// `RSTUF_BROKER_SERVER`: `amqp://…` for RabbitMQ. Empty: the embedded
     /// durable queue in the database.
     pub broker: String,
-    /// `RSTUF_REDIS_SERVER`: `redis://…` for task state, settings cache and
-    /// locks in distributed mode.
+    /// `RSTUF_REDIS_SERVER`: `redis://…` for task state and results in
+    /// distributed mode (settings and the publisher lease stay in the
+    /// database).
     pub redis: String,
     /// How long task results are kept, in seconds (upstream: one day).
     pub result_ttl_secs: u64,
