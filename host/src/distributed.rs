@@ -18,13 +18,13 @@
 //!   a growing delay, and after `queue.max_attempts` runs it is recorded as
 //!   `FAILURE` and dead-lettered to `<queue>.dead`.
 
+use crate::embedded::EmbeddedState;
 use crate::state::{BoxFuture, NewTask, StateError, StateStore, TaskRecord};
 use crate::tasks::TaskState;
 use crate::worker::tokio_util_shutdown::Shutdown;
 use crate::worker::{execute, retry_delay, Ctx, Finish};
 use futures::StreamExt;
 use rstuf_queue::{Broker, QueueError, Received, TaskMessage, TaskStates, TaskStatus};
-use rstuf_store::Store;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,42 +43,27 @@ fn err(what: &'static str) -> impl Fn(QueueError) -> StateError {
     move |e| StateError::backend(what, e)
 }
 
-/// The API's view: settings in PostgreSQL, tasks through RabbitMQ, state
-/// in Redis.
+/// The API's view: settings in PostgreSQL (read exactly as embedded mode
+/// reads them), tasks through RabbitMQ, state in Redis.
 pub struct DistributedState {
-    pub store: Store,
+    pub settings: EmbeddedState,
     pub transport: Transport,
 }
 
 impl StateStore for DistributedState {
     fn setting<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Value>, StateError>> {
-        Box::pin(async move {
-            self.store
-                .setting(key)
-                .await
-                .map_err(|e| StateError::backend("settings", e))
-        })
+        self.settings.setting(key)
     }
 
     fn settings(&self) -> BoxFuture<'_, Result<BTreeMap<String, Value>, StateError>> {
-        Box::pin(async move {
-            self.store
-                .settings()
-                .await
-                .map_err(|e| StateError::backend("settings", e))
-        })
+        self.settings.settings()
     }
 
     fn lock_bootstrap<'a>(
         &'a self,
         task_id: &'a str,
     ) -> BoxFuture<'a, Result<Result<(), Option<String>>, StateError>> {
-        Box::pin(async move {
-            self.store
-                .lock_bootstrap(task_id)
-                .await
-                .map_err(|e| StateError::backend("settings", e))
-        })
+        self.settings.lock_bootstrap(task_id)
     }
 
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<(), StateError>> {
@@ -137,10 +122,7 @@ impl StateStore for DistributedState {
 
     fn ready(&self) -> BoxFuture<'_, Result<(), StateError>> {
         Box::pin(async move {
-            self.store
-                .ping()
-                .await
-                .map_err(|e| StateError::backend("database", e))?;
+            self.settings.ready().await?;
             self.transport
                 .states
                 .ping()

@@ -104,7 +104,10 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
     if config.server.role.runs_api() {
         let state_store: Arc<dyn crate::state::StateStore> = match &transport {
             Some(t) => Arc::new(DistributedState {
-                store: store.clone(),
+                settings: EmbeddedState {
+                    store: store.clone(),
+                    wake: None,
+                },
                 transport: t.clone(),
             }),
             None => Arc::new(EmbeddedState {

@@ -30,16 +30,13 @@ async fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|");
     for w in workers {
         let cluster = Cluster::start(2, w, &[]).await;
+        let (work, keys) = (
+            cluster.work().display().to_string(),
+            cluster.keys().display().to_string(),
+        );
         let payload: Value = serde_json::from_str(&python_script(
             "ceremony.py",
-            &[
-                "--out",
-                cluster.work().to_str().unwrap(),
-                "--key-dir",
-                cluster.keys().to_str().unwrap(),
-                "--bins",
-                "256",
-            ],
+            &["--out", &work, "--key-dir", &keys, "--bins", "256"],
         ))?;
         let apis = [Api::new(&cluster.api(0)), Api::new(&cluster.api(1))];
         apis[0]

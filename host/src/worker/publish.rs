@@ -225,13 +225,18 @@ async fn build_role(
     let mut targets = Map::new();
     let mut published = Vec::new();
     let mut changes = Changes::default();
+    // Only notifications need the paths: skip the copies otherwise.
+    let announce = !ctx.outbox.is_empty();
     for row in &rows {
         if !row.published {
             published.push((row.id, row.last_update));
-            if row.added {
-                changes.added.push(row.path.clone());
-            } else {
-                changes.removed.push(row.path.clone());
+            if announce {
+                let list = if row.added {
+                    &mut changes.added
+                } else {
+                    &mut changes.removed
+                };
+                list.push(row.path.clone());
             }
         }
         if row.added {
