@@ -8,8 +8,9 @@
 use crate::canonical::to_canonical_vec;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::sync::{Arc, OnceLock};
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
     #[error("key is not a JSON object")]
     NotObject,
@@ -42,10 +43,56 @@ pub enum Scheme {
 }
 
 /// A TUF public key.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Key {
     value: Map<String, Value>,
     scheme: Scheme,
+    /// The decoded public key, parsed on first use and shared by clones
+    /// (PEM and DER decoding cost more than an Ed25519 verification).
+    parsed: Arc<OnceLock<Result<Public, KeyError>>>,
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.scheme == other.scheme && self.value == other.value
+    }
+}
+
+/// Decoded public key material.
+#[derive(Debug)]
+enum Public {
+    Ed25519(ed25519_dalek::VerifyingKey),
+    EcdsaP256(p256::ecdsa::VerifyingKey),
+    Rsa(rsa::RsaPublicKey),
+}
+
+impl Public {
+    fn parse(scheme: Scheme, public: &str) -> Result<Public, KeyError> {
+        match scheme {
+            Scheme::Ed25519 => {
+                let bytes = hex::decode(public)
+                    .map_err(|_| KeyError::Public("ed25519 public key is not hex".into()))?;
+                let bytes: [u8; 32] = bytes
+                    .try_into()
+                    .map_err(|_| KeyError::Public("ed25519 public key must be 32 bytes".into()))?;
+                ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+                    .map(Public::Ed25519)
+                    .map_err(|e| KeyError::Public(e.to_string()))
+            }
+            Scheme::EcdsaP256 => {
+                use p256::pkcs8::DecodePublicKey;
+                p256::ecdsa::VerifyingKey::from_public_key_pem(public)
+                    .map(Public::EcdsaP256)
+                    .map_err(|e| KeyError::Public(format!("ecdsa: {e}")))
+            }
+            Scheme::RsaPssSha256 => {
+                use rsa::pkcs8::DecodePublicKey;
+                rsa::RsaPublicKey::from_public_key_pem(public)
+                    .map(Public::Rsa)
+                    .map_err(|e| KeyError::Public(format!("rsa: {e}")))
+            }
+        }
+    }
 }
 
 impl Key {
@@ -76,7 +123,11 @@ impl Key {
                 })
             }
         };
-        Ok(Key { value, scheme })
+        Ok(Key {
+            value,
+            scheme,
+            parsed: Arc::default(),
+        })
     }
 
     /// Build a key from the parts a key vault reports.
@@ -147,39 +198,82 @@ impl Key {
     /// Verify `sig_hex` over `message` per the key's scheme.
     pub fn verify(&self, message: &[u8], sig_hex: &str) -> Result<(), VerifyError> {
         let sig = hex::decode(sig_hex).map_err(|_| VerifyError::Hex)?;
-        match self.scheme {
-            Scheme::Ed25519 => {
-                let public = hex::decode(self.public())
-                    .map_err(|_| KeyError::Public("ed25519 public key is not hex".into()))?;
-                let public: [u8; 32] = public
-                    .try_into()
-                    .map_err(|_| KeyError::Public("ed25519 public key must be 32 bytes".into()))?;
-                let vk = ed25519_dalek::VerifyingKey::from_bytes(&public)
-                    .map_err(|e| KeyError::Public(e.to_string()))?;
+        let public = self
+            .parsed
+            .get_or_init(|| Public::parse(self.scheme, self.public()))
+            .as_ref()
+            .map_err(|e| VerifyError::Key(e.clone()))?;
+        match public {
+            Public::Ed25519(vk) => {
                 let sig = ed25519_dalek::Signature::from_slice(&sig)
                     .map_err(|e| VerifyError::Malformed(e.to_string()))?;
                 vk.verify_strict(message, &sig)
                     .map_err(|_| VerifyError::Invalid)
             }
-            Scheme::EcdsaP256 => {
+            Public::EcdsaP256(vk) => {
                 use p256::ecdsa::signature::Verifier;
-                use p256::pkcs8::DecodePublicKey;
-                let vk = p256::ecdsa::VerifyingKey::from_public_key_pem(self.public())
-                    .map_err(|e| KeyError::Public(format!("ecdsa: {e}")))?;
                 let sig = p256::ecdsa::Signature::from_der(&sig)
                     .or_else(|_| p256::ecdsa::Signature::from_slice(&sig))
                     .map_err(|e| VerifyError::Malformed(e.to_string()))?;
                 vk.verify(message, &sig).map_err(|_| VerifyError::Invalid)
             }
-            Scheme::RsaPssSha256 => {
-                use rsa::pkcs8::DecodePublicKey;
-                let pk = rsa::RsaPublicKey::from_public_key_pem(self.public())
-                    .map_err(|e| KeyError::Public(format!("rsa: {e}")))?;
+            Public::Rsa(pk) => {
                 let digest = Sha256::digest(message);
-                pk.verify(rsa::Pss::new::<Sha256>(), &digest, &sig)
+                // securesystemslib verifies with PSS.AUTO: any salt length
+                // the signer chose (Vault signs with the maximum, most
+                // signers with the digest length). The salt length is read
+                // off the signature, then the crate verifies with it.
+                let salt_len = pss_salt_len(pk, &sig).ok_or(VerifyError::Invalid)?;
+                pk.verify(rsa::Pss::new_with_salt::<Sha256>(salt_len), &digest, &sig)
                     .map_err(|_| VerifyError::Invalid)
             }
         }
+    }
+}
+
+/// The salt length of an RSASSA-PSS (SHA-256, MGF1-SHA-256) signature:
+/// steps 1-10 of EMSA-PSS-VERIFY (RFC 8017 §9.1.2) up to locating the
+/// `0x01` separator. `None` when the encoding is malformed. This only picks
+/// the salt length; the signature itself is verified by `rsa`.
+fn pss_salt_len(pk: &rsa::RsaPublicKey, sig: &[u8]) -> Option<usize> {
+    use rsa::traits::PublicKeyParts;
+    const H_LEN: usize = 32;
+    let key_bits = pk.n().bits();
+    let key_len = key_bits.div_ceil(8);
+    if sig.len() != key_len {
+        return None;
+    }
+    let s = rsa::BigUint::from_bytes_be(sig);
+    if &s >= pk.n() {
+        return None;
+    }
+    let m = rsa::hazmat::rsa_encrypt(pk, &s).ok()?.to_bytes_be();
+    let em_bits = key_bits - 1;
+    let em_len = em_bits.div_ceil(8);
+    if m.len() > em_len || em_len < H_LEN + 2 {
+        return None;
+    }
+    let mut em = vec![0u8; em_len - m.len()];
+    em.extend_from_slice(&m);
+    if em[em_len - 1] != 0xbc {
+        return None;
+    }
+    let (masked_db, rest) = em.split_at(em_len - H_LEN - 1);
+    let h = &rest[..H_LEN];
+    let mut db = masked_db.to_vec();
+    mgf1_sha256_xor(&mut db, h);
+    db[0] &= 0xff >> (8 * em_len - em_bits);
+    let one = db.iter().position(|&b| b != 0)?;
+    (db[one] == 0x01).then(|| db.len() - one - 1)
+}
+
+fn mgf1_sha256_xor(out: &mut [u8], seed: &[u8]) {
+    for (counter, chunk) in out.chunks_mut(32).enumerate() {
+        let mask = Sha256::new()
+            .chain_update(seed)
+            .chain_update((counter as u32).to_be_bytes())
+            .finalize();
+        chunk.iter_mut().zip(mask).for_each(|(b, m)| *b ^= m);
     }
 }
 
@@ -242,5 +336,54 @@ mod tests {
             k.verify(b"m", "00"),
             Err(VerifyError::Key(KeyError::Public(_)))
         ));
+    }
+
+    /// Signatures made by python securesystemslib (`CryptoSigner`) and by
+    /// `cryptography` with other PSS salt lengths (maximum, as Vault signs;
+    /// zero) verify here, and fail on another message.
+    #[test]
+    fn python_made_signatures_verify() {
+        let script = r#"
+import json
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from securesystemslib.signer import CryptoSigner, SSlibKey
+msg = b'{"_type":"targets","version":7}'
+out = []
+for priv in (ed25519.Ed25519PrivateKey.generate(), ec.generate_private_key(ec.SECP256R1()),
+             rsa.generate_private_key(public_exponent=65537, key_size=2048)):
+    signer = CryptoSigner(priv)
+    key = signer.public_key.to_dict()
+    out.append({"key": key, "sig": signer.sign(msg).signature})
+    if isinstance(priv, rsa.RSAPrivateKey):
+        for salt in (padding.PSS.MAX_LENGTH, 0):
+            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=salt)
+            out.append({"key": key, "sig": priv.sign(msg, pss, hashes.SHA256()).hex()})
+print(json.dumps({"msg": msg.hex(), "cases": out}))
+"#;
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("python3 is required for the cross-implementation signature test");
+        assert!(
+            out.status.success(),
+            "securesystemslib/cryptography missing? run `make setup`: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let msg = hex::decode(report["msg"].as_str().unwrap()).unwrap();
+        let cases = report["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 5);
+        for case in cases {
+            let key = Key::from_value(&case["key"]).unwrap();
+            let sig = case["sig"].as_str().unwrap();
+            assert_eq!(key.verify(&msg, sig), Ok(()), "{case}");
+            assert_eq!(
+                key.verify(b"another message", sig),
+                Err(VerifyError::Invalid),
+                "{case}"
+            );
+        }
     }
 }
