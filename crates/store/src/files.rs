@@ -72,8 +72,37 @@ impl Store {
     /// task does not cause a republish); anything else makes it pending.
     pub async fn upsert_files(&self, files: &[NewFile]) -> Result<(), StoreError> {
         use sea_orm::TransactionTrait;
-        let ts = now();
         let txn = self.db.begin().await.map_err(q("begin"))?;
+        self.upsert_on(&txn, files).await?;
+        txn.commit().await.map_err(q("commit artifacts"))
+    }
+
+    /// [`Store::upsert_files`] at most once for `task_id`: a redelivered
+    /// task (its first run committed, then the worker died before the task
+    /// was recorded done) changes nothing, so it cannot bring back an
+    /// artifact a later task removed. True if applied now.
+    pub async fn upsert_files_once(
+        &self,
+        task_id: &str,
+        files: &[NewFile],
+    ) -> Result<bool, StoreError> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await.map_err(q("begin"))?;
+        if self.applied_before(&txn, task_id).await?.is_some() {
+            txn.rollback().await.map_err(q("rollback"))?;
+            return Ok(false);
+        }
+        self.upsert_on(&txn, files).await?;
+        txn.commit().await.map_err(q("commit artifacts"))?;
+        Ok(true)
+    }
+
+    async fn upsert_on<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        files: &[NewFile],
+    ) -> Result<(), StoreError> {
+        let ts = now();
         let (json, text) = if self.is_postgres() {
             ("::json", "::text")
         } else {
@@ -117,7 +146,7 @@ impl Store {
                 .await
                 .map_err(q("upsert artifacts"))?;
         }
-        txn.commit().await.map_err(q("commit artifacts"))
+        Ok(())
     }
 
     /// Mark paths removed. Unknown paths, and paths already removed and
@@ -128,6 +157,93 @@ impl Store {
     ) -> Result<(Vec<String>, Vec<String>), StoreError> {
         use sea_orm::TransactionTrait;
         let txn = self.db.begin().await.map_err(q("begin"))?;
+        let outcome = self.remove_on(&txn, paths).await?;
+        txn.commit().await.map_err(q("commit removal"))?;
+        Ok(outcome)
+    }
+
+    /// [`Store::mark_removed`] at most once for `task_id`; a redelivered
+    /// task gets the outcome of its first run back and changes nothing.
+    pub async fn mark_removed_once(
+        &self,
+        task_id: &str,
+        paths: &[String],
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await.map_err(q("begin"))?;
+        if let Some(before) = self.applied_before(&txn, task_id).await? {
+            txn.rollback().await.map_err(q("rollback"))?;
+            return serde_json::from_value(before).map_err(|e| StoreError::Data {
+                what: "applied task outcome",
+                message: e.to_string(),
+            });
+        }
+        let outcome = self.remove_on(&txn, paths).await?;
+        let recorded = serde_json::to_value(&outcome).unwrap_or_default();
+        txn.execute_raw(self.stmt(
+            "UPDATE rstuf_applied_tasks SET outcome = $1 WHERE task_id = $2",
+            vec![recorded.to_string().into(), task_id.into()],
+        ))
+        .await
+        .map_err(q("record task outcome"))?;
+        txn.commit().await.map_err(q("commit removal"))?;
+        Ok(outcome)
+    }
+
+    /// Claim `task_id`'s effects inside `txn`: `None` if this is the first
+    /// run (the claim commits with the effects), else the outcome the
+    /// first run recorded. A concurrent duplicate waits on the unique key
+    /// until the first commits.
+    async fn applied_before<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        task_id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let r = txn
+            .execute_raw(self.stmt(
+                "INSERT INTO rstuf_applied_tasks (task_id, outcome, applied_at) VALUES ($1, 'null', $2) ON CONFLICT (task_id) DO NOTHING",
+                vec![task_id.into(), now().into()],
+            ))
+            .await
+            .map_err(q("claim task effects"))?;
+        if r.rows_affected() > 0 {
+            return Ok(None);
+        }
+        let row = txn
+            .query_one_raw(self.stmt(
+                "SELECT outcome FROM rstuf_applied_tasks WHERE task_id = $1",
+                vec![task_id.into()],
+            ))
+            .await
+            .map_err(q("read task outcome"))?;
+        let text: String = row
+            .map(|r| r.try_get("", "outcome"))
+            .transpose()
+            .map_err(q("read task outcome"))?
+            .unwrap_or_else(|| "null".into());
+        Ok(Some(
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        ))
+    }
+
+    /// Forget the effect claims of tasks applied before `t`.
+    pub async fn purge_applied_before(&self, t: chrono::NaiveDateTime) -> Result<u64, StoreError> {
+        let r = self
+            .db
+            .execute_raw(self.stmt(
+                "DELETE FROM rstuf_applied_tasks WHERE applied_at < $1",
+                vec![t.into()],
+            ))
+            .await
+            .map_err(q("purge applied tasks"))?;
+        Ok(r.rows_affected())
+    }
+
+    async fn remove_on<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        paths: &[String],
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
         let ts = now();
         let mut removed = Vec::new();
         let mut not_found = Vec::new();
@@ -148,7 +264,6 @@ impl Store {
                 not_found.push(path.clone());
             }
         }
-        txn.commit().await.map_err(q("commit removal"))?;
         Ok((removed, not_found))
     }
 

@@ -8,6 +8,12 @@
 //!   state of both modes.
 //! - `rstuf_publisher`: the single-writer lease with a fencing token that
 //!   serializes publish passes across processes.
+//! - `rstuf_version_reservations`: the highest version of each versioned
+//!   metadata file a publish pass has ever been handed, so a pass that dies
+//!   after writing files but before committing never has its file names
+//!   reused with other content.
+//! - `rstuf_applied_tasks`: which tasks' artifact changes are committed, so
+//!   a task delivered again after a crash does not apply them twice.
 //!
 //! The atomic and bulk operations are written as explicit SQL so their
 //! locking and batching are visible and reviewed, not left to an ORM.
@@ -22,6 +28,6 @@ mod tasks;
 
 pub use db::{Store, StoreError};
 pub use files::{FileRow, NewFile};
-pub use publisher::PublishCommit;
+pub use publisher::{PublishCommit, VersionRequest};
 pub use roles::{NewRole, Role};
 pub use tasks::{NewTask, Task};

@@ -16,6 +16,8 @@ const SQLITE: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS ix_rstuf_tasks_claim ON rstuf_tasks (state, available_at)",
     "CREATE TABLE IF NOT EXISTS rstuf_publisher (id INTEGER PRIMARY KEY, fencing_token BIGINT NOT NULL, holder VARCHAR, lease_until TIMESTAMP)",
     "INSERT INTO rstuf_publisher (id, fencing_token) VALUES (1, 0) ON CONFLICT DO NOTHING",
+    "CREATE TABLE IF NOT EXISTS rstuf_version_reservations (name VARCHAR PRIMARY KEY, version BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rstuf_applied_tasks (task_id VARCHAR(64) PRIMARY KEY, outcome TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)",
 ];
 
 const POSTGRES: &[&str] = &[
@@ -30,6 +32,8 @@ const POSTGRES: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS ix_rstuf_tasks_claim ON rstuf_tasks (state, available_at)",
     "CREATE TABLE IF NOT EXISTS rstuf_publisher (id INTEGER PRIMARY KEY, fencing_token BIGINT NOT NULL, holder VARCHAR, lease_until TIMESTAMP)",
     "INSERT INTO rstuf_publisher (id, fencing_token) VALUES (1, 0) ON CONFLICT DO NOTHING",
+    "CREATE TABLE IF NOT EXISTS rstuf_version_reservations (name VARCHAR PRIMARY KEY, version BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rstuf_applied_tasks (task_id VARCHAR(64) PRIMARY KEY, outcome TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)",
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -108,4 +108,19 @@ impl Store {
         let current = self.setting("BOOTSTRAP").await?;
         Ok(Err(current.and_then(|v| v.as_str().map(String::from))))
     }
+
+    /// Release a bootstrap lock taken by `task_id` (`BOOTSTRAP =
+    /// "pre-<task_id>"` back to none); false if the state moved on.
+    pub async fn unlock_bootstrap(&self, task_id: &str) -> Result<bool, StoreError> {
+        let value = serde_json::Value::String(format!("pre-{task_id}")).to_string();
+        let r = self
+            .db
+            .execute_raw(self.stmt(
+                "UPDATE rstuf_settings SET value = 'null', updated_at = $2 WHERE key = 'BOOTSTRAP' AND value = $1",
+                vec![value.into(), now().into()],
+            ))
+            .await
+            .map_err(q("unlock bootstrap"))?;
+        Ok(r.rows_affected() > 0)
+    }
 }

@@ -228,6 +228,25 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
+    /// Tasks by state (results are kept for the retention time only).
+    pub async fn task_counts(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        let rows = self
+            .db
+            .query_all_raw(self.stmt(
+                "SELECT state, COUNT(*) AS n FROM rstuf_tasks GROUP BY state",
+                vec![],
+            ))
+            .await
+            .map_err(q("task counts"))?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.try_get("", "state").map_err(q("task counts"))?;
+                let n: i64 = r.try_get("", "n").map_err(q("task counts"))?;
+                Ok((state, n.max(0) as u64))
+            })
+            .collect()
+    }
+
     /// Delete finished tasks last updated before `t` (result retention).
     pub async fn purge_finished_before(&self, t: NaiveDateTime) -> Result<u64, StoreError> {
         let r = self

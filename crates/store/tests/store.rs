@@ -2,7 +2,7 @@
 //! PostgreSQL server on 127.0.0.1:5432 (a scratch database per test).
 
 use chrono::{Duration, Utc};
-use rstuf_store::{NewFile, NewRole, NewTask, PublishCommit, Store};
+use rstuf_store::{NewFile, NewRole, NewTask, PublishCommit, Store, VersionRequest};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::json;
 use std::time::Duration as StdDuration;
@@ -224,6 +224,158 @@ async fn a_stale_fencing_token_commits_nothing() {
             store.setting("SNAPSHOT_VERSION").await.unwrap(),
             Some(json!(9))
         );
+    }
+}
+
+/// A task's artifact changes apply once: delivered again after a later
+/// task changed the same path, it changes nothing (and a removal reports
+/// its first outcome again).
+#[tokio::test]
+async fn a_redelivered_task_does_not_apply_its_changes_twice() {
+    for (store, _dir) in stores().await {
+        let expires = (Utc::now() + Duration::days(1)).naive_utc();
+        store
+            .create_roles(&[NewRole {
+                rolename: "bins-0".into(),
+                version: 1,
+                expires,
+            }])
+            .await
+            .unwrap();
+        let role_id = store.role_by_name("bins-0").await.unwrap().unwrap().id;
+        let file = |n: u64| NewFile {
+            path: "pkg.tgz".into(),
+            info: json!({"length": n, "hashes": {"sha256": "ab"}}),
+            role_id,
+        };
+        let add = "a".repeat(32);
+        let remove = "b".repeat(32);
+        assert!(store.upsert_files_once(&add, &[file(1)]).await.unwrap());
+        let first = store
+            .mark_removed_once(&remove, &["pkg.tgz".into()])
+            .await
+            .unwrap();
+        assert_eq!(first, (vec!["pkg.tgz".to_string()], vec![]));
+        // The add is delivered again: the removal stands.
+        assert!(!store.upsert_files_once(&add, &[file(1)]).await.unwrap());
+        let rows = store.role_files(role_id).await.unwrap();
+        assert!(!rows[0].added, "the later removal stands");
+        // A newer add, then the removal delivered again: the add stands and
+        // the removal says what it said the first time.
+        assert!(store
+            .upsert_files_once(&"c".repeat(32), &[file(2)])
+            .await
+            .unwrap());
+        let again = store
+            .mark_removed_once(&remove, &["pkg.tgz".into()])
+            .await
+            .unwrap();
+        assert_eq!(again, first);
+        let rows = store.role_files(role_id).await.unwrap();
+        assert!(rows[0].added && rows[0].info["length"] == 2);
+        // Claims are forgotten after the retention time.
+        assert_eq!(
+            store
+                .purge_applied_before((Utc::now() + Duration::seconds(1)).naive_utc())
+                .await
+                .unwrap(),
+            3
+        );
+    }
+}
+
+/// Versions handed to a pass are never handed out again, even if the pass
+/// never commits; fixed versions are recorded but not moved; a stale token
+/// reserves nothing.
+#[tokio::test]
+async fn reserved_versions_are_never_handed_out_twice() {
+    for (store, _dir) in stores().await {
+        let t1 = store
+            .acquire_publisher("a", StdDuration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        let many: Vec<VersionRequest> = (0..1200)
+            .map(|i| VersionRequest::next(format!("bins-{i:04x}"), 2))
+            .chain([
+                VersionRequest::next("snapshot", 5),
+                VersionRequest::next("snapshot", 4),
+            ])
+            .collect();
+        let first = store
+            .reserve_versions("a", t1, &many)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.len(), 1201);
+        assert_eq!(first["bins-0000"], 2);
+        assert_eq!(first["snapshot"], 5);
+        // The pass dies; the next one starts from the same committed state.
+        let again = store
+            .reserve_versions(
+                "a",
+                t1,
+                &[
+                    VersionRequest::next("bins-0000", 2),
+                    VersionRequest::next("bins-04af", 2),
+                    VersionRequest::next("targets", 2),
+                ],
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again["bins-0000"], 3);
+        assert_eq!(again["bins-04af"], 3);
+        assert_eq!(again["targets"], 2);
+        // A committed version above the reservations wins.
+        let ahead = store
+            .reserve_versions("a", t1, &[VersionRequest::next("bins-0000", 10)])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ahead["bins-0000"], 10);
+        // An offline-signed document keeps its version.
+        let exact = VersionRequest {
+            name: "release".into(),
+            at_least: 4,
+            exact: true,
+        };
+        for _ in 0..2 {
+            let fixed = store
+                .reserve_versions("a", t1, std::slice::from_ref(&exact))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(fixed["release"], 4);
+        }
+        let marks = store
+            .reserved_versions(&["bins-0000", "release", "unknown"])
+            .await
+            .unwrap();
+        assert_eq!(marks.get("bins-0000"), Some(&10));
+        assert_eq!(marks.get("release"), Some(&4));
+        assert_eq!(marks.get("unknown"), None);
+        // Someone else took the lease: nothing is reserved with the old token.
+        tokio::time::sleep(StdDuration::from_millis(5)).await;
+        store.release_publisher("a", t1).await.unwrap();
+        let t2 = store
+            .acquire_publisher("b", StdDuration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            store
+                .reserve_versions("a", t1, &[VersionRequest::next("bins-0000", 1)])
+                .await
+                .unwrap(),
+            None
+        );
+        let next = store
+            .reserve_versions("b", t2, &[VersionRequest::next("bins-0000", 1)])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(next["bins-0000"], 11);
     }
 }
 
