@@ -9,12 +9,25 @@ use serde_json::json;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 
+/// Compiled plugin code is cached per user (`RSTUF_PLUGIN_CACHE`, else
+/// `$XDG_CACHE_HOME/rstuf/plugins`, else `~/.cache/rstuf/plugins`), never in
+/// a shared directory: cached code runs unchecked. Without a home
+/// directory, plugins are compiled every time.
+fn cache_dir() -> Option<PathBuf> {
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("RSTUF_PLUGIN_CACHE")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("rstuf/plugins")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache/rstuf/plugins")))
+}
+
 fn runtime() -> CliResult<Runtime> {
-    let cache = std::env::var_os("RSTUF_PLUGIN_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("rstuf-plugin-cache"));
     Runtime::new(RuntimeOptions {
-        cache_dir: Some(cache),
+        cache_dir: cache_dir(),
+        ..Default::default()
     })
     .map_err(|e| local(format!("plugin runtime: {e:#}")))
 }

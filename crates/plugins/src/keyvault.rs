@@ -70,25 +70,37 @@ impl KeyVault {
     }
 
     pub async fn list_keys(&self) -> Result<Vec<PublicKey>, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w
-            .rstuf_plugin_keyvault()
-            .call_list_keys(s))?;
-        Ok(self.wit(r)?.into_iter().map(convert_key).collect())
+        self.pool
+            .observe("list_keys", async {
+                let r = plugin_call!(self.pool, |w, s| w
+                    .rstuf_plugin_keyvault()
+                    .call_list_keys(s))?;
+                Ok(self.wit(r)?.into_iter().map(convert_key).collect())
+            })
+            .await
     }
 
     pub async fn get_key(&self, uri: &str) -> Result<PublicKey, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w
-            .rstuf_plugin_keyvault()
-            .call_get_key(s, uri))?;
-        self.wit(r).map(convert_key)
+        self.pool
+            .observe("get_key", async {
+                let r = plugin_call!(self.pool, |w, s| w
+                    .rstuf_plugin_keyvault()
+                    .call_get_key(s, uri))?;
+                self.wit(r).map(convert_key)
+            })
+            .await
     }
 
     /// Sign `message` with the key at `uri`; returns the raw signature bytes.
     pub async fn sign(&self, uri: &str, message: &[u8]) -> Result<Vec<u8>, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w
-            .rstuf_plugin_keyvault()
-            .call_sign(s, uri, message))?;
-        self.wit(r)
+        self.pool
+            .observe("sign", async {
+                let r = plugin_call!(self.pool, |w, s| w
+                    .rstuf_plugin_keyvault()
+                    .call_sign(s, uri, message))?;
+                self.wit(r)
+            })
+            .await
     }
 
     fn wit<T, E: Into<WitError>>(&self, r: Result<T, E>) -> Result<T, PluginError> {

@@ -15,6 +15,7 @@
 //! so one misbehaving call cannot poison the next.
 
 mod bindings;
+mod cache;
 mod error;
 mod inspect;
 mod pool;
@@ -30,8 +31,9 @@ pub use error::{BackendErrorKind, PluginError};
 pub use inspect::{ComponentReport, PluginInfo};
 pub use keyvault::{KeyVault, PublicKey};
 pub use notify::{Event, Notifier};
+pub use pool::CallObserver;
 pub use runtime::{Runtime, RuntimeOptions};
-pub use spec::{DirGrant, Grants, PluginKind, PluginSpec};
+pub use spec::{DirGrant, Grants, PluginKind, PluginSpec, RedactedConfig};
 pub use storage::{ObjectInfo, Storage};
 
 /// The WIT package version this host implements.

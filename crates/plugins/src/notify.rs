@@ -48,16 +48,20 @@ impl Notifier {
     }
 
     pub async fn deliver(&self, event: &Event) -> Result<(), PluginError> {
-        let wit = WitEvent {
-            id: event.id.clone(),
-            kind: event.kind.clone(),
-            time: event.time.clone(),
-            data: event.data.clone(),
-        };
-        let r = plugin_call!(self.pool, |w, s| w
-            .rstuf_plugin_notify()
-            .call_deliver(s, &wit))?;
-        r.map_err(|e| WitError::from(e).into_plugin_error(&self.pool.name))
+        self.pool
+            .observe("deliver", async {
+                let wit = WitEvent {
+                    id: event.id.clone(),
+                    kind: event.kind.clone(),
+                    time: event.time.clone(),
+                    data: event.data.clone(),
+                };
+                let r = plugin_call!(self.pool, |w, s| w
+                    .rstuf_plugin_notify()
+                    .call_deliver(s, &wit))?;
+                r.map_err(|e| WitError::from(e).into_plugin_error(&self.pool.name))
+            })
+            .await
     }
 }
 

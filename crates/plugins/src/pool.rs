@@ -54,6 +54,13 @@ pub(crate) struct Pool<W: World> {
     idle: Mutex<Vec<Instance<W>>>,
     permits: Arc<Semaphore>,
     pub(crate) info: PluginInfo,
+    observer: Option<Arc<dyn CallObserver>>,
+}
+
+/// Told about every plugin call (the host's metrics): which plugin, which
+/// operation, how long it took and whether it succeeded.
+pub trait CallObserver: Send + Sync {
+    fn plugin_call(&self, plugin: &str, op: &'static str, elapsed: Duration, ok: bool);
 }
 
 impl<W: World> Pool<W> {
@@ -65,6 +72,7 @@ impl<W: World> Pool<W> {
         pre: W::Pre,
         grants: Grants,
         config: String,
+        observer: Option<Arc<dyn CallObserver>>,
     ) -> Result<Self, PluginError> {
         let permits = Arc::new(Semaphore::new(grants.max_instances.max(1)));
         let mut pool: Pool<W> = Pool {
@@ -76,6 +84,7 @@ impl<W: World> Pool<W> {
             idle: Mutex::new(Vec::new()),
             permits,
             info: PluginInfo::default(),
+            observer,
         };
         let mut first = pool.create().await?;
         first.store.data_mut().arm(pool.cpu_budget());
@@ -83,6 +92,21 @@ impl<W: World> Pool<W> {
         pool.info = pool.settle(&mut first, Ok(info))?;
         pool.idle_push(first);
         Ok(pool)
+    }
+
+    /// Run one operation (waiting for an instance included) and tell the
+    /// observer how it went.
+    pub(crate) async fn observe<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T, PluginError>>,
+    ) -> Result<T, PluginError> {
+        let started = std::time::Instant::now();
+        let result = call.await;
+        if let Some(observer) = &self.observer {
+            observer.plugin_call(&self.name, op, started.elapsed(), result.is_ok());
+        }
+        result
     }
 
     fn cpu_budget(&self) -> Duration {

@@ -6,12 +6,15 @@
 //! Compiling a component with Cranelift costs seconds, so the machine code is
 //! cached on disk under the SHA-256 of the component bytes and the engine's
 //! compatibility hash. Swapping a plugin file changes its digest and so
-//! triggers a fresh compile; nothing is keyed by file name.
+//! triggers a fresh compile; nothing is keyed by file name. The cache runs
+//! unchecked native code, so it is only used where nobody else can write
+//! (see [`crate::cache`]).
 
 use crate::bindings;
+use crate::cache::CodeCache;
 use crate::error::PluginError;
 use crate::inspect::{self, ComponentReport};
-use crate::pool::{Pool, World};
+use crate::pool::{CallObserver, Pool, World};
 use crate::sandbox::{HostState, TICK};
 use crate::spec::{PluginKind, PluginSpec};
 use crate::{KeyVault, Notifier, Storage};
@@ -24,10 +27,12 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 /// How the runtime is set up.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RuntimeOptions {
     /// Directory for compiled machine code. `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// Told about every call of every plugin this runtime loads.
+    pub observer: Option<Arc<dyn CallObserver>>,
 }
 
 /// Loads plugins. Cheap to clone; all clones share one engine.
@@ -41,7 +46,8 @@ struct Inner {
     storage: Linker<HostState>,
     keyvault: Linker<HostState>,
     notify: Linker<HostState>,
-    cache_dir: Option<PathBuf>,
+    cache: Option<CodeCache>,
+    observer: Option<Arc<dyn CallObserver>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -58,14 +64,16 @@ impl Runtime {
         config.wasm_component_model(true);
         let engine = Engine::new(&config)?;
 
-        if let Some(dir) = &options.cache_dir {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot create plugin cache directory {}: {e}",
-                    dir.display()
-                )
-            })?;
-        }
+        let cache = options
+            .cache_dir
+            .as_deref()
+            .and_then(|dir| match CodeCache::open(dir) {
+                Ok(cache) => Some(cache),
+                Err(why) => {
+                    tracing::warn!("{why}; plugins are compiled at every start");
+                    None
+                }
+            });
 
         let stop = Arc::new(AtomicBool::new(false));
         spawn_ticker(engine.clone(), stop.clone());
@@ -76,7 +84,8 @@ impl Runtime {
                 keyvault: linker::<bindings::keyvault::KeyvaultBackend>(&engine)?,
                 notify: linker::<bindings::notify::NotifyBackend>(&engine)?,
                 engine,
-                cache_dir: options.cache_dir,
+                cache,
+                observer: options.observer,
                 stop,
             }),
         })
@@ -225,6 +234,7 @@ impl Runtime {
             pre,
             spec.grants.clone(),
             config,
+            self.inner.observer.clone(),
         )
         .await?;
         tracing::info!(
@@ -250,14 +260,14 @@ impl Runtime {
         let engine = self.inner.engine.clone();
         let cache = self
             .inner
-            .cache_dir
-            .as_ref()
-            .map(|dir| dir.join(cache_name(&engine, bytes)));
+            .cache
+            .clone()
+            .map(|cache| (cache, cache_name(&engine, bytes)));
         let bytes = bytes.to_vec();
         let plugin_name = plugin.to_string();
         let path_buf = path.to_path_buf();
         tokio::task::spawn_blocking(move || {
-            compile_cached(&engine, &plugin_name, &path_buf, &bytes, cache.as_deref())
+            compile_cached(&engine, &plugin_name, &path_buf, &bytes, cache)
         })
         .await
         .map_err(|e| PluginError::Trap {
@@ -353,17 +363,18 @@ fn compile_cached(
     plugin: &str,
     path: &Path,
     bytes: &[u8],
-    cache: Option<&Path>,
+    cache: Option<(CodeCache, String)>,
 ) -> Result<Component, PluginError> {
-    if let Some(cached) = cache.filter(|p| p.is_file()) {
-        // SAFETY: the file was written by `Component::serialize` of an engine
-        // with the same compatibility hash (it is in the file name) into the
-        // host's own cache directory. wasmtime still checks the header and
-        // refuses incompatible artifacts; on any error we recompile.
-        match unsafe { Component::deserialize_file(engine, cached) } {
+    if let Some(code) = cache.as_ref().and_then(|(cache, name)| cache.read(name)) {
+        // SAFETY: the bytes come from a file only this user can write (the
+        // cache checks owner and mode on the open file), written by
+        // `Component::serialize` of an engine with the same compatibility
+        // hash (it is in the file name). wasmtime still checks the header
+        // and refuses incompatible artifacts; on any error we recompile.
+        match unsafe { Component::deserialize(engine, &code) } {
             Ok(component) => return Ok(component),
             Err(e) => {
-                tracing::warn!(plugin, cache = %cached.display(), "ignoring unusable cached plugin code: {e}")
+                tracing::warn!(plugin, "ignoring unusable cached plugin code: {e}")
             }
         }
     }
@@ -372,18 +383,14 @@ fn compile_cached(
         path: path.to_path_buf(),
         reason: format!("{e:#}"),
     })?;
-    if let Some(target) = cache {
-        if let Err(e) = write_cache(&component, target) {
-            tracing::warn!(plugin, cache = %target.display(), "cannot write plugin compile cache: {e}");
+    if let Some((cache, name)) = &cache {
+        let written = component
+            .serialize()
+            .map_err(|e| e.to_string())
+            .and_then(|code| cache.write(name, &code).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            tracing::warn!(plugin, cache = %cache.path(name).display(), "cannot write plugin compile cache: {e}");
         }
     }
     Ok(component)
-}
-
-fn write_cache(component: &Component, target: &Path) -> anyhow::Result<()> {
-    let code = component.serialize()?;
-    let tmp = target.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, code)?;
-    std::fs::rename(&tmp, target)?;
-    Ok(())
 }

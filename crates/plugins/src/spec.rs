@@ -46,7 +46,7 @@ impl std::fmt::Display for PluginKind {
 }
 
 /// One configured plugin.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginSpec {
     /// Name used in logs and errors (e.g. `storage`, `online-keys`).
@@ -111,6 +111,34 @@ impl Default for Grants {
             cpu_ms: 10_000,
             timeout_ms: 60_000,
             max_instances: 16,
+        }
+    }
+}
+
+/// `config` may hold secrets: debug output shows its keys only.
+impl std::fmt::Debug for PluginSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginSpec")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("file", &self.file)
+            .field("config", &RedactedConfig(&self.config))
+            .field("grants", &self.grants)
+            .finish()
+    }
+}
+
+/// A plugin configuration shown as its keys, every value hidden.
+pub struct RedactedConfig<'a>(pub &'a serde_json::Value);
+
+impl std::fmt::Debug for RedactedConfig<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_object() {
+            Some(map) => f
+                .debug_map()
+                .entries(map.keys().map(|k| (k, "***")))
+                .finish(),
+            None => f.write_str("***"),
         }
     }
 }

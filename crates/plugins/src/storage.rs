@@ -48,48 +48,68 @@ impl Storage {
 
     /// Atomically write one object.
     pub async fn put(&self, name: &str, data: &[u8]) -> Result<(), PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w
-            .rstuf_plugin_storage()
-            .call_put(s, name, data))?;
-        self.wit(r)
+        self.pool
+            .observe("put", async {
+                let r = plugin_call!(self.pool, |w, s| w
+                    .rstuf_plugin_storage()
+                    .call_put(s, name, data))?;
+                self.wit(r)
+            })
+            .await
     }
 
     /// Atomically write each of several objects, in order.
     pub async fn put_many(&self, objects: &[(String, Vec<u8>)]) -> Result<(), PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w
-            .rstuf_plugin_storage()
-            .call_put_many(s, objects))?;
-        self.wit(r)
+        self.pool
+            .observe("put_many", async {
+                let r = plugin_call!(self.pool, |w, s| w
+                    .rstuf_plugin_storage()
+                    .call_put_many(s, objects))?;
+                self.wit(r)
+            })
+            .await
     }
 
     /// Read one object; `None` if it does not exist.
     pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_storage().call_get(s, name))?;
-        self.wit(r)
+        self.pool
+            .observe("get", async {
+                let r = plugin_call!(self.pool, |w, s| w.rstuf_plugin_storage().call_get(s, name))?;
+                self.wit(r)
+            })
+            .await
     }
 
     /// Objects whose names start with `prefix`, in name order.
     pub async fn list_objects(&self, prefix: &str) -> Result<Vec<ObjectInfo>, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w
-            .rstuf_plugin_storage()
-            .call_list_objects(s, prefix))?;
-        Ok(self
-            .wit(r)?
-            .into_iter()
-            .map(|o| ObjectInfo {
-                name: o.name,
-                size: o.size,
-                modified: o.modified,
+        self.pool
+            .observe("list_objects", async {
+                let r = plugin_call!(self.pool, |w, s| w
+                    .rstuf_plugin_storage()
+                    .call_list_objects(s, prefix))?;
+                Ok(self
+                    .wit(r)?
+                    .into_iter()
+                    .map(|o| ObjectInfo {
+                        name: o.name,
+                        size: o.size,
+                        modified: o.modified,
+                    })
+                    .collect())
             })
-            .collect())
+            .await
     }
 
     /// Delete one object; `false` if it did not exist.
     pub async fn delete(&self, name: &str) -> Result<bool, PluginError> {
-        let r = plugin_call!(self.pool, |w, s| w
-            .rstuf_plugin_storage()
-            .call_delete(s, name))?;
-        self.wit(r)
+        self.pool
+            .observe("delete", async {
+                let r = plugin_call!(self.pool, |w, s| w
+                    .rstuf_plugin_storage()
+                    .call_delete(s, name))?;
+                self.wit(r)
+            })
+            .await
     }
 
     fn wit<T, E: Into<WitError>>(&self, r: Result<T, E>) -> Result<T, PluginError> {
