@@ -4,8 +4,9 @@
 
 use crate::config::Config;
 use rstuf_plugins::{
-    KeyVault, Notifier, PluginError, PluginKind, Runtime, RuntimeOptions, Storage,
+    CallObserver, KeyVault, Notifier, PluginError, PluginKind, Runtime, RuntimeOptions, Storage,
 };
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -28,9 +29,14 @@ pub struct Backends {
 impl Backends {
     /// Load every configured plugin. Fails on the first plugin that cannot
     /// be loaded or configured, naming it.
-    pub async fn load(config: &Config) -> Result<Backends, BackendError> {
+    /// `observer` is told about every plugin call (the service's metrics).
+    pub async fn load(
+        config: &Config,
+        observer: Option<Arc<dyn CallObserver>>,
+    ) -> Result<Backends, BackendError> {
         let runtime = Runtime::new(RuntimeOptions {
             cache_dir: Some(config.plugins.cache_dir.clone()),
+            observer,
         })
         .map_err(|e| BackendError::Runtime(format!("{e:#}")))?;
         let mut storage = None;

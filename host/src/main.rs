@@ -38,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
     }
     match command.as_str() {
         "check" => {
-            let backends = Backends::load(&config).await?;
+            let backends = Backends::load(&config, None).await?;
             println!("configuration valid; plugins loaded:");
             println!(
                 "  storage  {} = {} {}",

@@ -45,6 +45,7 @@ pub fn runtime() -> Runtime {
         .get_or_init(|| {
             Runtime::new(RuntimeOptions {
                 cache_dir: Some(workspace_root().join("target/plugin-cache")),
+                ..Default::default()
             })
             .expect("plugin runtime starts")
         })

@@ -2,8 +2,11 @@
 //! accepted (202) by an API-only process, and by a full process killed with
 //! SIGKILL while it publishes, are all published after a restart; the
 //! metadata served is consistent at every step and verifies with
-//! python-tuf. Needs the `rstuf-host` binary (`cargo build -p rstuf-host`,
-//! which `make test` runs first).
+//! python-tuf. A process crashed at each step of a publish pass (debug
+//! builds' `RSTUF_FAILPOINT`) leaves what clients see verifiable and never
+//! has a file it wrote overwritten with other bytes. Needs the
+//! `rstuf-host` binary (`cargo build -p rstuf-host`, which `make test` runs
+//! first).
 
 use rstuf_tests::service::{artifact, python_script, python_script_async};
 use rstuf_tests::workspace_root;
@@ -19,6 +22,10 @@ struct Host {
 
 impl Host {
     fn start(dir: &Path, port: u16, role: &str) -> Host {
+        Host::start_with(dir, port, role, &[])
+    }
+
+    fn start_with(dir: &Path, port: u16, role: &str, env: &[(&str, &str)]) -> Host {
         let bin = workspace_root().join("target/debug/rstuf-host");
         assert!(
             bin.is_file(),
@@ -36,6 +43,7 @@ impl Host {
             // Short leases so a restarted worker takes over quickly.
             .env("RSTUF_LOCK_TIMEOUT", "5")
             .env("RSTUF_LOG_LEVEL", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -57,6 +65,26 @@ impl Host {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("{} did not become healthy", self.base);
+    }
+
+    /// Wait for the process to end by itself (a crash point); true if it
+    /// was killed by a signal.
+    fn wait_crashed(mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                use std::os::unix::process::ExitStatusExt;
+                return status.signal().is_some();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "{} did not reach its crash point within {within:?}",
+                    self.base
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn kill(mut self) {
@@ -201,4 +229,172 @@ async fn accepted_artifacts_survive_kill_and_restart() {
         serde_json::from_str(&python_script_async("verify.py", &args).await).unwrap();
     assert_eq!(report["found"].as_object().unwrap().len(), 30, "{report}");
     again.kill();
+}
+
+/// SHA-256 of every file in the metadata directory.
+fn file_digests(metadata: &Path) -> std::collections::BTreeMap<String, String> {
+    use sha2::{Digest, Sha256};
+    std::fs::read_dir(metadata)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| {
+            let bytes = std::fs::read(e.path()).unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                hex::encode(Sha256::digest(bytes)),
+            )
+        })
+        .collect()
+}
+
+/// The process dies after the versions are reserved, after the role and
+/// snapshot files are written, and after the commit (before
+/// `timestamp.json`): each time the repository clients see still verifies
+/// (python-tuf, through a plain static server), and when a healthy process
+/// finishes the work no versioned file ever changed its bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_inside_a_publish_pass_never_rewrite_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for sub in ["keys", "work", "data/metadata"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let metadata = dir.join("data/metadata");
+    let http = reqwest::Client::new();
+    let port = free_port();
+    // What clients see is served by a static web server, independent of
+    // the host's life.
+    let static_port = free_port();
+    let mut web = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &static_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(&metadata)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 http.server");
+    let static_url = format!("http://127.0.0.1:{static_port}");
+
+    let host = Host::start(dir, port, "all");
+    host.ready(&http).await;
+    let payload: Value = serde_json::from_str(&python_script(
+        "ceremony.py",
+        &[
+            "--out",
+            dir.join("work").to_str().unwrap(),
+            "--key-dir",
+            dir.join("keys").to_str().unwrap(),
+            "--bins",
+            "4",
+        ],
+    ))
+    .unwrap();
+    let (status, r) = post(&http, format!("{}/api/v1/bootstrap/", host.base), &payload).await;
+    assert_eq!(status, 202, "{r}");
+    let done = wait_task(&http, &host.base, r["data"]["task_id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+    let (status, r) = post(
+        &http,
+        format!("{}/api/v1/artifacts/", host.base),
+        &json!({ "artifacts": [artifact("before/crashes.whl", 7)] }),
+    )
+    .await;
+    assert_eq!(status, 202, "{r}");
+    let done = wait_task(&http, &host.base, r["data"]["task_id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+    host.kill();
+    let root = dir.join("work/trusted-root.json");
+    std::fs::copy(metadata.join("1.root.json"), &root).unwrap();
+    let verify = |present: Vec<String>, absent: Vec<String>| {
+        let url = static_url.clone();
+        let root = root.clone();
+        async move {
+            let mut args: Vec<&str> = vec![&url, root.to_str().unwrap(), "--present"];
+            args.extend(present.iter().map(String::as_str));
+            args.push("--absent");
+            args.extend(absent.iter().map(String::as_str));
+            serde_json::from_str::<Value>(&python_script_async("verify.py", &args).await).unwrap()
+        }
+    };
+
+    // Every file ever seen, with the bytes it had when first seen.
+    let mut seen = file_digests(&metadata);
+    let record = |seen: &mut std::collections::BTreeMap<String, String>| {
+        for (name, digest) in file_digests(&metadata) {
+            if name == "timestamp.json" {
+                continue;
+            }
+            match seen.get(&name) {
+                Some(before) => {
+                    assert_eq!(before, &digest, "{name} was rewritten with other bytes")
+                }
+                None => {
+                    seen.insert(name, digest);
+                }
+            }
+        }
+    };
+    // The first process crashes in the pass its add triggers; the next two
+    // crash in the start-up pass that retries the pending work.
+    let first = Host::start_with(
+        dir,
+        port,
+        "all",
+        &[("RSTUF_FAILPOINT", "publish-after-reserve")],
+    );
+    first.ready(&http).await;
+    let (status, r) = post(
+        &http,
+        format!("{}/api/v1/artifacts/", first.base),
+        &json!({ "artifacts": [artifact("crash/1.whl", 1)] }),
+    )
+    .await;
+    assert_eq!(status, 202, "{r}");
+    let pending = r["data"]["task_id"].as_str().unwrap().to_string();
+    let mut crashing = Some(first);
+    for point in [
+        "publish-after-reserve",
+        "publish-after-files",
+        "publish-after-commit",
+    ] {
+        let host = crashing
+            .take()
+            .unwrap_or_else(|| Host::start_with(dir, port, "all", &[("RSTUF_FAILPOINT", point)]));
+        assert!(
+            host.wait_crashed(Duration::from_secs(60)),
+            "the process stopped at {point} by a signal"
+        );
+        record(&mut seen);
+        assert_consistent(&metadata);
+        verify(
+            vec!["before/crashes.whl".into()],
+            vec!["crash/1.whl".into()],
+        )
+        .await;
+    }
+
+    // A healthy process finishes everything; nothing written before changed.
+    let healthy = Host::start(dir, port, "all");
+    healthy.ready(&http).await;
+    let done = wait_task(&http, &healthy.base, &pending).await;
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+    record(&mut seen);
+    assert_consistent(&metadata);
+    let report = verify(
+        vec!["before/crashes.whl".into(), "crash/1.whl".into()],
+        vec![],
+    )
+    .await;
+    assert_eq!(report["found"].as_object().unwrap().len(), 2, "{report}");
+    healthy.kill();
+    let _ = web.kill();
+    let _ = web.wait();
 }

@@ -217,3 +217,64 @@ async fn a_plugin_of_another_kind_or_wit_version_is_refused() {
         "{msg}"
     );
 }
+
+/// Cached machine code runs unchecked, so the compile cache is trusted only
+/// when nobody else can write it. Planting another plugin's compiled code
+/// under storage-fs's cache entry: with the entry writable by others it is
+/// ignored (storage-fs is compiled from its .wasm and works); the same
+/// plant owned by us alone is used, which shows the check is what stops it.
+#[tokio::test]
+async fn a_planted_compile_cache_entry_others_can_write_is_not_run() {
+    use rstuf_plugins::{Runtime, RuntimeOptions};
+    use std::os::unix::fs::PermissionsExt;
+    let cache = tempfile::tempdir().unwrap();
+    let fresh = || {
+        Runtime::new(RuntimeOptions {
+            cache_dir: Some(cache.path().to_path_buf()),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let entries = || -> std::collections::BTreeSet<std::path::PathBuf> {
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    };
+    let data = tempfile::tempdir().unwrap();
+    fresh()
+        .load_storage(&storage_fs_spec(data.path()))
+        .await
+        .unwrap();
+    let storage_entry = entries().into_iter().next().expect("storage-fs was cached");
+    fresh()
+        .load_storage(&testbed("ok", Grants::default()))
+        .await
+        .unwrap();
+    let other_entry = entries()
+        .into_iter()
+        .find(|p| *p != storage_entry)
+        .expect("testbed was cached");
+    let mode = std::fs::metadata(&storage_entry)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "cache entries are private: {mode:o}");
+
+    std::fs::copy(&other_entry, &storage_entry).unwrap();
+    std::fs::set_permissions(&storage_entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let storage = fresh()
+        .load_storage(&storage_fs_spec(data.path()))
+        .await
+        .expect("the planted entry is ignored and storage-fs compiled from source");
+    assert_eq!(storage.info().name, "storage-fs");
+    storage.put("x.json", b"1").await.unwrap();
+    assert_eq!(std::fs::read(data.path().join("x.json")).unwrap(), b"1");
+
+    // The control: a private entry is trusted, so the plant takes effect.
+    std::fs::copy(&other_entry, &storage_entry).unwrap();
+    std::fs::set_permissions(&storage_entry, std::fs::Permissions::from_mode(0o600)).unwrap();
+    if let Ok(s) = fresh().load_storage(&storage_fs_spec(data.path())).await {
+        assert_ne!(s.info().name, "storage-fs", "the cached code was used");
+    }
+}

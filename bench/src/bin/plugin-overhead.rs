@@ -68,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let cold = Runtime::new(RuntimeOptions {
         cache_dir: Some(cache_dir.path().to_path_buf()),
+        ..Default::default()
     })?;
     cold.load_storage(&spec).await?;
     row(
@@ -77,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
 
     let warm = Runtime::new(RuntimeOptions {
         cache_dir: Some(cache_dir.path().to_path_buf()),
+        ..Default::default()
     })?;
     let loads = sample(10, |_| async {
         warm.load_storage(&spec).await?;

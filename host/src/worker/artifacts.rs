@@ -157,7 +157,8 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
         added.push(path);
         roles.insert(role);
     }
-    ctx.store.upsert_files(&files).await?;
+    // Once per task: a redelivered task goes straight to publishing.
+    ctx.store.upsert_files_once(task_id, &files).await?;
     let roles: Vec<String> = roles.into_iter().collect();
     let online_paths: Vec<String> = files
         .iter()
@@ -196,7 +197,7 @@ pub async fn remove(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskRes
     let (valid, mut not_found): (Vec<String>, Vec<String>) = paths
         .into_iter()
         .partition(|p| invalid_path_reason(p).is_none());
-    let (removed, missing) = ctx.store.mark_removed(&valid).await?;
+    let (removed, missing) = ctx.store.mark_removed_once(task_id, &valid).await?;
     not_found.extend(missing);
     if publish_now && !removed.is_empty() {
         publish_and_wait(ctx, task_id, &removed, &[]).await?;

@@ -596,8 +596,8 @@ pub async fn metadata_update(ctx: &Ctx, payload: &Value) -> Result<TaskResult, W
         Ok(v) => v,
         Err(e) => return fail(e.to_string()),
     };
-    if !new_ok.invalid.is_empty() && !old_ok.invalid.is_empty() {
-        return fail("root contains invalid signatures".into());
+    if let Err(e) = check_rotation_signatures(&old_ok, &new_ok) {
+        return fail(e);
     }
     if !(old_ok.is_satisfied() && new_ok.is_satisfied()) {
         ctx.store
@@ -615,6 +615,41 @@ pub async fn metadata_update(ctx: &Ctx, payload: &Value) -> Result<TaskResult, W
         "Metadata Update Processed",
         json!({ "role": "root" }),
     ))
+}
+
+/// Every signature on a new root must be by a key of the trusted or the new
+/// root, and must verify: a bad signature is refused rather than published
+/// (clients would ignore it, but it says the payload is not what its key
+/// holders signed).
+fn check_rotation_signatures(
+    by_old: &rstuf_tuf::verify::Verification,
+    by_new: &rstuf_tuf::verify::Verification,
+) -> Result<(), String> {
+    let bad: Vec<&String> = by_old.invalid.union(&by_new.invalid).collect();
+    if !bad.is_empty() {
+        return Err(format!(
+            "the signature(s) of key(s) {} do not verify",
+            join(&bad)
+        ));
+    }
+    let strangers: Vec<&String> = by_old
+        .unauthorized
+        .intersection(&by_new.unauthorized)
+        .collect();
+    if !strangers.is_empty() {
+        return Err(format!(
+            "signature(s) by key(s) {} that are root keys of neither the trusted nor the new root",
+            join(&strangers)
+        ));
+    }
+    Ok(())
+}
+
+fn join(ids: &[&String]) -> String {
+    ids.iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Persist a fully signed new root; if the online key changed, move every

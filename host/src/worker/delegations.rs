@@ -9,7 +9,7 @@
 //! snapshot does not list. Role names become file names, so they are
 //! checked before anything else.
 
-use super::publish::{offline_roles_of, publish, PublishOptions};
+use super::publish::{offline_draft, offline_roles_of, publish, PublishOptions};
 use super::signer::OnlineKey;
 use super::{expiration_key, Ctx, Settings, WorkError};
 use crate::api::signing_key;
@@ -18,7 +18,6 @@ use rstuf_store::NewRole;
 use rstuf_tuf::format::{expires_in, parse_time};
 use rstuf_tuf::keys::Key;
 use rstuf_tuf::verify::verify_with;
-use rstuf_tuf::SPEC_VERSION;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
@@ -384,26 +383,15 @@ async fn change(
             .ok_or_else(|| WorkError::Retry(format!("role {name} vanished")))?;
         if offline.contains(name) {
             // The key holders sign the next version of this role.
-            let mut targets_map = Map::new();
-            for row in ctx.store.role_files(role.id).await? {
-                if row.added {
-                    targets_map.insert(row.path, row.info);
-                }
-            }
             let days = expirations
                 .iter()
                 .find(|(k, _)| *k == expiration_key(name))
                 .and_then(|(_, v)| v.as_i64())
                 .unwrap_or(DEFAULT_EXPIRE_DAYS);
+            let draft = offline_draft(ctx, &role, days).await?;
             drafts.push((
                 signing_key(name),
-                json!({ "signatures": [], "signed": {
-                    "_type": "targets",
-                    "spec_version": SPEC_VERSION,
-                    "version": role.version + 1,
-                    "expires": expires_in(ctx.clock.now(), days),
-                    "targets": targets_map,
-                }}),
+                json!({ "signatures": [], "signed": draft }),
             ));
         } else {
             force_roles.push(name.clone());

@@ -7,6 +7,7 @@ mod artifacts;
 mod bootstrap;
 pub mod clock;
 mod delegations;
+mod failpoint;
 mod publish;
 mod settings_task;
 mod signer;
@@ -229,6 +230,7 @@ pub fn retry_delay(attempts: u32) -> Duration {
 /// Run one task and say how it ended; the caller records it (the
 /// embedded queue's row, or Redis and a RabbitMQ ack).
 pub async fn execute(ctx: &Arc<Ctx>, action: &str, task_id: &str, payload: Value) -> Finish {
+    let _running = ctx.metrics.task_running();
     let outcome = match TaskName::parse(action) {
         Some(name) => dispatch(ctx, name, task_id, &payload).await,
         None => Err(WorkError::invalid(format!(

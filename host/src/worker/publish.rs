@@ -2,18 +2,22 @@
 //!
 //! One pass folds everything pending into one new version per touched
 //! delegated role, one snapshot and one timestamp. Order keeps clients safe:
-//! role files and snapshot are written first (nothing references them yet),
-//! then the database commit (guarded by the publisher lease's fencing
+//! the versions are reserved first (a fenced commit of the highest number
+//! each file name was ever given, so a file name is written by one pass
+//! only), then role files and snapshot are written (nothing references them
+//! yet), then the database commit (guarded by the publisher lease's fencing
 //! token), then `timestamp.json`. A crash before the commit leaves the
-//! published repository unchanged and the work pending; a crash after it
-//! leaves `timestamp.json` one version behind, which the next pass (and
-//! start-up) repairs before doing anything else.
+//! published repository unchanged and the work pending, and the next pass
+//! uses fresh version numbers; a crash after it leaves `timestamp.json` one
+//! version behind, which the next pass (and start-up) repairs before doing
+//! anything else.
 
+use super::failpoint::failpoint;
 use super::signer::OnlineKey;
 use super::{Ctx, Settings, WorkError};
 use crate::tasks::{TaskName, TaskResult};
 use chrono::Duration;
-use rstuf_store::{PublishCommit, Role};
+use rstuf_store::{PublishCommit, Role, VersionRequest};
 use rstuf_tuf::format::{expires_in, file_name, parse_time, to_file_bytes};
 use rstuf_tuf::SPEC_VERSION;
 use serde_json::{json, Map, Value};
@@ -60,10 +64,11 @@ pub struct PublishOutcome {
 
 const PUT_BATCH: usize = 256;
 
-/// A role's new document, the rows it publishes, its expiry and the
-/// artifact paths it adds and removes.
+/// A role, its new version and document, the rows it publishes, its expiry
+/// and the artifact paths it adds and removes.
 type BuiltRole = (
     Role,
+    i64,
     Value,
     Vec<(i64, chrono::NaiveDateTime)>,
     chrono::NaiveDateTime,
@@ -211,6 +216,7 @@ async fn build_role(
     ctx: &Ctx,
     online: &OnlineKey,
     role: &Role,
+    version: i64,
     settings: &Settings,
 ) -> Result<
     (
@@ -252,7 +258,7 @@ async fn build_role(
     let signed = json!({
         "_type": "targets",
         "spec_version": SPEC_VERSION,
-        "version": role.version + 1,
+        "version": version,
         "expires": expires,
         "targets": targets,
     });
@@ -315,6 +321,44 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
         return Ok(PublishOutcome::default());
     }
 
+    // Every file name this pass writes gets its version from the
+    // reservations (fenced, committed before any write), never reused.
+    let bump_targets = options.bump_targets || options.targets_signed.is_some();
+    let mut requests: Vec<VersionRequest> = roles
+        .values()
+        .map(|r| VersionRequest::next(&r.rolename, r.version + 1))
+        .collect();
+    for (name, doc) in &options.offline_signed {
+        requests.push(VersionRequest {
+            name: name.clone(),
+            at_least: doc
+                .pointer("/signed/version")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+            exact: true,
+        });
+    }
+    if bump_targets {
+        requests.push(VersionRequest::next(
+            "targets",
+            settings.int("TARGETS_VERSION").unwrap_or(1) + 1,
+        ));
+    }
+    requests.push(VersionRequest::next(
+        "snapshot",
+        settings.int("SNAPSHOT_VERSION").unwrap_or(1) + 1,
+    ));
+    let Some(versions) = ctx
+        .store
+        .reserve_versions(&ctx.worker_id, token, &requests)
+        .await?
+    else {
+        return Err(WorkError::Retry(
+            "lost the publisher lease before writing; the pass will be redone".into(),
+        ));
+    };
+    failpoint("publish-after-reserve");
+
     // Build and sign every touched role, concurrently (the key vault pools
     // instances; each signature is one plugin call).
     use futures::stream::{self, StreamExt, TryStreamExt};
@@ -322,10 +366,11 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
         .map(|role| {
             let online = &online;
             let settings = &settings;
+            let version = versions[&role.rolename];
             async move {
                 let (doc, published, expires, changes) =
-                    build_role(ctx, online, &role, settings).await?;
-                Ok::<_, WorkError>((role, doc, published, expires, changes))
+                    build_role(ctx, online, &role, version, settings).await?;
+                Ok::<_, WorkError>((role, version, doc, published, expires, changes))
             }
         })
         .buffer_unordered(16)
@@ -336,8 +381,7 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
     let mut commit = PublishCommit::default();
     let mut new_versions: BTreeMap<String, i64> = BTreeMap::new();
     let mut announced = crate::notify::Published::default();
-    for (role, doc, published, expires, changes) in built {
-        let version = role.version + 1;
+    for (role, version, doc, published, expires, changes) in built {
         files.push((
             file_name(&role.rolename, version as u64),
             to_file_bytes(&doc),
@@ -363,12 +407,12 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
 
     // Top-level targets.
     let mut targets_version = settings.int("TARGETS_VERSION").unwrap_or(1);
-    if options.bump_targets || options.targets_signed.is_some() {
+    if bump_targets {
         let mut signed = targets_now.clone();
         if !signed.is_object() {
             return Err(WorkError::invalid("no trusted targets metadata"));
         }
-        targets_version += 1;
+        targets_version = versions["targets"];
         let expires = expires_in(ctx.clock.now(), settings.expiration("targets"));
         signed["version"] = json!(targets_version);
         signed["expires"] = json!(expires);
@@ -398,7 +442,7 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
             );
         }
     }
-    let snapshot_version = settings.int("SNAPSHOT_VERSION").unwrap_or(1) + 1;
+    let snapshot_version = versions["snapshot"];
     let snapshot_expires = expires_in(ctx.clock.now(), settings.expiration("snapshot"));
     let snapshot = online
         .sign_document(
@@ -435,6 +479,7 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
             .await
             .map_err(WorkError::plugin)?;
     }
+    failpoint("publish-after-files");
 
     let timestamp_version = settings.int("TIMESTAMP_VERSION").unwrap_or(1) + 1;
     let timestamp_expires = expires_in(ctx.clock.now(), settings.expiration("timestamp"));
@@ -459,20 +504,35 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
             "lost the publisher lease before committing; the pass will be redone".into(),
         ));
     }
-    write_timestamp(
-        ctx,
-        &online,
-        timestamp_version,
-        snapshot_version,
-        &timestamp_expires,
-    )
-    .await?;
+    failpoint("publish-after-commit");
+    // The pass is committed. A publisher that stalled here past its lease
+    // leaves the timestamp to the next holder (which repairs it first)
+    // rather than overwrite a newer one.
+    if ctx
+        .store
+        .renew_publisher(&ctx.worker_id, token, ctx.lease)
+        .await?
+    {
+        write_timestamp(
+            ctx,
+            &online,
+            timestamp_version,
+            snapshot_version,
+            &timestamp_expires,
+        )
+        .await?;
+    } else {
+        tracing::warn!(
+            timestamp = timestamp_version,
+            "lost the publisher lease after committing; the next pass writes timestamp.json"
+        );
+    }
 
     let roles: Vec<String> = new_versions.keys().cloned().collect();
     ctx.metrics.publish(roles.len(), started.elapsed());
     if !ctx.outbox.is_empty() {
         announced.roles = new_versions;
-        if options.bump_targets || options.targets_signed.is_some() {
+        if bump_targets {
             announced.roles.insert("targets".into(), targets_version);
         }
         announced.roles.insert("snapshot".into(), snapshot_version);
@@ -532,19 +592,29 @@ pub fn offline_roles_of(targets_signed: &Value, online_keyid: &str) -> BTreeSet<
         .unwrap_or_default()
 }
 
-/// The unsigned next version of an offline role, rebuilt from the database.
-async fn offline_draft(ctx: &Ctx, settings: &Settings, role: &Role) -> Result<Value, WorkError> {
+/// The unsigned next version of an offline role, rebuilt from the
+/// database, expiring in `days`. Its version is above every version ever
+/// reserved for the role, so it never takes the name of a file an
+/// interrupted pass may have written.
+pub(super) async fn offline_draft(ctx: &Ctx, role: &Role, days: i64) -> Result<Value, WorkError> {
     let mut targets = Map::new();
     for row in ctx.store.role_files(role.id).await? {
         if row.added {
             targets.insert(row.path, row.info);
         }
     }
+    let reserved = ctx
+        .store
+        .reserved_versions(&[role.rolename.as_str()])
+        .await?
+        .get(&role.rolename)
+        .copied()
+        .unwrap_or(0);
     Ok(json!({
         "_type": "targets",
         "spec_version": SPEC_VERSION,
-        "version": role.version + 1,
-        "expires": expires_in(ctx.clock.now(), settings.expiration(&role.rolename)),
+        "version": role.version.max(reserved) + 1,
+        "expires": expires_in(ctx.clock.now(), days),
         "targets": targets,
     }))
 }
@@ -559,7 +629,7 @@ async fn offline_pending(
 ) -> Result<Vec<(String, Value)>, WorkError> {
     let mut out = Vec::new();
     for role in roles {
-        let draft = offline_draft(ctx, settings, role).await?;
+        let draft = offline_draft(ctx, role, settings.expiration(&role.rolename)).await?;
         let key = crate::api::signing_key(&role.rolename);
         let same = settings.get(&key).is_some_and(|p| {
             p.pointer("/signed/version") == draft.get("version")
@@ -595,7 +665,7 @@ async fn offline_ready(
         .ok_or_else(|| WorkError::invalid(format!("{name} is not an active delegated role")))?;
     let signed = &doc["signed"];
     let version = signed.get("version").and_then(Value::as_i64).unwrap_or(0);
-    if version != role.version + 1 {
+    if version <= role.version {
         return Err(WorkError::invalid(format!(
             "{name} v{version} cannot follow the published v{}",
             role.version

@@ -1,7 +1,8 @@
 //! Signing with the online key through the key-vault plugin. The online key
 //! is the first timestamp key of the trusted root; its private half is
 //! found by the URI in its `x-rstuf-online-key-uri` field. Only canonical
-//! bytes go to the plugin; only the signature comes back.
+//! bytes go to the plugin; only the signature comes back, and it is
+//! verified with the public key in root before anything is published.
 
 use crate::backends::Backends;
 use rstuf_tuf::canonical::to_canonical_vec;
@@ -80,7 +81,18 @@ impl OnlineKey {
             .sign(&self.uri, &bytes)
             .await
             .map_err(WorkError::plugin)?;
-        Ok(json!({ "keyid": self.keyid, "sig": hex::encode(sig) }))
+        let sig = hex::encode(sig);
+        // A plugin is untrusted code, and a URI can name the wrong key: a
+        // signature that clients would reject is never published.
+        self.key.verify(&bytes, &sig).map_err(|e| {
+            WorkError::invalid(format!(
+                "key vault plugin '{}' returned a signature for {} that does not verify with the online key {}: {e}",
+                vault.name(),
+                self.uri,
+                self.keyid
+            ))
+        })?;
+        Ok(json!({ "keyid": self.keyid, "sig": sig }))
     }
 
     /// `{"signatures": [sig], "signed": signed}`.
