@@ -62,7 +62,7 @@ pub struct Config {
     pub log_level: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// `RSTUF_LISTEN`.
@@ -82,7 +82,7 @@ pub struct ServerConfig {
     pub auth_tokens: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// `RSTUF_DB_SERVER`: `sqlite://<file>` (embedded) or `postgresql://…`.
@@ -90,7 +90,7 @@ pub struct DatabaseConfig {
     pub url: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueueConfig {
     /// `RSTUF_BROKER_SERVER`: `amqp://…` for RabbitMQ. Empty: the embedded
@@ -148,7 +148,7 @@ pub struct PluginsConfig {
 }
 
 /// One plugin as configured.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PluginEntry {
     /// Name used in logs and errors.
@@ -159,6 +159,54 @@ pub struct PluginEntry {
     pub config: serde_json::Value,
     #[serde(default)]
     pub grants: Grants,
+}
+
+// Debug output of the configuration never shows a secret: plugin
+// configuration values, tokens and URL passwords are hidden.
+
+impl std::fmt::Debug for PluginEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginEntry")
+            .field("name", &self.name)
+            .field("file", &self.file)
+            .field("config", &rstuf_plugins::RedactedConfig(&self.config))
+            .field("grants", &self.grants)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tokens: Vec<&Vec<String>> = self.auth_tokens.values().collect();
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("role", &self.role)
+            .field("body_limit", &self.body_limit)
+            .field("serve_metadata", &self.serve_metadata)
+            .field("disable_endpoints", &self.disable_endpoints)
+            .field("auth_tokens (scopes only)", &tokens)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for QueueConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueConfig")
+            .field("broker", &redact_url(&self.broker))
+            .field("redis", &redact_url(&self.redis))
+            .field("result_ttl_secs", &self.result_ttl_secs)
+            .field("name", &self.name)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
 }
 
 fn empty_object() -> serde_json::Value {
@@ -920,5 +968,46 @@ grants = { http_hosts = ["127.0.0.1:9000"] }
         std::fs::write(&path, "[server]\nlisten_port = 80\n").unwrap();
         let err = Config::load(Some(&path), &[("X", "")]).unwrap_err();
         assert!(err.to_string().contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rstuf.toml");
+        std::fs::write(
+            &path,
+            r#"
+[plugins.storage]
+name = "storage"
+file = "storage-s3.wasm"
+config = { endpoint = "http://s3:8333", bucket = "b", access_key_id = "AKIDSECRET", secret_access_key = "s3cr3t-value" }
+grants = { http_hosts = ["s3:8333"] }
+"#,
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&path),
+            &[
+                (
+                    "RSTUF_DB_SERVER",
+                    "postgresql://rstuf:db-pass-123@db:5432/rstuf",
+                ),
+                ("RSTUF_AUTH_TOKENS", "tok-abcdef-1234567890=write:targets"),
+            ],
+        )
+        .unwrap();
+        let shown = format!("{c:?} {:?}", c.plugin_specs());
+        for secret in [
+            "s3cr3t-value",
+            "AKIDSECRET",
+            "db-pass-123",
+            "tok-abcdef-1234567890",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("secret_access_key"),
+            "keys stay visible: {shown}"
+        );
     }
 }

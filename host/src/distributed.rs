@@ -66,6 +66,10 @@ impl StateStore for DistributedState {
         self.settings.lock_bootstrap(task_id)
     }
 
+    fn unlock_bootstrap<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<bool, StateError>> {
+        self.settings.unlock_bootstrap(task_id)
+    }
+
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<(), StateError>> {
         Box::pin(async move {
             let t = &self.transport;
@@ -118,6 +122,10 @@ impl StateStore for DistributedState {
                 .await
                 .map_err(err("task queue"))
         })
+    }
+
+    fn task_counts(&self) -> BoxFuture<'_, Result<Option<BTreeMap<String, u64>>, StateError>> {
+        Box::pin(async { Ok(None) })
     }
 
     fn ready(&self) -> BoxFuture<'_, Result<(), StateError>> {

@@ -41,6 +41,15 @@ impl StateStore for EmbeddedState {
         })
     }
 
+    fn unlock_bootstrap<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<bool, StateError>> {
+        Box::pin(async move {
+            self.store
+                .unlock_bootstrap(task_id)
+                .await
+                .map_err(err("settings"))
+        })
+    }
+
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<(), StateError>> {
         Box::pin(async move {
             self.store
@@ -75,6 +84,16 @@ impl StateStore for EmbeddedState {
 
     fn queue_depth(&self) -> BoxFuture<'_, Result<u64, StateError>> {
         Box::pin(async move { self.store.queue_depth().await.map_err(err("task queue")) })
+    }
+
+    fn task_counts(&self) -> BoxFuture<'_, Result<Option<BTreeMap<String, u64>>, StateError>> {
+        Box::pin(async move {
+            self.store
+                .task_counts()
+                .await
+                .map(Some)
+                .map_err(err("task queue"))
+        })
     }
 
     fn ready(&self) -> BoxFuture<'_, Result<(), StateError>> {

@@ -51,8 +51,8 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
     } else {
         None
     };
-    let backends = Backends::load(&config).await?;
     let metrics = Arc::new(Metrics::new());
+    let backends = Backends::load(&config, Some(metrics.clone())).await?;
     let wake = Arc::new(tokio::sync::Notify::new());
     let ctx = Arc::new(Ctx {
         store: store.clone(),
@@ -166,6 +166,9 @@ async fn periodic(ctx: Arc<Ctx>, config: Config, shutdown: Shutdown) {
             - chrono::Duration::seconds(config.queue.result_ttl_secs as i64);
         if let Err(e) = ctx.store.purge_finished_before(cutoff).await {
             tracing::warn!("purging old task results failed: {e}");
+        }
+        if let Err(e) = ctx.store.purge_applied_before(cutoff).await {
+            tracing::warn!("purging old task effect records failed: {e}");
         }
     }
 }

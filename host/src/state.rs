@@ -58,6 +58,9 @@ pub trait StateStore: Send + Sync + 'static {
         &'a self,
         task_id: &'a str,
     ) -> BoxFuture<'a, Result<Result<(), Option<String>>, StateError>>;
+    /// Undo [`StateStore::lock_bootstrap`] of `task_id` if the state is
+    /// still `pre-<task_id>`; true if it was released.
+    fn unlock_bootstrap<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<bool, StateError>>;
     /// Durably accept a task: when this returns, a crash does not lose it.
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<(), StateError>>;
     fn task<'a>(
@@ -66,6 +69,9 @@ pub trait StateStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<TaskRecord>, StateError>>;
     /// Tasks waiting to run.
     fn queue_depth(&self) -> BoxFuture<'_, Result<u64, StateError>>;
+    /// Tasks by state, where the store can count them cheaply (`None`:
+    /// it cannot; distributed mode keeps task state as Redis keys).
+    fn task_counts(&self) -> BoxFuture<'_, Result<Option<BTreeMap<String, u64>>, StateError>>;
     /// Are the dependencies reachable?
     fn ready(&self) -> BoxFuture<'_, Result<(), StateError>>;
 }

@@ -127,6 +127,18 @@ impl TestService {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
         let r = self
             .http
@@ -162,6 +174,15 @@ impl TestService {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// PUT, wait, and assert SUCCESS; returns the result.
+    pub async fn run_put(&self, path: &str, body: &Value) -> Value {
+        let (status, resp) = self.put(path, body).await;
+        assert_eq!(status, 202, "{path}: {resp}");
+        let done = self.wait(resp["data"]["task_id"].as_str().unwrap()).await;
+        assert_eq!(done["state"], "SUCCESS", "{path}: {done}");
+        done["result"].clone()
     }
 
     /// Submit, wait, and assert SUCCESS; returns the result.

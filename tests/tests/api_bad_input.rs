@@ -140,26 +140,91 @@ async fn timestamp_version(svc: &TestService) -> i64 {
 async fn every_endpoint_gives_clear_4xx_for_bad_input() {
     let svc = start_with(&[("RSTUF_BODY_LIMIT", "1048576")]).await;
 
-    // Before bootstrap.
+    // Before bootstrap: every write is refused with upstream's message
+    // (delegations: 404 where upstream answers 200, its bug), nothing is
+    // queued.
     every_endpoint_refuses_hostile_bodies(&svc).await;
-    for (path, body) in [
+    let mut payload = svc.ceremony(&["--bins", "4"]);
+    let delegation = json!({ "delegations": { "keys": {}, "roles": [{ "name": "dev", "terminating": true, "keyids": [], "threshold": 1, "paths": ["dev/*"], "x-rstuf-expire-policy": 1 }] } });
+    let signature =
+        json!({ "role": "root", "signature": { "keyid": "ab".repeat(32), "sig": "00" } });
+    for (method, path, body, message) in [
         (
+            "POST",
             "/api/v1/artifacts/",
             json!({ "artifacts": [artifact("a", 1)] }),
+            "Task not accepted.",
         ),
-        ("/api/v1/artifacts/delete", json!({ "artifacts": ["a"] })),
-        ("/api/v1/metadata/online", json!({ "roles": ["timestamp"] })),
         (
+            "POST",
+            "/api/v1/artifacts/delete",
+            json!({ "artifacts": ["a"] }),
+            "Task not accepted.",
+        ),
+        (
+            "POST",
+            "/api/v1/metadata/online",
+            json!({ "roles": ["timestamp"] }),
+            "Task not accepted.",
+        ),
+        (
+            "POST",
+            "/api/v1/metadata/",
+            json!({ "metadata": { "root": payload["metadata"]["root"] } }),
+            "Task not accepted.",
+        ),
+        (
+            "POST",
+            "/api/v1/metadata/sign/",
+            signature.clone(),
+            "No signing pending.",
+        ),
+        (
+            "POST",
+            "/api/v1/metadata/sign/delete",
+            json!({ "role": "root" }),
+            "No signing process for root.",
+        ),
+        (
+            "POST",
+            "/api/v1/delegations/",
+            delegation.clone(),
+            "Task not accepted.",
+        ),
+        (
+            "PUT",
+            "/api/v1/delegations/",
+            delegation.clone(),
+            "Task not accepted.",
+        ),
+        (
+            "POST",
             "/api/v1/delegations/delete",
             json!({ "delegations": { "roles": [{ "name": "x" }] } }),
+            "Task not accepted.",
+        ),
+        (
+            "PUT",
+            "/api/v1/config/",
+            json!({ "settings": { "expiration": { "targets": 3 } } }),
+            "No Repository Settings/Config found.",
         ),
     ] {
-        let (status, resp) = svc.post(path, &body).await;
-        assert_eq!(status, 404, "{path} before bootstrap: {resp}");
-        assert_eq!(resp["detail"]["message"], "Task not accepted.", "{path}");
+        let (status, resp) = send(&svc, method, path, serde_json::to_vec(&body).unwrap()).await;
+        assert_eq!(status, 404, "{method} {path} before bootstrap: {resp}");
+        assert_eq!(
+            resp["detail"]["message"], message,
+            "{method} {path}: {resp}"
+        );
     }
-    let (status, resp) = svc.get("/api/v1/metadata/sign").await;
-    assert_eq!(status, 404, "{resp}");
+    for path in ["/api/v1/metadata/sign", "/api/v1/config/"] {
+        let (status, resp) = svc.get(path).await;
+        assert_eq!(status, 404, "GET {path} before bootstrap: {resp}");
+    }
+    // Publishing has no bootstrap check upstream; the task does nothing.
+    let id = svc.submit("/api/v1/artifacts/publish/", &json!({})).await;
+    let done = svc.wait(&id).await;
+    assert_eq!(done["state"], "SUCCESS", "{done}");
 
     // Task ids.
     let (status, resp) = svc.get("/api/v1/task/").await;
@@ -173,7 +238,6 @@ async fn every_endpoint_gives_clear_4xx_for_bad_input() {
     assert_eq!(resp["data"]["state"], "PENDING");
 
     // A bootstrap payload that is not valid: exactly one of bins/delegations.
-    let mut payload = svc.ceremony(&["--bins", "4"]);
     let mut both = payload.clone();
     both["settings"]["roles"]["delegations"] = json!({ "keys": {}, "roles": [] });
     let (status, resp) = svc.post("/api/v1/bootstrap/", &both).await;
@@ -206,6 +270,14 @@ async fn every_endpoint_gives_clear_4xx_for_bad_input() {
         (
             "non-hex hash",
             json!({ "length": 1, "hashes": { "sha256": "zz" } }),
+        ),
+        (
+            "odd-length hex",
+            json!({ "length": 1, "hashes": { "blake2b-256": "abc" } }),
+        ),
+        (
+            "a sha256 digest of the wrong length",
+            json!({ "length": 1, "hashes": { "sha256": "abcd" } }),
         ),
         (
             "negative length",
@@ -295,5 +367,91 @@ async fn every_endpoint_gives_clear_4xx_for_bad_input() {
     // The service still serves.
     let (status, _) = svc.get("/health").await;
     assert_eq!(status, 200);
+    service_surface(&svc).await;
+    svc.service.shutdown().await;
+}
+
+/// Readiness, the OpenAPI document (all 16 operations), the browsable UI
+/// with its own assets (no CDN), and the metadata directory listing.
+async fn service_surface(svc: &TestService) {
+    let text = |path: &'static str| async move {
+        let r = svc
+            .http
+            .get(format!("{}{path}", svc.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, kind, r.text().await.unwrap())
+    };
+    let (status, ready) = svc.get("/ready").await;
+    assert_eq!(status, 200, "{ready}");
+    let (status, doc) = svc.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p.starts_with("/api/v1/"))
+        .map(|(_, ops)| ops.as_object().unwrap().len())
+        .sum();
+    assert_eq!(operations, 16, "{}", doc["paths"]);
+    let (status, _, page) = text("/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("/docs/assets/swagger-ui-bundle.js"), "{page}");
+    assert!(!page.contains("https://"), "the UI needs no CDN: {page}");
+    let (status, kind, js) = text("/docs/assets/swagger-ui-bundle.js").await;
+    assert_eq!(status, 200);
+    assert!(
+        kind.starts_with("text/javascript") && js.len() > 1_000_000,
+        "{kind} {}",
+        js.len()
+    );
+    let (status, kind, _) = text("/docs/assets/swagger-ui.css").await;
+    assert_eq!((status, kind.starts_with("text/css")), (200, true));
+    let (status, _, _) = text("/docs/assets/..%2Fsecret").await;
+    assert_eq!(status, 404);
+    let (status, _, listing) = text("/metadata/").await;
+    assert_eq!(status, 200);
+    for file in ["1.root.json", "timestamp.json", "1.snapshot.json"] {
+        assert!(listing.contains(file), "{file} not listed: {listing}");
+    }
+}
+
+/// Upstream's bootstrap `timeout`: when no worker starts the bootstrap in
+/// time (here an API-only process, so none ever does), the lock is
+/// released and the repository can be bootstrapped again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstrap_no_worker_starts_releases_its_lock_after_the_timeout() {
+    let svc = start_with(&[("RSTUF_ROLE", "api")]).await;
+    let mut payload = svc.ceremony(&["--bins", "4"]);
+    payload["timeout"] = json!(1);
+    let id = svc.submit("/api/v1/bootstrap/", &payload).await;
+    let (_, state) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(state["data"]["state"], "pre", "{state}");
+    assert_eq!(state["data"]["id"], id.as_str());
+    let (status, resp) = svc.post("/api/v1/bootstrap/", &payload).await;
+    assert_eq!(status, 404, "locked while pending: {resp}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, state) = svc.get("/api/v1/bootstrap/").await;
+        if state["data"]["bootstrap"] == false && state["data"].get("state").is_none() {
+            assert_eq!(state["message"], "System available for bootstrap.");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still locked: {state}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    payload["timeout"] = json!(300);
+    let again = svc.submit("/api/v1/bootstrap/", &payload).await;
+    assert_ne!(again, id);
     svc.service.shutdown().await;
 }

@@ -75,6 +75,57 @@ async fn succinct_bins_add_remove_and_resign_verify_with_python_tuf() {
         .verify(&["v1/file2.whl", "ok.txt"], &["file1.tar.gz"], None)
         .await;
 
+    // A new expiry policy, then new versions of every online role on
+    // demand: the timestamp now lasts a week, and python-tuf still
+    // verifies everything.
+    let settings = svc
+        .run_put(
+            "/api/v1/config/",
+            &json!({ "settings": { "expiration": { "timestamp": 7, "nope": 1 } } }),
+        )
+        .await;
+    assert_eq!(settings["message"], "Update Settings Succeded");
+    assert_eq!(settings["details"]["updated_roles"], json!(["timestamp"]));
+    assert_eq!(settings["details"]["invalid_roles"], json!(["nope"]));
+    let (_, config) = svc.get("/api/v1/config/").await;
+    assert_eq!(config["data"]["timestamp_expiration"], 7, "{config}");
+    let forced = svc
+        .run("/api/v1/metadata/online", &json!({ "roles": [] }))
+        .await;
+    assert_eq!(
+        forced["message"],
+        "Force new online metadata update succeeded"
+    );
+    let updated = forced["details"]["updated_roles"].as_array().unwrap();
+    assert_eq!(
+        updated.len(),
+        3 + 16,
+        "snapshot, timestamp, targets and 16 bins: {forced}"
+    );
+    let (_, ts) = svc.get("/metadata/timestamp.json").await;
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(ts["signed"]["expires"].as_str().unwrap()).unwrap();
+    let days = (expires.with_timezone(&chrono::Utc) - svc.clock.now()).num_hours();
+    assert!(
+        (7 * 24 - 1..=7 * 24).contains(&days),
+        "timestamp expires in {days} h"
+    );
+    let forced_once = svc
+        .verify(&["v1/file2.whl", "ok.txt"], &["file1.tar.gz"], None)
+        .await;
+    assert!(forced_once["timestamp"].as_i64() > before["timestamp"].as_i64());
+    let before = forced_once;
+    let (status, resp) = svc
+        .post(
+            "/api/v1/metadata/online",
+            &json!({ "roles": ["production"] }),
+        )
+        .await;
+    assert_eq!(
+        status, 404,
+        "custom roles cannot be bumped on a bins repository: {resp}"
+    );
+
     // A day later every online role (bins, targets near expiry or not,
     // snapshot, timestamp) would have expired; the periodic job re-signs.
     svc.clock
@@ -88,6 +139,28 @@ async fn succinct_bins_add_remove_and_resign_verify_with_python_tuf() {
         .await;
     assert!(after["timestamp"].as_i64() > before["timestamp"].as_i64());
     assert!(after["snapshot"].as_i64() > before["snapshot"].as_i64());
+
+    // What all that cost shows in the metrics: plugin calls by operation,
+    // tasks by state, publish latency.
+    let metrics = svc
+        .http
+        .get(format!("{}/metrics", svc.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for wanted in [
+        "rstuf_plugin_call_duration_seconds_count{plugin=\"storage\",op=\"put_many\"}",
+        "op=\"sign\"}",
+        "rstuf_tasks{state=\"SUCCESS\"}",
+        "rstuf_worker_tasks_running 0",
+        "rstuf_publish_duration_seconds_count",
+        "rstuf_http_request_duration_seconds_count{route=\"/api/v1/artifacts\",method=\"POST\",status=\"202\"}",
+    ] {
+        assert!(metrics.contains(wanted), "{wanted} not in /metrics:\n{metrics}");
+    }
     svc.service.shutdown().await;
 }
 
@@ -205,6 +278,30 @@ async fn das_bootstrap_then_root_rotation_with_a_new_online_key() {
         .contains("Failed to verify the trust"));
 
     let update = svc.ceremony(&["--from-root", current.to_str().unwrap(), "--new-online-key"]);
+    // Fully signed, plus one signature that must not be there: by a key of
+    // neither root, or one that does not verify. Both are refused whole.
+    let mut stranger = update.clone();
+    let good_sig = stranger["metadata"]["root"]["signatures"][0]["sig"].clone();
+    stranger["metadata"]["root"]["signatures"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "keyid": "cd".repeat(32), "sig": good_sig }));
+    let mut corrupt = update.clone();
+    let sig = corrupt["metadata"]["root"]["signatures"][1]["sig"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let flipped = if sig.starts_with('0') { "1" } else { "0" };
+    corrupt["metadata"]["root"]["signatures"][1]["sig"] = json!(format!("{flipped}{}", &sig[1..]));
+    for (payload, expected) in [(&stranger, "of neither"), (&corrupt, "do not verify")] {
+        let id = svc.submit("/api/v1/metadata/", payload).await;
+        let refused = svc.wait(&id).await;
+        assert_eq!(refused["state"], "ERRORED", "{refused}");
+        let error = refused["result"]["error"].as_str().unwrap();
+        assert!(error.contains(expected), "{error}");
+    }
+    let (_, pending) = svc.get("/api/v1/metadata/sign/").await;
+    assert!(pending.get("data").is_none(), "nothing pending: {pending}");
     let rotated = svc.run("/api/v1/metadata/", &update).await;
     assert_eq!(rotated["message"], "Metadata Update Processed");
     svc.run(

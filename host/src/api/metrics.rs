@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -39,6 +39,20 @@ pub struct Metrics {
     histograms: Mutex<BTreeMap<(&'static str, Labels), Histogram>>,
     counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
     queue_depth: AtomicU64,
+    /// Tasks this process's worker is running now.
+    running: AtomicI64,
+    /// Tasks by state in the task store, as of the last scrape (embedded
+    /// mode; distributed mode keeps task state in Redis, by key only).
+    tasks_by_state: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Counts a running task for as long as it lives.
+pub struct Running<'a>(&'a AtomicI64);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -99,7 +113,7 @@ impl Metrics {
         }
     }
 
-    pub fn plugin_call(&self, plugin: &str, op: &str, d: Duration, ok: bool) {
+    fn record_plugin_call(&self, plugin: &str, op: &str, d: Duration, ok: bool) {
         self.histogram(
             "rstuf_plugin_call_duration_seconds",
             vec![("plugin", plugin.into()), ("op", op.into())],
@@ -126,6 +140,18 @@ impl Metrics {
         self.queue_depth.store(depth, Ordering::Relaxed);
     }
 
+    /// A task starts running in this process; it stops when the guard goes.
+    pub fn task_running(&self) -> Running<'_> {
+        self.running.fetch_add(1, Ordering::Relaxed);
+        Running(&self.running)
+    }
+
+    pub fn set_tasks_by_state(&self, counts: BTreeMap<String, u64>) {
+        if let Ok(mut t) = self.tasks_by_state.lock() {
+            *t = counts;
+        }
+    }
+
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -134,6 +160,20 @@ impl Metrics {
             "# TYPE rstuf_queue_depth gauge\nrstuf_queue_depth {}",
             self.queue_depth.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# TYPE rstuf_worker_tasks_running gauge\nrstuf_worker_tasks_running {}",
+            self.running.load(Ordering::Relaxed).max(0)
+        );
+        if let Ok(by_state) = self.tasks_by_state.lock() {
+            if !by_state.is_empty() {
+                let _ = writeln!(out, "# TYPE rstuf_tasks gauge");
+            }
+            for (state, n) in by_state.iter() {
+                let labels = vec![("state", state.clone())];
+                let _ = writeln!(out, "rstuf_tasks{} {n}", fmt_labels(&labels, None));
+            }
+        }
         if let Ok(counters) = self.counters.lock() {
             let mut last = "";
             for ((name, labels), value) in counters.iter() {
@@ -173,6 +213,12 @@ impl Metrics {
     }
 }
 
+impl rstuf_plugins::CallObserver for Metrics {
+    fn plugin_call(&self, plugin: &str, op: &'static str, elapsed: Duration, ok: bool) {
+        self.record_plugin_call(plugin, op, elapsed, ok);
+    }
+}
+
 fn fmt_labels(labels: &Labels, le: Option<&str>) -> String {
     let mut parts: Vec<String> = labels
         .iter()
@@ -198,6 +244,7 @@ fn fmt_labels(labels: &Labels, le: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstuf_plugins::CallObserver;
 
     #[test]
     fn renders_prometheus_text() {
@@ -205,7 +252,24 @@ mod tests {
         m.observe_request("/api/v1/task", "GET", 200, Duration::from_millis(3));
         m.task_accepted(crate::tasks::TaskName::AddArtifacts);
         m.set_queue_depth(7);
+        m.set_tasks_by_state([("PENDING".to_string(), 2), ("SUCCESS".to_string(), 5)].into());
+        let running = m.task_running();
+        m.plugin_call("storage", "put", Duration::from_millis(2), false);
         let text = m.render();
+        assert!(text.contains("rstuf_worker_tasks_running 1"), "{text}");
+        drop(running);
+        assert!(m.render().contains("rstuf_worker_tasks_running 0"));
+        assert!(text.contains("rstuf_tasks{state=\"PENDING\"} 2"), "{text}");
+        assert!(
+            text.contains("rstuf_plugin_errors_total{plugin=\"storage\",op=\"put\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "rstuf_plugin_call_duration_seconds_count{plugin=\"storage\",op=\"put\"} 1"
+            ),
+            "{text}"
+        );
         assert!(text.contains("rstuf_queue_depth 7"));
         assert!(text.contains("rstuf_tasks_accepted_total{action=\"add_artifacts\"} 1"));
         assert!(text.contains("rstuf_http_request_duration_seconds_bucket{route=\"/api/v1/task\",method=\"GET\",status=\"200\",le=\"0.005\"} 1"));

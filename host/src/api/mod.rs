@@ -116,7 +116,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_endpoint))
         .route("/openapi.json", get(openapi::document))
         .route("/", get(openapi::swagger_ui))
-        .route("/docs", get(openapi::swagger_ui));
+        .route("/docs", get(openapi::swagger_ui))
+        .route("/docs/assets/{file}", get(openapi::swagger_asset));
     if state.storage.is_some() {
         app = app
             .route("/metadata", get(metadata::listing))
@@ -166,6 +167,9 @@ async fn ready(State(state): State<AppState>) -> Response {
 async fn metrics_endpoint(State(state): State<AppState>) -> Response {
     if let Ok(depth) = state.store.queue_depth().await {
         state.metrics.set_queue_depth(depth);
+    }
+    if let Ok(Some(counts)) = state.store.task_counts().await {
+        state.metrics.set_tasks_by_state(counts);
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -140,13 +140,44 @@ pub async fn document() -> Response {
 pub async fn swagger_ui() -> Response {
     Html(
         r##"<!DOCTYPE html>
-<html><head><title>Repository Service for TUF API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
+<html><head><meta charset="utf-8"><title>Repository Service for TUF API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script>SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui" });</script>
 <noscript>The OpenAPI document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
 </body></html>"##,
     )
     .into_response()
+}
+
+/// Swagger UI's own files (swagger-ui-dist, vendored in `host/assets`), so
+/// the browsable API works without reaching a CDN.
+pub async fn swagger_asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    use axum::http::{header, StatusCode};
+    let (body, kind): (&'static [u8], &str) = match file.as_str() {
+        "swagger-ui-bundle.js" => (
+            include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "swagger-ui.css" => (
+            include_bytes!("../../assets/swagger-ui/swagger-ui.css"),
+            "text/css; charset=utf-8",
+        ),
+        _ => {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "detail": "Not Found" })),
+            )
+                .into_response()
+        }
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
 }

@@ -497,14 +497,11 @@ impl Validate for AddArtifactsPayload {
                         "hash algorithm names must be 1-64 characters",
                     ));
                 }
-                if digest.is_empty()
-                    || digest.len() > 256
-                    || !digest.bytes().all(|b| b.is_ascii_hexdigit())
-                {
+                if let Some(problem) = digest_problem(alg, digest) {
                     issues.push(Issue::new(
                         "value_error",
                         &["artifacts", &idx, "info", "hashes", alg],
-                        format!("hash '{alg}' must be a hex digest"),
+                        format!("hash '{alg}' {problem}"),
                     ));
                 }
             }
@@ -517,6 +514,44 @@ impl Validate for AddArtifactsPayload {
             }
         }
         issues
+    }
+}
+
+/// Hex digest lengths of the hash algorithms TUF clients know; a digest of
+/// another length could never match a download.
+const DIGEST_HEX_LEN: &[(&str, usize)] = &[
+    ("sha224", 56),
+    ("sha256", 64),
+    ("sha384", 96),
+    ("sha512", 128),
+    ("sha512_224", 56),
+    ("sha512_256", 64),
+    ("sha3-224", 56),
+    ("sha3-256", 64),
+    ("sha3-384", 96),
+    ("sha3-512", 128),
+    ("blake2b", 128),
+    ("blake2b-256", 64),
+    ("blake2b-512", 128),
+    ("blake2s", 64),
+];
+
+/// Why `digest` is not a usable `alg` digest, if it is not.
+fn digest_problem(alg: &str, digest: &str) -> Option<String> {
+    if digest.is_empty() || digest.len() > 256 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some("must be a hex digest".into());
+    }
+    if !digest.len().is_multiple_of(2) {
+        return Some("must be a hex digest of whole bytes (an even number of digits)".into());
+    }
+    match DIGEST_HEX_LEN
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(alg))
+    {
+        Some((_, len)) if digest.len() != *len => {
+            Some(format!("must have {len} hex digits, got {}", digest.len()))
+        }
+        _ => None,
     }
 }
 
@@ -740,9 +775,27 @@ mod tests {
             "{text}"
         );
         assert!(parse_body::<AddArtifactsPayload>(
-            br#"{"artifacts":[{"path":"a","info":{"length":1,"hashes":{"sha256":"ab"}}}]}"#
+            br#"{"artifacts":[{"path":"a","info":{"length":1,"hashes":{"x-custom":"ab"}}}]}"#
         )
         .is_ok());
+        let sha = "ab".repeat(32);
+        let ok = format!(
+            r#"{{"artifacts":[{{"path":"a","info":{{"length":1,"hashes":{{"sha256":"{sha}"}}}}}}]}}"#
+        );
+        assert!(parse_body::<AddArtifactsPayload>(ok.as_bytes()).is_ok());
+        for (hashes, problem) in [
+            (r#"{"sha256":"ab"}"#, "must have 64 hex digits, got 2"),
+            (r#"{"blake2b-256":"abc"}"#, "even number of digits"),
+        ] {
+            let body = format!(
+                r#"{{"artifacts":[{{"path":"a","info":{{"length":1,"hashes":{hashes}}}}}]}}"#
+            );
+            let text = parse_body::<AddArtifactsPayload>(body.as_bytes())
+                .unwrap_err()
+                .body
+                .to_string();
+            assert!(text.contains(problem), "{text}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::payloads::*;
 use super::response::{accepted, envelope, ApiError};
 use super::AppState;
 use crate::state::{BootstrapState, NewTask, BOOTSTRAP};
-use crate::tasks::{is_task_id, new_task_id, TaskName};
+use crate::tasks::{is_task_id, new_task_id, TaskName, TaskState};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -121,14 +121,54 @@ pub async fn post_bootstrap(
     if body.get("timeout").is_none_or(Value::is_null) {
         body["timeout"] = json!(300);
     }
-    submit_with_id(&state, &task_id, TaskName::Bootstrap, Some(body)).await?;
+    let timeout = body["timeout"].as_u64().unwrap_or(300);
+    if let Err(e) = submit_with_id(&state, &task_id, TaskName::Bootstrap, Some(body)).await {
+        // Not accepted: the lock must not outlive the request.
+        if let Err(unlock) = state.store.unlock_bootstrap(&task_id).await {
+            tracing::error!(task_id, "cannot release the bootstrap lock: {unlock}");
+        }
+        return Err(e);
+    }
+    spawn_bootstrap_watchdog(&state, task_id.clone(), timeout);
     Ok(accepted("Bootstrap accepted.", &task_id, None))
+}
+
+/// Upstream's bootstrap `timeout`: if no worker has started the bootstrap
+/// `timeout` seconds after it was accepted, release the lock so the
+/// operator can try again (a worker that picks the task up later finds the
+/// lock gone and reports it failed, changing nothing). A bootstrap a worker
+/// is running is left to finish; it releases the lock itself if it fails.
+fn spawn_bootstrap_watchdog(state: &AppState, task_id: String, timeout_secs: u64) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(timeout_secs)).await;
+        let not_started = match state.store.task(&task_id).await {
+            Ok(Some(t)) => t.state == TaskState::Pending,
+            Ok(None) => true,
+            Err(e) => {
+                tracing::warn!(task_id, "bootstrap watchdog cannot read the task: {e}");
+                return;
+            }
+        };
+        if not_started {
+            match state.store.unlock_bootstrap(&task_id).await {
+                Ok(true) => tracing::warn!(
+                    task_id,
+                    timeout_secs,
+                    "no worker started the bootstrap in time; the bootstrap lock is released"
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(task_id, "bootstrap watchdog: {e}"),
+            }
+        }
+    });
 }
 
 /// `GET /api/v1/config/`
 pub async fn get_config(State(state): State<AppState>) -> ApiResult {
     let bs = bootstrap_state(&state).await?;
-    if matches!(bs, BootstrapState::None | BootstrapState::Unknown) {
+    // As upstream: the settings are shown once the bootstrap has finished.
+    if !bs.is_finished() {
         return Err(ApiError::rejected(
             StatusCode::NOT_FOUND,
             "No Repository Settings/Config found.",
