@@ -28,7 +28,19 @@ const MAX_ROOT: usize = 512 << 10;
 const MAX_TIMESTAMP: usize = 64 << 10;
 const MAX_METADATA: usize = 64 << 20;
 const MAX_ROOT_ROTATIONS: u64 = 1024;
-const MAX_DELEGATION_DEPTH: usize = 32;
+/// Roles visited while looking up one target (python-tuf's
+/// `max_delegations`).
+const MAX_DELEGATIONS: usize = 32;
+
+/// A role still to visit in the target search.
+enum Pending {
+    Top,
+    Child {
+        name: String,
+        delegations: Value,
+        role: Value,
+    },
+}
 
 fn fail(what: impl std::fmt::Display) -> CliError {
     CliError::Server(what.to_string())
@@ -327,6 +339,40 @@ impl Repo {
         serde_json::from_slice(&bytes).map_err(|e| fail(format!("{file} is not JSON: {e}")))
     }
 
+    /// A delegated role listed in the trusted snapshot, fetched and checked
+    /// against the delegation `role` of its delegator.
+    async fn fetch_delegated(
+        &self,
+        trusted: &Trusted,
+        name: &str,
+        delegations: &Value,
+        role: &Value,
+        consistent: bool,
+    ) -> CliResult<Value> {
+        let meta = trusted
+            .snapshot
+            .pointer("/signed/meta")
+            .and_then(|m| m.get(format!("{name}.json")))
+            .cloned()
+            .ok_or_else(|| fail(format!("snapshot does not list {name}.json")))?;
+        let doc = self.fetch_listed(name, &meta, consistent).await?;
+        let v = verify_with(delegations, role, &doc).map_err(|e| fail(format!("{name}: {e}")))?;
+        if !v.is_satisfied() {
+            return Err(fail(format!(
+                "{name} has {} valid signatures of the {} its delegator requires",
+                v.valid.len(),
+                v.threshold
+            )));
+        }
+        self.check(
+            &doc,
+            "targets",
+            name,
+            meta.get("version").and_then(Value::as_u64),
+        )?;
+        Ok(doc)
+    }
+
     /// §5.7: the target `path`, searched in delegation order.
     pub async fn find(&self, trusted: &Trusted, path: &str) -> CliResult<Option<Found>> {
         if let Some(reason) = rstuf_tuf::paths::invalid_path_reason(path) {
@@ -339,10 +385,33 @@ impl Repo {
             .pointer("/signed/consistent_snapshot")
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        // Pre-order depth-first search as python-tuf does it: a role is
+        // fetched and verified only when it is visited; a matching
+        // terminating delegation ends the search of everything else not
+        // yet visited; at most MAX_DELEGATIONS roles are visited.
         let mut visited = HashSet::new();
-        let mut stack: Vec<(String, Value, usize)> =
-            vec![("targets".to_string(), trusted.targets.clone(), 0)];
-        while let Some((name, doc, depth)) = stack.pop() {
+        let mut stack: Vec<Pending> = vec![Pending::Top];
+        while let Some(next) = stack.pop() {
+            if visited.len() >= MAX_DELEGATIONS {
+                break;
+            }
+            let (name, doc) = match next {
+                Pending::Top => ("targets".to_string(), trusted.targets.clone()),
+                Pending::Child {
+                    name,
+                    delegations,
+                    role,
+                } => {
+                    if visited.contains(&name) {
+                        continue;
+                    }
+                    let doc = self
+                        .fetch_delegated(trusted, &name, &delegations, &role, consistent)
+                        .await?;
+                    (name, doc)
+                }
+            };
+            visited.insert(name.clone());
             if let Some(info) = doc.pointer("/signed/targets").and_then(|t| t.get(path)) {
                 return Ok(Some(Found {
                     path: path.to_string(),
@@ -353,11 +422,8 @@ impl Repo {
             let Some(delegations) = doc.pointer("/signed/delegations") else {
                 continue;
             };
-            if depth >= MAX_DELEGATION_DEPTH {
-                continue;
-            }
-            // Children in reverse, so the first delegation is searched first.
-            let mut children: Vec<(String, Value)> = Vec::new();
+            let mut children: Vec<Pending> = Vec::new();
+            let mut terminated = false;
             if let Some(succinct) = delegations.get("succinct_roles") {
                 let bits = succinct
                     .get("bit_length")
@@ -374,47 +440,34 @@ impl Repo {
                 let first = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
                 let index = u64::from(first) >> (32 - bits);
                 let width = format!("{:x}", (1u64 << bits) - 1).len();
-                let bin = format!("{prefix}-{index:0width$x}");
-                children.push((bin, succinct.clone()));
+                children.push(Pending::Child {
+                    name: format!("{prefix}-{index:0width$x}"),
+                    delegations: delegations.clone(),
+                    role: succinct.clone(),
+                });
+                // Every succinct bin is terminating (TAP 15).
+                terminated = true;
             } else if let Some(roles) = delegations.get("roles").and_then(Value::as_array) {
                 for role in roles {
                     if role_covers(role, path) {
                         let role_name = role.get("name").and_then(Value::as_str).unwrap_or("");
-                        children.push((role_name.to_string(), role.clone()));
+                        children.push(Pending::Child {
+                            name: role_name.to_string(),
+                            delegations: delegations.clone(),
+                            role: role.clone(),
+                        });
                         if role.get("terminating").and_then(Value::as_bool) == Some(true) {
+                            terminated = true;
                             break;
                         }
                     }
                 }
             }
-            for (child, def) in children.into_iter().rev() {
-                if !visited.insert(child.clone()) {
-                    continue;
-                }
-                let meta = trusted
-                    .snapshot
-                    .pointer("/signed/meta")
-                    .and_then(|m| m.get(format!("{child}.json")))
-                    .cloned()
-                    .ok_or_else(|| fail(format!("snapshot does not list {child}.json")))?;
-                let child_doc = self.fetch_listed(&child, &meta, consistent).await?;
-                let v = verify_with(delegations, &def, &child_doc)
-                    .map_err(|e| fail(format!("{child}: {e}")))?;
-                if !v.is_satisfied() {
-                    return Err(fail(format!(
-                        "{child} has {} valid signatures of the {} {name} requires",
-                        v.valid.len(),
-                        v.threshold
-                    )));
-                }
-                self.check(
-                    &child_doc,
-                    "targets",
-                    &child,
-                    meta.get("version").and_then(Value::as_u64),
-                )?;
-                stack.push((child, child_doc, depth + 1));
+            if terminated {
+                stack.clear();
             }
+            // Reversed, so the first delegation is searched first.
+            stack.extend(children.into_iter().rev());
         }
         Ok(None)
     }
@@ -529,5 +582,108 @@ mod tests {
             state_dir_for(base, "http://b/metadata")
         );
         assert!(state_dir_for(base, "http://a").starts_with(base));
+    }
+
+    /// Serve `files` over HTTP on loopback; returns the base URL.
+    fn serve(files: std::collections::HashMap<String, Vec<u8>>) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut line = String::new();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                        break;
+                    }
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("/");
+                let name = path.rsplit('/').next().unwrap_or("");
+                let response = match files.get(name) {
+                    Some(body) => {
+                        let mut r = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .into_bytes();
+                        r.extend_from_slice(body);
+                        r
+                    }
+                    None => {
+                        b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                            .to_vec()
+                    }
+                };
+                let _ = stream.write_all(&response);
+            }
+        });
+        format!("http://{addr}/metadata")
+    }
+
+    /// The target search follows python-tuf: a matching terminating
+    /// delegation deeper in the tree ends the search, so a sibling that
+    /// was queued before it is never consulted; roles are fetched only
+    /// when visited.
+    #[tokio::test]
+    async fn a_terminating_delegation_ends_the_search_of_queued_siblings() {
+        use ed25519_dalek::Signer;
+        let sk = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let key = json!({"keytype": "ed25519", "scheme": "ed25519",
+                         "keyval": {"public": hex::encode(sk.verifying_key().as_bytes())}});
+        let keyid = rstuf_tuf::keys::Key::from_value(&key).unwrap().keyid();
+        let sign = |signed: Value| {
+            let bytes = rstuf_tuf::canonical::to_canonical_vec(&signed).unwrap();
+            json!({"signatures": [{"keyid": keyid, "sig": hex::encode(sk.sign(&bytes).to_bytes())}],
+                   "signed": signed})
+        };
+        let role = |name: &str, terminating: bool| {
+            json!({"name": name, "keyids": [keyid], "threshold": 1,
+                   "terminating": terminating, "paths": ["a/*"]})
+        };
+        let targets_doc = |targets: Value, roles: Vec<Value>| {
+            let mut signed = json!({"_type": "targets", "spec_version": "1.0.31", "version": 1,
+                                    "expires": "2099-01-01T00:00:00Z", "targets": targets});
+            if !roles.is_empty() {
+                signed["delegations"] =
+                    json!({"keys": {keyid.clone(): key.clone()}, "roles": roles});
+            }
+            sign(signed)
+        };
+        let info = json!({"length": 1, "hashes": {"sha256": "00".repeat(32)}});
+        // targets -> [A, B]; A -> [C (terminating)]; C is empty; B has a/x.
+        let top = targets_doc(json!({}), vec![role("A", false), role("B", false)]);
+        let a = targets_doc(json!({}), vec![role("C", true)]);
+        let b = targets_doc(json!({"a/x": info, "a/only-b": info}), vec![]);
+        let c = targets_doc(json!({"a/in-c": info}), vec![]);
+        let mut files = std::collections::HashMap::new();
+        for (name, doc) in [("A", &a), ("B", &b), ("C", &c)] {
+            files.insert(format!("1.{name}.json"), serde_json::to_vec(doc).unwrap());
+        }
+        let url = serve(files);
+        let snapshot = sign(
+            json!({"_type": "snapshot", "version": 1, "expires": "2099-01-01T00:00:00Z",
+            "meta": {"targets.json": {"version": 1}, "A.json": {"version": 1},
+                     "B.json": {"version": 1}, "C.json": {"version": 1}}}),
+        );
+        let trusted = Trusted {
+            root: json!({"signed": {"consistent_snapshot": true}}),
+            timestamp: json!({}),
+            snapshot,
+            targets: top,
+        };
+        let state = tempfile::tempdir().unwrap();
+        let repo = Repo::new(&url, state.path()).unwrap();
+        let found = repo.find(&trusted, "a/in-c").await.unwrap().unwrap();
+        assert_eq!(found.role, "C");
+        assert!(
+            repo.find(&trusted, "a/x").await.unwrap().is_none(),
+            "C is terminating: B must not be searched"
+        );
     }
 }
