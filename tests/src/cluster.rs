@@ -349,6 +349,26 @@ impl Cluster {
         path
     }
 
+    /// The worker holding the publisher lease with a fencing token above
+    /// `after`, if one shows up within `within`: (worker index, token).
+    pub async fn publisher(&self, after: i64, within: Duration) -> Option<(usize, i64)> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            let row = psql(
+                &self.db,
+                &format!("SELECT holder, fencing_token FROM rstuf_publisher WHERE holder IS NOT NULL AND fencing_token > {after}"),
+            );
+            if let Some((holder, token)) = row.split_once('|') {
+                let worker = self.workers.iter().position(|w| w.name == holder);
+                if let (Some(i), Ok(token)) = (worker, token.parse()) {
+                    return Some((i, token));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        None
+    }
+
     pub fn metadata_dir(&self) -> PathBuf {
         self.dir.path().join("data/metadata")
     }
@@ -399,6 +419,38 @@ pub async fn start_rabbitmq() {
 pub async fn restart_rabbitmq() {
     stop_rabbitmq().await;
     start_rabbitmq().await;
+}
+
+fn pg_ctl(action: &str) {
+    let version = std::fs::read_dir("/etc/postgresql")
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .expect("a PostgreSQL cluster under /etc/postgresql");
+    let mut c = Command::new("pg_ctlcluster");
+    c.args(["--skip-systemctl-redirect", &version, "main", action]);
+    if action == "stop" {
+        c.args(["-m", "fast"]);
+    }
+    let out = c.output().expect("pg_ctlcluster runs");
+    assert!(
+        out.status.success(),
+        "pg_ctlcluster {action}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Stop the machine's PostgreSQL (fast: open connections are cut).
+pub async fn stop_postgres() {
+    pg_ctl("stop");
+    wait_port(5432, false).await;
+}
+
+/// Start the machine's PostgreSQL with the command the machine uses.
+pub async fn start_postgres() {
+    pg_ctl("start");
+    wait_port(5432, true).await;
 }
 
 /// Stop the machine's Redis (it keeps nothing on disk here).

@@ -3,11 +3,12 @@
 //! - under concurrent load through both APIs every accepted artifact is
 //!   published, timestamp versions only go up, every metadata state served
 //!   verifies, and python-tuf verifies the final repository;
-//! - with workers stopped 20 times at random points while publishing
-//!   (SIGKILL, and now and then a graceful SIGTERM), and RabbitMQ and Redis
-//!   restarted mid-load (`/ready` says 503 while one is down), no accepted
-//!   artifact is lost, nothing unverifiable is ever served, and the system
-//!   recovers on its own;
+//! - with workers killed (SIGKILL) 20 times, mostly the one holding the
+//!   publisher lease, i.e. inside a publish pass, stopped gracefully now
+//!   and then, and RabbitMQ, PostgreSQL and Redis restarted mid-load
+//!   (`/ready` says 503 while one is down), no accepted artifact is lost,
+//!   nothing unverifiable is ever served, no versioned file is ever
+//!   rewritten, and the system recovers on its own;
 //! - a task that keeps failing is retried, then recorded as FAILURE and
 //!   dead-lettered.
 //!
@@ -15,7 +16,10 @@
 //! one at a time.
 
 use rstuf_queue::{Broker, BrokerConfig};
-use rstuf_tests::cluster::{start_rabbitmq, start_redis, stop_rabbitmq, stop_redis, Cluster, AMQP};
+use rstuf_tests::cluster::{
+    start_postgres, start_rabbitmq, start_redis, stop_postgres, stop_rabbitmq, stop_redis, Cluster,
+    AMQP,
+};
 use rstuf_tests::service::{artifact, python_script, python_script_async};
 use rstuf_tuf::verify::verify_delegate;
 use serde_json::{json, Value};
@@ -96,8 +100,50 @@ async fn check_served(http: &reqwest::Client, url: &str, root: &Value) -> Result
     Ok(ts["signed"]["version"].as_i64().unwrap_or(0))
 }
 
-/// Checks the served metadata continuously until stopped; returns every
-/// timestamp version seen and every problem found.
+/// Versioned metadata files are immutable: a file, once seen, must keep
+/// its bytes. Checked by (mtime, length), re-hashing when either moves.
+#[derive(Default)]
+struct Immutable {
+    seen: std::collections::BTreeMap<String, (std::time::SystemTime, u64, String)>,
+}
+
+impl Immutable {
+    fn check(&mut self, dir: &std::path::Path, problems: &mut Vec<String>) {
+        use sha2::{Digest, Sha256};
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "timestamp.json" || name.starts_with('.') || !name.ends_with(".json") {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            let (Ok(mtime), len) = (meta.modified(), meta.len()) else {
+                continue;
+            };
+            match self.seen.get(&name) {
+                Some((m, l, _)) if *m == mtime && *l == len => {}
+                previous => {
+                    let Ok(bytes) = std::fs::read(entry.path()) else {
+                        continue;
+                    };
+                    let digest = hex::encode(Sha256::digest(&bytes));
+                    if let Some((_, _, before)) = previous {
+                        if *before != digest {
+                            problems.push(format!("{name} was rewritten with other bytes"));
+                        }
+                    }
+                    self.seen.insert(name, (mtime, len, digest));
+                }
+            }
+        }
+    }
+}
+
+/// Checks the served metadata continuously until stopped, and that no
+/// versioned file is ever rewritten; returns every timestamp version seen
+/// and every problem found.
 fn monitor(
     cluster: &Cluster,
     root: Value,
@@ -105,15 +151,19 @@ fn monitor(
 ) -> tokio::task::JoinHandle<(Vec<i64>, Vec<String>)> {
     let http = cluster.http.clone();
     let url = cluster.metadata_url();
+    let dir = cluster.metadata_dir();
     tokio::spawn(async move {
         let (mut seen, mut problems) = (Vec::new(), Vec::new());
+        let mut files = Immutable::default();
         while !stop.load(Ordering::Relaxed) {
             match check_served(&http, &url, &root).await {
                 Ok(v) => seen.push(v),
                 Err(e) => problems.push(e),
             }
+            files.check(&dir, &mut problems);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        files.check(&dir, &mut problems);
         (seen, problems)
     })
 }
@@ -264,7 +314,10 @@ async fn killed_workers_and_restarted_brokers_lose_nothing() {
         stop.clone(),
         accepted.clone(),
     );
-    // A fixed-seed pseudo-random schedule: which worker, and when.
+    // A fixed-seed pseudo-random schedule: which worker, and when. 24
+    // rounds: 20 SIGKILLs, each aimed at the worker holding the publisher
+    // lease (so inside a publish pass) when one is seen in time, and 4
+    // graceful SIGTERMs; RabbitMQ, PostgreSQL and Redis are restarted.
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
         seed ^= seed << 13;
@@ -272,29 +325,55 @@ async fn killed_workers_and_restarted_brokers_lose_nothing() {
         seed ^= seed << 17;
         seed
     };
-    for round in 0..20 {
-        let victim = (next() % 3) as usize;
-        tokio::time::sleep(Duration::from_millis(150 + next() % 600)).await;
-        if round % 5 == 4 {
+    let (mut kills, mut kills_in_pass, mut last_token) = (0, 0, 0i64);
+    for round in 0..24 {
+        tokio::time::sleep(Duration::from_millis(100 + next() % 400)).await;
+        if round % 6 == 5 {
             // A graceful stop now and then: in-flight tasks finish or go back.
+            let victim = (next() % 3) as usize;
             cluster.terminate_worker(victim);
+            cluster.spawn_worker(victim);
         } else {
+            let victim = match cluster.publisher(last_token, Duration::from_secs(2)).await {
+                Some((worker, token)) => {
+                    last_token = token;
+                    kills_in_pass += 1;
+                    worker
+                }
+                None => (next() % 3) as usize,
+            };
             cluster.kill_worker(victim);
+            kills += 1;
+            cluster.spawn_worker(victim);
         }
-        cluster.spawn_worker(victim);
-        if round == 6 {
-            stop_rabbitmq().await;
-            cluster.wait_ready_status(0, 503).await;
-            start_rabbitmq().await;
-            cluster.wait_ready_status(0, 200).await;
-        }
-        if round == 13 {
-            stop_redis().await;
-            cluster.wait_ready_status(1, 503).await;
-            start_redis().await;
-            cluster.wait_ready_status(1, 200).await;
+        match round {
+            6 => {
+                stop_rabbitmq().await;
+                cluster.wait_ready_status(0, 503).await;
+                start_rabbitmq().await;
+                cluster.wait_ready_status(0, 200).await;
+            }
+            12 => {
+                stop_postgres().await;
+                cluster.wait_ready_status(0, 503).await;
+                start_postgres().await;
+                cluster.wait_ready_status(0, 200).await;
+            }
+            18 => {
+                stop_redis().await;
+                cluster.wait_ready_status(1, 503).await;
+                start_redis().await;
+                cluster.wait_ready_status(1, 200).await;
+            }
+            _ => {}
         }
     }
+    assert_eq!(kills, 20);
+    eprintln!("{kills_in_pass} of {kills} SIGKILLs hit the worker holding the publisher lease");
+    assert!(
+        kills_in_pass >= 5,
+        "only {kills_in_pass} kills landed inside a publish pass"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, Ordering::Relaxed);
     for c in clients {

@@ -4,7 +4,10 @@
 //! add, remove and publish, then python-tuf verifies what the API serves
 //! from S3. Then S3 goes away mid-work: the task reports a clear error,
 //! clients still see the last complete repository, and the pending work is
-//! published once S3 is back.
+//! published once S3 is back. And S3 stopped in the middle of writing a
+//! publish pass, then Vault stopped while a pass needs signatures: the
+//! task retries on its own, clients never see a half-written repository,
+//! no file is rewritten, and the work completes when each server returns.
 
 use base64::Engine;
 use rstuf_host::config::PluginEntry;
@@ -140,4 +143,169 @@ async fn s3_and_vault_backends_publish_a_verifiable_repository() {
     let mut present = refs.clone();
     present.push("pkg/late.tar.gz");
     svc.verify(&present, &["pkg/5.tar.gz"], None).await;
+}
+
+async fn metric(svc: &rstuf_tests::service::TestService, series: &str) -> f64 {
+    let text = svc
+        .http
+        .get(format!("{}/metrics", svc.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .map(|v| v.trim().parse::<f64>().unwrap_or(0.0))
+        })
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_and_vault_stopped_mid_publish_the_work_completes_when_they_return() {
+    let mut s3 = SeaweedFs::start().await;
+    s3.create_bucket(BUCKET).await;
+    let mut bao = OpenBao::start_persistent().await;
+    bao.enable_transit().await;
+    bao.create_key("rstuf-online", "ed25519").await;
+    let public = vault_ed25519_public(&bao, "rstuf-online").await;
+    let storage = entry(
+        "storage",
+        "storage-s3.wasm",
+        json!({
+            "endpoint": s3.endpoint(), "bucket": BUCKET,
+            "access_key_id": s3.access_key, "secret_access_key": s3.secret_key,
+            "path_style": true, "prefix": "metadata", "max_retries": 0,
+        }),
+        s3.authority(),
+    );
+    let vault = entry(
+        "online-keys",
+        "keyvault-vault.wasm",
+        json!({ "address": bao.address(), "token": bao.root_token, "max_retries": 0 }),
+        bao.authority(),
+    );
+    let svc = start_configured(&[], |c| {
+        c.plugins.storage = storage;
+        c.plugins.keyvaults = vec![vault];
+    })
+    .await;
+    let payload = svc.ceremony(&[
+        "--bins",
+        "256",
+        "--online-vault-key",
+        &format!("rstuf-online:{public}"),
+    ]);
+    svc.run("/api/v1/bootstrap/", &payload).await;
+
+    // One add touching every bin; S3 stops as soon as the first new bin
+    // files appear, while the pass is still writing.
+    let bins = rstuf_tuf::bins::Bins::from_number_of_bins(256).unwrap();
+    let wave: Vec<String> = (0..2000).map(|i| format!("wave/{i}.tgz")).collect();
+    let watched: Vec<String> = wave[..4]
+        .iter()
+        .map(|p| format!("metadata/2.{}.json", bins.role_for(p)))
+        .collect();
+    let before = s3.object(BUCKET, "metadata/timestamp.json").await.unwrap();
+    let id = svc
+        .submit(
+            "/api/v1/artifacts/",
+            &json!({ "artifacts": wave.iter().enumerate().map(|(i, p)| artifact(p, i as u64 + 1)).collect::<Vec<_>>() }),
+        )
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let orphan = 'watch: loop {
+        for name in &watched {
+            if let Some(bytes) = s3.object(BUCKET, name).await {
+                s3.stop();
+                break 'watch (name.clone(), bytes);
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pass never wrote a bin"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    };
+    let failures = "rstuf_plugin_errors_total{plugin=\"storage\",op=\"put_many\"}";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while metric(&svc, failures).await < 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pass did not hit the outage"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    s3.restart().await;
+    // Clients still see the repository as it was before the pass.
+    assert_eq!(
+        s3.object(BUCKET, "metadata/timestamp.json").await.unwrap(),
+        before
+    );
+    svc.verify(&[], &["wave/0.tgz"], None).await;
+    // The task retries by itself and completes.
+    let done = svc.wait(&id).await;
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+    let (name, bytes) = orphan;
+    assert_eq!(
+        s3.object(BUCKET, &name).await.as_deref(),
+        Some(&bytes[..]),
+        "{name}, written by the interrupted pass, was never rewritten"
+    );
+    let ts: Value =
+        serde_json::from_slice(&s3.object(BUCKET, "metadata/timestamp.json").await.unwrap())
+            .unwrap();
+    let sv = ts["signed"]["meta"]["snapshot.json"]["version"]
+        .as_i64()
+        .unwrap();
+    let snapshot: Value = serde_json::from_slice(
+        &s3.object(BUCKET, &format!("metadata/{sv}.snapshot.json"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let role = name.trim_start_matches("metadata/2.").to_string();
+    assert!(
+        snapshot["signed"]["meta"][&role]["version"]
+            .as_i64()
+            .unwrap()
+            > 2,
+        "the next pass used a fresh version for {role}: {}",
+        snapshot["signed"]["meta"][&role]
+    );
+    let refs: Vec<&str> = wave.iter().map(String::as_str).collect();
+    svc.verify(&refs, &[], None).await;
+
+    // Vault goes away: the next pass cannot sign, so it writes nothing;
+    // when Vault is back (unsealed) the task completes on its own.
+    bao.stop();
+    let id = svc
+        .submit(
+            "/api/v1/artifacts/",
+            &json!({ "artifacts": [artifact("after-vault/1.tgz", 1)] }),
+        )
+        .await;
+    let sign_failures = "rstuf_plugin_errors_total{plugin=\"online-keys\",op=\"sign\"}";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while metric(&svc, sign_failures).await < 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no signing attempt failed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let published = s3.object(BUCKET, "metadata/timestamp.json").await.unwrap();
+    bao.restart(true).await;
+    let done = svc.wait(&id).await;
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+    assert_ne!(
+        s3.object(BUCKET, "metadata/timestamp.json").await.unwrap(),
+        published
+    );
+    let mut present = refs.clone();
+    present.push("after-vault/1.tgz");
+    svc.verify(&present, &[], None).await;
+    svc.service.shutdown().await;
 }
