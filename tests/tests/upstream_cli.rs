@@ -2,10 +2,12 @@
 //! drives our embedded server end to end: it sends a DAS bootstrap payload,
 //! a second key holder signs root interactively in a real pseudo terminal,
 //! it adds an artifact and follows the task, and python-tuf then finds the
-//! artifact in the published metadata.
+//! artifact in the published metadata. Its own interactive ceremony and
+//! offline root update (answered in a real terminal) write payloads that
+//! our server and our CLI accept.
 
-use rstuf_tests::service::{python_script_async, start};
-use serde_json::Value;
+use rstuf_tests::service::{artifact, python_script_async, start};
+use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_cli_bootstraps_signs_adds_and_python_tuf_verifies() {
@@ -58,4 +60,151 @@ async fn official_cli_bootstraps_signs_adds_and_python_tuf_verifies() {
     assert_eq!(path, "releases/hello-1.0.tar.gz");
     let verified = svc.verify(&[path], &["releases/absent.tar.gz"], None).await;
     assert_eq!(verified["found"][path], 28, "{verified}");
+}
+
+/// A key made by our `rstuf admin keygen` (ed25519): the PEM path.
+async fn keygen(svc: &rstuf_tests::service::TestService, name: &str) -> std::path::PathBuf {
+    use rstuf_tests::cli::{ok, p, rstuf};
+    let file = svc.work().join(format!("{name}.pem"));
+    ok(&rstuf(
+        svc,
+        &["admin", "keygen", "--json", "--type", "ed25519", "--out", p(&file), "--name", name],
+    )
+    .await);
+    file
+}
+
+/// The key vault finds `fn:<keyid>` under the key directory.
+fn install_online_key(svc: &rstuf_tests::service::TestService, pem: &std::path::Path, uri: &str) {
+    let name = uri.strip_prefix("fn:").expect("a file key URI");
+    std::fs::copy(pem, svc.keys().join(name)).unwrap();
+}
+
+/// The official CLI's own interactive ceremony (answered in a real
+/// terminal) writes the bootstrap payload, and its `send bootstrap` sends
+/// it to our server; its offline `metadata update` (a new online key)
+/// writes the update payload, and OUR `rstuf admin send update` sends it;
+/// a DAS ceremony of the official CLI goes through OUR `send bootstrap`
+/// and `metadata sign`. python-tuf follows every root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_ceremony_and_update_payloads_drive_our_server_and_cli() {
+    use rstuf_tests::cli::{ok, p, rstuf};
+    let svc = start().await;
+    let (root1, root2, online1, online2) = (
+        keygen(&svc, "root1").await,
+        keygen(&svc, "root2").await,
+        keygen(&svc, "online1").await,
+        keygen(&svc, "online2").await,
+    );
+    let up = svc.work().join("upstream");
+    let payload = svc.work().join("official-ceremony.json");
+    let ceremony: Value = serde_json::from_str(
+        &python_script_async(
+            "upstream_ceremony.py",
+            &[
+                "ceremony",
+                p(&payload),
+                p(&up),
+                "--root-key",
+                &format!("{}::root1", p(&root1)),
+                "--root-key",
+                &format!("{}::root2", p(&root2)),
+                "--threshold",
+                "2",
+                "--online-pub",
+                &format!("{}.pub", p(&online1)),
+                "--bins",
+                "16",
+            ],
+        )
+        .await,
+    )
+    .unwrap();
+    install_online_key(&svc, &online1, ceremony["online_uri"].as_str().unwrap());
+    // The official CLI sends its own payload (it fails the script on error).
+    python_script_async("upstream_interop.py", &["bootstrap", &svc.base, p(&payload), p(&up)]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, state) = svc.get("/api/v1/bootstrap/").await;
+        if state["data"]["state"] == "finished" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{state}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    svc.run("/api/v1/artifacts/", &json!({ "artifacts": [artifact("official/1.tgz", 1)] }))
+        .await;
+    svc.verify(&["official/1.tgz"], &[], None).await;
+
+    // Root v2 from the official offline update, sent by our CLI.
+    let current = svc.trusted_root().await;
+    let update = svc.work().join("official-update.json");
+    let rotated: Value = serde_json::from_str(
+        &python_script_async(
+            "upstream_ceremony.py",
+            &[
+                "update",
+                p(&current),
+                p(&update),
+                p(&up),
+                "--sign-key",
+                &format!("{}:root1", p(&root1)),
+                "--sign-key",
+                &format!("{}:root2", p(&root2)),
+                "--new-online-pub",
+                &format!("{}.pub", p(&online2)),
+            ],
+        )
+        .await,
+    )
+    .unwrap();
+    install_online_key(&svc, &online2, rotated["online_uri"].as_str().unwrap());
+    let done = ok(&rstuf(&svc, &["--json", "admin", "send", "update", p(&update)]).await);
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+    svc.run("/api/v1/artifacts/", &json!({ "artifacts": [artifact("official/2.tgz", 2)] }))
+        .await;
+    let report = svc.verify(&["official/1.tgz", "official/2.tgz"], &[], None).await;
+    assert_eq!(report["root"], 2, "{report}");
+    svc.service.shutdown().await;
+
+    // An official DAS ceremony (one of two signatures) through our CLI.
+    let svc = start().await;
+    let das = svc.work().join("official-das.json");
+    let up = svc.work().join("upstream");
+    let ceremony: Value = serde_json::from_str(
+        &python_script_async(
+            "upstream_ceremony.py",
+            &[
+                "ceremony",
+                p(&das),
+                p(&up),
+                "--root-key",
+                &format!("{}::root1", p(&root1)),
+                "--root-key",
+                &format!("{}::root2", p(&root2)),
+                "--threshold",
+                "2",
+                "--sign",
+                "1",
+                "--online-pub",
+                &format!("{}.pub", p(&online1)),
+                "--bins",
+                "4",
+            ],
+        )
+        .await,
+    )
+    .unwrap();
+    install_online_key(&svc, &online1, ceremony["online_uri"].as_str().unwrap());
+    let sent = ok(&rstuf(&svc, &["--json", "admin", "send", "bootstrap", p(&das)]).await);
+    assert_eq!(sent["state"], "SUCCESS", "{sent}");
+    let (_, state) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(state["data"]["state"], "signing", "{state}");
+    ok(&rstuf(&svc, &["--json", "admin", "metadata", "sign", "--key", p(&root2)]).await);
+    let (_, state) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(state["data"]["state"], "finished", "{state}");
+    svc.run("/api/v1/artifacts/", &json!({ "artifacts": [artifact("das/1.tgz", 1)] }))
+        .await;
+    svc.verify(&["das/1.tgz"], &[], None).await;
+    svc.service.shutdown().await;
 }
