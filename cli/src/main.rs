@@ -20,7 +20,7 @@ mod tuf_client;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use client::Client;
-use error::CliResult;
+use error::{CliError, CliResult};
 use output::Output;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -353,6 +353,12 @@ async fn run(cli: Cli) -> CliResult<()> {
             ArtifactCommand::Info { tuf } => artifact::info(tuf, &out).await,
         },
         Command::Task { command } => {
+            let (TaskCommand::Info { task_id } | TaskCommand::Wait { task_id, .. }) = command;
+            if !is_task_id(task_id) {
+                return Err(CliError::Usage(format!(
+                    "'{task_id}' is not a task id (32 lowercase hex digits, as the server returns them)"
+                )));
+            }
             let client = cli.client()?;
             match command {
                 TaskCommand::Info { task_id } => send::task_info(&client, task_id, &out).await,
@@ -374,6 +380,10 @@ async fn run(cli: Cli) -> CliResult<()> {
             Ok(())
         }
     }
+}
+
+fn is_task_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[tokio::main]

@@ -649,6 +649,55 @@ async fn import_artifacts_from_csv() {
         verified["found"]["imported/2499.tar.gz"], 2599,
         "{verified}"
     );
+
+    // Tasks by id, deleting artifacts, and a task that fails (exit 4).
+    let publish_task = report["publish"]["task_id"].as_str().unwrap().to_string();
+    let info = ok(&rstuf(&svc, &["--json", "task", "info", &publish_task]).await);
+    assert_eq!(info["state"], "SUCCESS", "{info}");
+    let text = rstuf(&svc, &["task", "info", &publish_task]).await;
+    assert!(text.code == 0 && text.stdout.contains("SUCCESS"), "{}", text.stdout);
+    let waited = ok(&rstuf(&svc, &["--json", "task", "wait", &publish_task]).await);
+    assert_eq!(waited["state"], "SUCCESS", "{waited}");
+    let deleted = ok(&rstuf(
+        &svc,
+        &["--json", "artifact", "delete", "imported/0.tar.gz", "never/was.tgz", "--wait"],
+    )
+    .await);
+    assert_eq!(
+        deleted["result"]["details"]["deleted_artifacts"],
+        json!(["imported/0.tar.gz"]),
+        "{deleted}"
+    );
+    svc.verify(&["imported/1.tar.gz"], &["imported/0.tar.gz"], None)
+        .await;
+    let mut skipping: Value = svc
+        .http
+        .get(format!("{}/1.root.json", svc.metadata_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    skipping["signed"]["version"] = json!(5);
+    let skip_file = work.join("skipping-root.json");
+    std::fs::write(&skip_file, json!({ "metadata": { "root": skipping } }).to_string()).unwrap();
+    failed(
+        &rstuf(&svc, &["admin", "send", "update", p(&skip_file)]).await,
+        4,
+        "must be 2",
+    );
+    failed(
+        &rstuf(&svc, &["task", "wait", "not-a-task-id"]).await,
+        2,
+        "is not a task id",
+    );
+    // A task nobody knows stays PENDING (as upstream): waiting gives up.
+    failed(
+        &rstuf(&svc, &["task", "wait", &"ab".repeat(16), "--timeout", "1"]).await,
+        4,
+        "still PENDING",
+    );
 }
 
 /// Our interactive ceremony through a real pseudo terminal (pexpect):

@@ -5,7 +5,7 @@
 //! python-tuf then verifies the published repository. Needs the `rstuf`
 //! binary (`cargo build -p rstuf-cli`).
 
-use rstuf_tests::cli::{ceremony_args, make_keys, ok, p, rstuf};
+use rstuf_tests::cli::{ceremony_args, make_keys, ok, p, rstuf, rstuf_env};
 use rstuf_tests::service::{artifact, start};
 use serde_json::{json, Value};
 
@@ -97,6 +97,30 @@ async fn das_ceremony_completed_by_metadata_sign() {
     .await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("NO_SUCH_PW_VARIABLE"), "{}", run.stderr);
+    // The variable is there, the password in it is wrong: refused locally,
+    // nothing written, nothing sent.
+    let wrong_out = svc.work().join("wrong-password-sign.json");
+    let run = rstuf_env(
+        &svc,
+        &[
+            "admin",
+            "metadata",
+            "sign",
+            "--key",
+            p(&bob),
+            "--password-env",
+            "WRONG_PW",
+            "--out",
+            p(&wrong_out),
+        ],
+        &[("WRONG_PW", "not the password")],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}{}", run.stderr, run.stdout);
+    assert!(run.stderr.to_lowercase().contains("password"), "{}", run.stderr);
+    assert!(!wrong_out.exists(), "no partial payload file");
+    let (_, status) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(status["data"]["state"], "signing", "nothing was sent: {status}");
 
     // The second holder signs in a separate run; bootstrap finishes.
     let sign_out = svc.work().join("sign-payload.json");
