@@ -455,3 +455,76 @@ async fn a_bootstrap_no_worker_starts_releases_its_lock_after_the_timeout() {
     assert_ne!(again, id);
     svc.service.shutdown().await;
 }
+
+/// Optional bearer tokens with scopes: no or a wrong token is 401 (with
+/// `WWW-Authenticate`), a token without the route's scope is 403, the
+/// right one goes through — also for our CLI passing `-H` as upstream's
+/// does. Health, metrics and the published metadata stay open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_tokens_and_scopes() {
+    use rstuf_tests::cli::{ok, rstuf};
+    let admin = "admin-token-0123456789abcdef";
+    let reader = "reader-token-0123456789abcdef";
+    let tokens = format!(
+        "{admin}=write:bootstrap,read:bootstrap,read:tasks,write:targets;{reader}=read:tasks,read:bootstrap"
+    );
+    let svc = start_with(&[("RSTUF_AUTH_TOKENS", tokens.as_str())]).await;
+    let payload = svc.ceremony(&["--bins", "4"]);
+    let call = |method: &'static str, path: &'static str, token: Option<&'static str>, body: Option<Value>| {
+        let svc = &svc;
+        async move {
+            let url = format!("{}{path}", svc.base);
+            let mut req = if method == "POST" { svc.http.post(url) } else { svc.http.get(url) };
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let challenge = r.headers().get("www-authenticate").is_some();
+            (status, challenge, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, challenge, body) = call("GET", "/api/v1/bootstrap/", None, None).await;
+    assert_eq!((status, challenge), (401, true), "{body}");
+    let (status, _, _) = call("GET", "/api/v1/bootstrap/", Some("not-a-token-at-all-123456"), None).await;
+    assert_eq!(status, 401);
+    let (status, _, body) = call("POST", "/api/v1/bootstrap/", Some(reader), Some(payload.clone())).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("write:bootstrap"), "{body}");
+    let (status, _, body) = call("POST", "/api/v1/bootstrap/", Some(admin), Some(payload.clone())).await;
+    assert_eq!(status, 202, "{body}");
+    let task = body["data"]["task_id"].as_str().unwrap().to_string();
+    for (path, token) in [("/health", None), ("/metrics", None)] {
+        let (status, _, _) = call("GET", path, token, None).await;
+        assert_eq!(status, 200, "{path} stays open");
+    }
+    let r = svc
+        .http
+        .get(format!("{}/api/v1/task/?task_id={task}", svc.base))
+        .bearer_auth(reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+
+    // Our CLI with a gateway-style header, as upstream's `-H`.
+    let file = svc.work().join("artifact.txt");
+    std::fs::write(&file, b"through the token").unwrap();
+    let denied = rstuf(&svc, &["artifact", "add", file.to_str().unwrap(), "--wait"]).await;
+    assert_eq!(denied.code, 3, "{}{}", denied.stderr, denied.stdout);
+    let header = format!("Authorization: Bearer {admin}");
+    let wait = rstuf(&svc, &["-H", &header, "task", "wait", &task]).await;
+    assert_eq!(wait.code, 0, "{}{}", wait.stderr, wait.stdout);
+    let added = ok(&rstuf(
+        &svc,
+        &["--json", "-H", &header, "artifact", "add", file.to_str().unwrap(), "--wait"],
+    )
+    .await);
+    assert_eq!(added["state"], "SUCCESS", "{added}");
+    let path = added["result"]["details"]["added_artifacts"][0].as_str().unwrap().to_string();
+    svc.verify(&[&path], &[], None).await;
+    svc.service.shutdown().await;
+}
