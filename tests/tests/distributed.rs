@@ -434,6 +434,8 @@ grants = {{ http_hosts = ["{}"] }}
         &[
             ("RSTUF_CONFIG", config.to_str().unwrap()),
             ("RSTUF_TASK_MAX_ATTEMPTS", "2"),
+            // Everything our code logs, so the secret check below means something.
+            ("RSTUF_LOG_LEVEL", "rstuf_host=debug,rstuf_plugins=debug,rstuf_queue=debug,rstuf_store=debug,info"),
         ],
     )
     .await;
@@ -470,5 +472,13 @@ grants = {{ http_hosts = ["{}"] }}
         broker.depth().await.unwrap(),
         0,
         "the task is not left on the queue"
+    );
+    // The plugin's secret went through configuration, failures and
+    // retries at debug level: it is in no log line.
+    let logs = cluster.logs();
+    assert!(logs.contains("DEBUG") || logs.contains("debug"), "debug logging was on");
+    assert!(
+        !logs.contains(&s3.secret_key),
+        "the S3 secret key appears in the logs"
     );
 }

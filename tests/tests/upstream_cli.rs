@@ -208,3 +208,36 @@ async fn official_ceremony_and_update_payloads_drive_our_server_and_cli() {
     svc.verify(&["das/1.tgz"], &[], None).await;
     svc.service.shutdown().await;
 }
+
+/// The official `rstuf admin import-artifacts` writes rows straight into
+/// the upstream-compatible tables of our PostgreSQL database (SQLAlchemy,
+/// as upstream) and asks our API to publish: python-tuf then finds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_import_artifacts_writes_our_tables_directly() {
+    let db = rstuf_tests::cluster::ScratchDb::create("rstuf_import");
+    let url = db.url();
+    let svc = rstuf_tests::service::start_with(&[("RSTUF_DB_SERVER", url.as_str())]).await;
+    let payload = svc.ceremony(&["--bins", "16"]);
+    svc.run("/api/v1/bootstrap/", &payload).await;
+    let csv = svc.work().join("export.csv");
+    let lines: Vec<String> = (0..3000)
+        .map(|i| format!("imported/{i}.whl;{};sha256;{:064x}", 1000 + i, i))
+        .collect();
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    // SQLAlchemy's own URL form for the psycopg2 driver.
+    let sqlalchemy_url = url.replacen("postgresql://", "postgresql+psycopg2://", 1);
+    python_script_async(
+        "upstream_interop.py",
+        &["import", &svc.base, &sqlalchemy_url, csv.to_str().unwrap(), svc.work().join("up").to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(
+        db.sql("SELECT count(*) FROM rstuf_target_files WHERE published AND path LIKE 'imported/%'"),
+        "3000"
+    );
+    let report = svc
+        .verify(&["imported/0.whl", "imported/1234.whl", "imported/2999.whl"], &[], None)
+        .await;
+    assert_eq!(report["found"]["imported/2999.whl"], 3999, "{report}");
+    svc.service.shutdown().await;
+}
