@@ -34,6 +34,11 @@ pub struct CeremonyArgs {
     /// Ask for everything at the terminal, with upstream's defaults.
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// Read answers from a TOML file: each key is one of these options
+    /// without its dashes (`root-key = ["a.pem"]`, `bins = 256`, `expires =
+    /// { root = 365 }`); options after it on the command line win.
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
     /// A root key: a PEM public key, or a private key file (its public half
     /// is used; an encrypted one through FILE.pub). `FILE:NAME` sets the key
     /// name (default: the file name). Repeat for each root key.

@@ -2,6 +2,7 @@
 //! reads and writes the same payload files as the upstream Python CLI, so
 //! both interoperate, and talks to any server speaking the v1 API.
 
+mod answers;
 mod artifact;
 mod ceremony;
 mod client;
@@ -102,6 +103,7 @@ enum AdminCommand {
     },
     /// Make the bootstrap payload (root v1 signed with local keys) and
     /// optionally send it.
+    #[command(args_override_self = true)]
     Ceremony(ceremony::CeremonyArgs),
     /// Metadata signing.
     Metadata {
@@ -388,7 +390,14 @@ fn is_task_id(s: &str) -> bool {
 
 #[tokio::main]
 async fn main() {
-    let cli = Cli::parse();
+    let args = match answers::expand(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(e.exit_code());
+        }
+    };
+    let cli = Cli::parse_from(args);
     let json = cli.json;
     if let Err(e) = run(cli).await {
         if json {

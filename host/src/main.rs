@@ -66,8 +66,12 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => {
+            // Listening before the (possibly slow) start, so a SIGTERM that
+            // arrives meanwhile stops the service gracefully once it is up
+            // instead of killing it with the signal's default action.
+            let stop = stop_signal();
             let service = rstuf_host::service::start(config, Default::default()).await?;
-            wait_for_signal().await;
+            stop.await;
             tracing::info!("shutting down: finishing in-flight tasks");
             service.shutdown().await;
             Ok(())
@@ -75,26 +79,32 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGTERM or SIGINT, registered when this is called (not when awaited).
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

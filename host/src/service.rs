@@ -29,7 +29,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let store = rstuf_store::Store::connect(&config.database.url)
+    let store = connect_database(&config.database.url)
         .await
         .with_context(|| format!("database {}", redact_url(&config.database.url)))?;
     let transport = if config.is_distributed() {
@@ -148,6 +148,30 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
         shutdown,
         tasks,
     })
+}
+
+/// How long start-up keeps trying a database it cannot reach.
+const DATABASE_STARTUP_WAIT: Duration = Duration::from_secs(120);
+
+/// Connect to the database, waiting (with backoff) while it cannot be
+/// reached: a process started while PostgreSQL restarts waits for it, as a
+/// running one reconnects, instead of exiting. Other errors (a failed
+/// migration) are reported at once.
+async fn connect_database(url: &str) -> Result<rstuf_store::Store, rstuf_store::StoreError> {
+    let deadline = tokio::time::Instant::now() + DATABASE_STARTUP_WAIT;
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match rstuf_store::Store::connect(url).await {
+            Err(e @ rstuf_store::StoreError::Connect { .. })
+                if tokio::time::Instant::now() + delay < deadline =>
+            {
+                tracing::warn!("{e}; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Re-sign online roles near expiry, and drop old task results.

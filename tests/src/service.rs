@@ -104,6 +104,31 @@ pub async fn start_configured(
 }
 
 impl TestService {
+    /// Stop the service and start it again on the same data directory
+    /// (default configuration).
+    pub async fn restart(self) -> TestService {
+        let TestService {
+            service,
+            dir,
+            http,
+            clock,
+            ..
+        } = self;
+        service.shutdown().await;
+        let config = config_for(dir.path(), &[]);
+        let service = rstuf_host::service::start(config, clock.clone())
+            .await
+            .expect("service restarts");
+        let base = format!("http://{}", service.addr.expect("API runs"));
+        TestService {
+            service,
+            base,
+            dir,
+            http,
+            clock,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let r = self
             .http

@@ -470,11 +470,18 @@ async fn bearer_tokens_and_scopes() {
     );
     let svc = start_with(&[("RSTUF_AUTH_TOKENS", tokens.as_str())]).await;
     let payload = svc.ceremony(&["--bins", "4"]);
-    let call = |method: &'static str, path: &'static str, token: Option<&'static str>, body: Option<Value>| {
+    let call = |method: &'static str,
+                path: &'static str,
+                token: Option<&'static str>,
+                body: Option<Value>| {
         let svc = &svc;
         async move {
             let url = format!("{}{path}", svc.base);
-            let mut req = if method == "POST" { svc.http.post(url) } else { svc.http.get(url) };
+            let mut req = if method == "POST" {
+                svc.http.post(url)
+            } else {
+                svc.http.get(url)
+            };
             if let Some(t) = token {
                 req = req.bearer_auth(t);
             }
@@ -484,17 +491,39 @@ async fn bearer_tokens_and_scopes() {
             let r = req.send().await.unwrap();
             let status = r.status().as_u16();
             let challenge = r.headers().get("www-authenticate").is_some();
-            (status, challenge, r.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                status,
+                challenge,
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     let (status, challenge, body) = call("GET", "/api/v1/bootstrap/", None, None).await;
     assert_eq!((status, challenge), (401, true), "{body}");
-    let (status, _, _) = call("GET", "/api/v1/bootstrap/", Some("not-a-token-at-all-123456"), None).await;
+    let (status, _, _) = call(
+        "GET",
+        "/api/v1/bootstrap/",
+        Some("not-a-token-at-all-123456"),
+        None,
+    )
+    .await;
     assert_eq!(status, 401);
-    let (status, _, body) = call("POST", "/api/v1/bootstrap/", Some(reader), Some(payload.clone())).await;
+    let (status, _, body) = call(
+        "POST",
+        "/api/v1/bootstrap/",
+        Some(reader),
+        Some(payload.clone()),
+    )
+    .await;
     assert_eq!(status, 403, "{body}");
     assert!(body.to_string().contains("write:bootstrap"), "{body}");
-    let (status, _, body) = call("POST", "/api/v1/bootstrap/", Some(admin), Some(payload.clone())).await;
+    let (status, _, body) = call(
+        "POST",
+        "/api/v1/bootstrap/",
+        Some(admin),
+        Some(payload.clone()),
+    )
+    .await;
     assert_eq!(status, 202, "{body}");
     let task = body["data"]["task_id"].as_str().unwrap().to_string();
     for (path, token) in [("/health", None), ("/metrics", None)] {
@@ -520,11 +549,22 @@ async fn bearer_tokens_and_scopes() {
     assert_eq!(wait.code, 0, "{}{}", wait.stderr, wait.stdout);
     let added = ok(&rstuf(
         &svc,
-        &["--json", "-H", &header, "artifact", "add", file.to_str().unwrap(), "--wait"],
+        &[
+            "--json",
+            "-H",
+            &header,
+            "artifact",
+            "add",
+            file.to_str().unwrap(),
+            "--wait",
+        ],
     )
     .await);
     assert_eq!(added["state"], "SUCCESS", "{added}");
-    let path = added["result"]["details"]["added_artifacts"][0].as_str().unwrap().to_string();
+    let path = added["result"]["details"]["added_artifacts"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
     svc.verify(&[&path], &[], None).await;
     svc.service.shutdown().await;
 }

@@ -655,12 +655,23 @@ async fn import_artifacts_from_csv() {
     let info = ok(&rstuf(&svc, &["--json", "task", "info", &publish_task]).await);
     assert_eq!(info["state"], "SUCCESS", "{info}");
     let text = rstuf(&svc, &["task", "info", &publish_task]).await;
-    assert!(text.code == 0 && text.stdout.contains("SUCCESS"), "{}", text.stdout);
+    assert!(
+        text.code == 0 && text.stdout.contains("SUCCESS"),
+        "{}",
+        text.stdout
+    );
     let waited = ok(&rstuf(&svc, &["--json", "task", "wait", &publish_task]).await);
     assert_eq!(waited["state"], "SUCCESS", "{waited}");
     let deleted = ok(&rstuf(
         &svc,
-        &["--json", "artifact", "delete", "imported/0.tar.gz", "never/was.tgz", "--wait"],
+        &[
+            "--json",
+            "artifact",
+            "delete",
+            "imported/0.tar.gz",
+            "never/was.tgz",
+            "--wait",
+        ],
     )
     .await);
     assert_eq!(
@@ -681,7 +692,11 @@ async fn import_artifacts_from_csv() {
         .unwrap();
     skipping["signed"]["version"] = json!(5);
     let skip_file = work.join("skipping-root.json");
-    std::fs::write(&skip_file, json!({ "metadata": { "root": skipping } }).to_string()).unwrap();
+    std::fs::write(
+        &skip_file,
+        json!({ "metadata": { "root": skipping } }).to_string(),
+    )
+    .unwrap();
     failed(
         &rstuf(&svc, &["admin", "send", "update", p(&skip_file)]).await,
         4,

@@ -117,10 +117,17 @@ async fn das_ceremony_completed_by_metadata_sign() {
     )
     .await;
     assert_eq!(run.code, 1, "{}{}", run.stderr, run.stdout);
-    assert!(run.stderr.to_lowercase().contains("password"), "{}", run.stderr);
+    assert!(
+        run.stderr.to_lowercase().contains("password"),
+        "{}",
+        run.stderr
+    );
     assert!(!wrong_out.exists(), "no partial payload file");
     let (_, status) = svc.get("/api/v1/bootstrap/").await;
-    assert_eq!(status["data"]["state"], "signing", "nothing was sent: {status}");
+    assert_eq!(
+        status["data"]["state"], "signing",
+        "nothing was sent: {status}"
+    );
 
     // The second holder signs in a separate run; bootstrap finishes.
     let sign_out = svc.work().join("sign-payload.json");
@@ -275,4 +282,64 @@ async fn custom_delegation_with_offline_role_signed_by_metadata_sign() {
         .verify(&["release/app-1.0.tgz", "misc/x.tgz"], &[], None)
         .await;
     assert_eq!(report["found"]["release/app-1.0.tgz"], 8, "{report}");
+}
+
+/// A scripted ceremony from an answers file (TOML), with one answer
+/// overridden on the command line; the server bootstraps from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ceremony_from_an_answers_file() {
+    let svc = start().await;
+    let (alice, bob, carol, online) = make_keys(&svc).await;
+    let out = svc.work().join("answered-payload.json");
+    let answers = svc.work().join("ceremony.toml");
+    std::fs::write(
+        &answers,
+        format!(
+            "root-key = [\"{a}\", \"{b}\", \"{c}.pub\"]\nroot-threshold = 2\nonline-key = \"{o}.pub\"\n\
+             bins = 8\nexpires = {{ root = 200, targets = 100 }}\nsign = [\"{a}\", \"{b}:ROOT_PW\"]\n\
+             out = \"{out}\"\nsend = true\n",
+            a = p(&alice),
+            b = p(&bob),
+            c = p(&carol),
+            o = p(&online),
+            out = p(&out),
+        ),
+    )
+    .unwrap();
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "admin",
+            "ceremony",
+            "--json",
+            "--answers",
+            p(&answers),
+            "--bins",
+            "16",
+        ],
+    )
+    .await);
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+    let payload: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let roles = &payload["settings"]["roles"];
+    assert_eq!(
+        roles["bins"]["number_of_delegated_bins"], 16,
+        "the command line wins"
+    );
+    assert_eq!(roles["root"]["expiration"], 200);
+    assert_eq!(roles["targets"]["expiration"], 100);
+    assert_eq!(
+        payload["metadata"]["root"]["signatures"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (_, status) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(status["data"]["state"], "finished", "{status}");
+
+    std::fs::write(&answers, "root-threshold = \"two\"\ninteractive = true\n").unwrap();
+    let run = rstuf(&svc, &["admin", "ceremony", "--answers", p(&answers)]).await;
+    assert_eq!(run.code, 2, "{}{}", run.stderr, run.stdout);
+    assert!(run.stderr.contains("interactive"), "{}", run.stderr);
 }

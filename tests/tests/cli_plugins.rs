@@ -94,26 +94,60 @@ fn install_checks_the_digest_and_list_shows_what_is_installed() {
     let t = target.to_str().unwrap();
     let s = source.to_str().unwrap();
 
-    let (code, _, err) = rstuf(&["plugin", "install", s, "--sha256", &"0".repeat(64), "--dir", t]);
+    let (code, _, err) = rstuf(&[
+        "plugin",
+        "install",
+        s,
+        "--sha256",
+        &"0".repeat(64),
+        "--dir",
+        t,
+    ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("digest mismatch"), "{err}");
-    assert!(!target.join("storage-fs.wasm").exists(), "nothing installed");
+    assert!(
+        !target.join("storage-fs.wasm").exists(),
+        "nothing installed"
+    );
 
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"\0asm not really").unwrap();
     let junk_digest = hex::encode(Sha256::digest(b"\0asm not really"));
-    let (code, _, err) = rstuf(&["plugin", "install", junk.to_str().unwrap(), "--sha256", &junk_digest, "--dir", t]);
+    let (code, _, err) = rstuf(&[
+        "plugin",
+        "install",
+        junk.to_str().unwrap(),
+        "--sha256",
+        &junk_digest,
+        "--dir",
+        t,
+    ]);
     assert_ne!(code, 0, "{err}");
 
-    let (code, out, err) = rstuf(&["--json", "plugin", "install", s, "--sha256", &digest.to_uppercase(), "--dir", t]);
+    let (code, out, err) = rstuf(&[
+        "--json",
+        "plugin",
+        "install",
+        s,
+        "--sha256",
+        &digest.to_uppercase(),
+        "--dir",
+        t,
+    ]);
     assert_eq!(code, 0, "{err}{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["name"], "storage-fs");
-    assert_eq!(std::fs::read(target.join("storage-fs.wasm")).unwrap(), std::fs::read(&source).unwrap());
+    assert_eq!(
+        std::fs::read(target.join("storage-fs.wasm")).unwrap(),
+        std::fs::read(&source).unwrap()
+    );
 
     let (code, out, err) = rstuf(&["plugin", "list", "--dir", t]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("storage-fs") && out.contains("storage-backend"), "{out}");
+    assert!(
+        out.contains("storage-fs") && out.contains("storage-backend"),
+        "{out}"
+    );
     let (code, out, _) = rstuf(&["--json", "plugin", "list", "--dir", t]);
     assert_eq!(code, 0);
     let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -127,7 +161,10 @@ fn completions_and_usage_errors() {
     for shell in ["bash", "zsh", "fish"] {
         let (code, out, err) = rstuf(&["completions", shell]);
         assert_eq!(code, 0, "{shell}: {err}");
-        assert!(out.contains("rstuf") && out.contains("ceremony"), "{shell}: {out}");
+        assert!(
+            out.contains("rstuf") && out.contains("ceremony"),
+            "{shell}: {out}"
+        );
     }
     let (code, _, err) = rstuf(&["completions", "klingon"]);
     assert_eq!(code, 2, "{err}");

@@ -66,6 +66,11 @@ fn kubernetes_manifests_wire_every_role() {
                     .unwrap()
                     .to_string(),
             );
+            // The image runs as uid 10001 (deploy/compose/Dockerfile); the
+            // pod must let that user write its volumes.
+            let security = &d["spec"]["template"]["spec"]["securityContext"];
+            assert_eq!(security["runAsUser"], 10001, "{}", d["metadata"]["name"]);
+            assert_eq!(security["fsGroup"], 10001, "{}", d["metadata"]["name"]);
             if names.iter().any(|n| n == "RSTUF_WORKER_ID") {
                 assert!(
                     d["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as_u64()
@@ -98,6 +103,29 @@ fn compose_file_runs_apis_workers_and_dependencies() {
         .as_str()
         .unwrap()
         .starts_with("amqp://"));
+    // Longer than the worker's 30 s drain, so SIGTERM is not cut short.
+    let grace = services["worker"]["stop_grace_period"].as_str().unwrap();
+    assert!(
+        grace.trim_end_matches('s').parse::<u64>().unwrap() >= 35,
+        "{grace}"
+    );
+    // Named volumes take the ownership of the image's mount points: they
+    // must exist in the image, owned by the user it runs as.
+    let dockerfile =
+        std::fs::read_to_string(workspace_root().join("deploy/compose/Dockerfile")).unwrap();
+    assert!(dockerfile.contains("--uid 10001") && dockerfile.contains("USER 10001:10001"));
+    for volume in [
+        "/var/opt/repository-service-tuf/storage",
+        "/var/opt/repository-service-tuf/key_storage",
+    ] {
+        assert!(
+            dockerfile.contains(volume),
+            "the image does not create {volume}"
+        );
+    }
+    assert!(
+        dockerfile.contains("chown -R rstuf:rstuf /var/lib/rstuf /var/opt/repository-service-tuf")
+    );
 }
 
 #[test]

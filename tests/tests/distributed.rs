@@ -297,6 +297,7 @@ async fn two_apis_three_workers_publish_every_accepted_artifact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killed_workers_and_restarted_brokers_lose_nothing() {
     let _serial = SERIAL.lock().await;
+    let _restore = rstuf_tests::cluster::RestartServicesOnDrop;
     let mut cluster = Cluster::start(2, 3, &[]).await;
     bootstrap(&cluster, "16").await;
     let root: Value =
@@ -331,7 +332,14 @@ async fn killed_workers_and_restarted_brokers_lose_nothing() {
         if round % 6 == 5 {
             // A graceful stop now and then: in-flight tasks finish or go back.
             let victim = (next() % 3) as usize;
-            cluster.terminate_worker(victim);
+            if let Some((status, took)) = cluster.terminate_worker(victim) {
+                assert!(
+                    status.success(),
+                    "a graceful stop exits 0, got {status}; its log:\n{}",
+                    cluster.log(&cluster.workers[victim].name)
+                );
+                assert!(took < Duration::from_secs(35), "the drain took {took:?}");
+            }
             cluster.spawn_worker(victim);
         } else {
             let victim = match cluster.publisher(last_token, Duration::from_secs(2)).await {
@@ -435,7 +443,10 @@ grants = {{ http_hosts = ["{}"] }}
             ("RSTUF_CONFIG", config.to_str().unwrap()),
             ("RSTUF_TASK_MAX_ATTEMPTS", "2"),
             // Everything our code logs, so the secret check below means something.
-            ("RSTUF_LOG_LEVEL", "rstuf_host=debug,rstuf_plugins=debug,rstuf_queue=debug,rstuf_store=debug,info"),
+            (
+                "RSTUF_LOG_LEVEL",
+                "rstuf_host=debug,rstuf_plugins=debug,rstuf_queue=debug,rstuf_store=debug,info",
+            ),
         ],
     )
     .await;
@@ -476,7 +487,10 @@ grants = {{ http_hosts = ["{}"] }}
     // The plugin's secret went through configuration, failures and
     // retries at debug level: it is in no log line.
     let logs = cluster.logs();
-    assert!(logs.contains("DEBUG") || logs.contains("debug"), "debug logging was on");
+    assert!(
+        logs.contains("DEBUG") || logs.contains("debug"),
+        "debug logging was on"
+    );
     assert!(
         !logs.contains(&s3.secret_key),
         "the S3 secret key appears in the logs"

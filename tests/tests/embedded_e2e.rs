@@ -510,3 +510,43 @@ async fn custom_delegations_added_signed_offline_updated_and_deleted() {
     );
     svc.service.shutdown().await;
 }
+
+/// A key vault that signs with the wrong key (here: the online key's file
+/// replaced by another key) never gets its signatures published: the task
+/// says which plugin and key, and clients keep the last good repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_that_do_not_verify_are_never_published() {
+    let svc = start().await;
+    bootstrap(&svc, &["--bins", "4"]).await;
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("good.tgz", 1)] }),
+    )
+    .await;
+    let (_, before) = svc.get("/metadata/timestamp.json").await;
+    let key_file = std::fs::read_dir(svc.keys())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .expect("the online key file");
+    keygen(&svc.work().join("other.pem"), "other").await;
+    std::fs::copy(svc.work().join("other.pem"), &key_file).unwrap();
+    let svc = svc.restart().await;
+    let id = svc
+        .submit(
+            "/api/v1/artifacts/",
+            &json!({ "artifacts": [artifact("bad.tgz", 2)] }),
+        )
+        .await;
+    let done = svc.wait(&id).await;
+    assert_eq!(done["state"], "ERRORED", "{done}");
+    let error = done["result"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("does not verify with the online key"),
+        "{error}"
+    );
+    let (_, after) = svc.get("/metadata/timestamp.json").await;
+    assert_eq!(before, after, "nothing was published");
+    svc.verify(&["good.tgz"], &["bad.tgz"], None).await;
+    svc.service.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! The storage-s3 plugin through the real runtime against a real S3 server
 //! (SeaweedFS on loopback): round trips, listing with continuation tokens,
-//! the sandbox's host grant, authentication failures, and an outage.
+//! path- and virtual-host-style addressing, the sandbox's host grant,
+//! authentication failures, and an outage.
 //! Needs `weed` on PATH (`make setup`); fails, not skips, without it.
 
 use rstuf_plugins::{BackendErrorKind, Storage};
@@ -332,4 +333,37 @@ async fn invalid_configuration_names_the_key() {
         schema["required"],
         json!(["endpoint", "bucket", "access_key_id", "secret_access_key"])
     );
+}
+
+/// Virtual-host style (`<bucket>.<endpoint host>`, the S3 default) against
+/// the real server: SeaweedFS answers `<bucket>.<domain>`, the name
+/// resolves through /etc/hosts, the plugin is granted exactly that host.
+#[tokio::test]
+async fn virtual_host_style_requests_reach_the_bucket() {
+    let domain = "s3.rstuf.localtest";
+    let vhost = format!("{BUCKET}.{domain}");
+    rstuf_tests::servers::ensure_hosts_entry(&vhost);
+    let s3 = SeaweedFs::start_with_domain(domain).await;
+    s3.create_bucket(BUCKET).await;
+    let port = s3.s3_port();
+    let mut c = config(&s3, json!({ "path_style": false }));
+    c["endpoint"] = json!(format!("http://{domain}:{port}"));
+    let storage = runtime()
+        .load_storage(&storage_s3_spec(c, &[format!("{vhost}:{port}")]))
+        .await
+        .unwrap();
+    storage.put("1.root.json", b"virtual host").await.unwrap();
+    assert_eq!(
+        s3.object(BUCKET, "1.root.json").await.as_deref(),
+        Some(&b"virtual host"[..]),
+        "the object is in the bucket the host name names"
+    );
+    assert_eq!(
+        storage.get("1.root.json").await.unwrap().as_deref(),
+        Some(&b"virtual host"[..])
+    );
+    let listed = storage.list_objects("").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(storage.delete("1.root.json").await.unwrap());
+    assert_eq!(s3.object(BUCKET, "1.root.json").await, None);
 }

@@ -68,7 +68,17 @@ async fn keygen(svc: &rstuf_tests::service::TestService, name: &str) -> std::pat
     let file = svc.work().join(format!("{name}.pem"));
     ok(&rstuf(
         svc,
-        &["admin", "keygen", "--json", "--type", "ed25519", "--out", p(&file), "--name", name],
+        &[
+            "admin",
+            "keygen",
+            "--json",
+            "--type",
+            "ed25519",
+            "--out",
+            p(&file),
+            "--name",
+            name,
+        ],
     )
     .await);
     file
@@ -122,7 +132,11 @@ async fn official_ceremony_and_update_payloads_drive_our_server_and_cli() {
     .unwrap();
     install_online_key(&svc, &online1, ceremony["online_uri"].as_str().unwrap());
     // The official CLI sends its own payload (it fails the script on error).
-    python_script_async("upstream_interop.py", &["bootstrap", &svc.base, p(&payload), p(&up)]).await;
+    python_script_async(
+        "upstream_interop.py",
+        &["bootstrap", &svc.base, p(&payload), p(&up)],
+    )
+    .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let (_, state) = svc.get("/api/v1/bootstrap/").await;
@@ -132,8 +146,11 @@ async fn official_ceremony_and_update_payloads_drive_our_server_and_cli() {
         assert!(std::time::Instant::now() < deadline, "{state}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    svc.run("/api/v1/artifacts/", &json!({ "artifacts": [artifact("official/1.tgz", 1)] }))
-        .await;
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("official/1.tgz", 1)] }),
+    )
+    .await;
     svc.verify(&["official/1.tgz"], &[], None).await;
 
     // Root v2 from the official offline update, sent by our CLI.
@@ -161,9 +178,14 @@ async fn official_ceremony_and_update_payloads_drive_our_server_and_cli() {
     install_online_key(&svc, &online2, rotated["online_uri"].as_str().unwrap());
     let done = ok(&rstuf(&svc, &["--json", "admin", "send", "update", p(&update)]).await);
     assert_eq!(done["state"], "SUCCESS", "{done}");
-    svc.run("/api/v1/artifacts/", &json!({ "artifacts": [artifact("official/2.tgz", 2)] }))
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("official/2.tgz", 2)] }),
+    )
+    .await;
+    let report = svc
+        .verify(&["official/1.tgz", "official/2.tgz"], &[], None)
         .await;
-    let report = svc.verify(&["official/1.tgz", "official/2.tgz"], &[], None).await;
     assert_eq!(report["root"], 2, "{report}");
     svc.service.shutdown().await;
 
@@ -200,11 +222,18 @@ async fn official_ceremony_and_update_payloads_drive_our_server_and_cli() {
     assert_eq!(sent["state"], "SUCCESS", "{sent}");
     let (_, state) = svc.get("/api/v1/bootstrap/").await;
     assert_eq!(state["data"]["state"], "signing", "{state}");
-    ok(&rstuf(&svc, &["--json", "admin", "metadata", "sign", "--key", p(&root2)]).await);
+    ok(&rstuf(
+        &svc,
+        &["--json", "admin", "metadata", "sign", "--key", p(&root2)],
+    )
+    .await);
     let (_, state) = svc.get("/api/v1/bootstrap/").await;
     assert_eq!(state["data"]["state"], "finished", "{state}");
-    svc.run("/api/v1/artifacts/", &json!({ "artifacts": [artifact("das/1.tgz", 1)] }))
-        .await;
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("das/1.tgz", 1)] }),
+    )
+    .await;
     svc.verify(&["das/1.tgz"], &[], None).await;
     svc.service.shutdown().await;
 }
@@ -228,15 +257,27 @@ async fn official_import_artifacts_writes_our_tables_directly() {
     let sqlalchemy_url = url.replacen("postgresql://", "postgresql+psycopg2://", 1);
     python_script_async(
         "upstream_interop.py",
-        &["import", &svc.base, &sqlalchemy_url, csv.to_str().unwrap(), svc.work().join("up").to_str().unwrap()],
+        &[
+            "import",
+            &svc.base,
+            &sqlalchemy_url,
+            csv.to_str().unwrap(),
+            svc.work().join("up").to_str().unwrap(),
+        ],
     )
     .await;
     assert_eq!(
-        db.sql("SELECT count(*) FROM rstuf_target_files WHERE published AND path LIKE 'imported/%'"),
+        db.sql(
+            "SELECT count(*) FROM rstuf_target_files WHERE published AND path LIKE 'imported/%'"
+        ),
         "3000"
     );
     let report = svc
-        .verify(&["imported/0.whl", "imported/1234.whl", "imported/2999.whl"], &[], None)
+        .verify(
+            &["imported/0.whl", "imported/1234.whl", "imported/2999.whl"],
+            &[],
+            None,
+        )
         .await;
     assert_eq!(report["found"]["imported/2999.whl"], 3999, "{report}");
     svc.service.shutdown().await;

@@ -153,15 +153,26 @@ async fn health() -> Response {
 }
 
 /// Readiness: the database/queue/state store answer.
+/// How long `/ready` waits for the dependencies: a database that is down
+/// can hold a connection attempt for much longer (the pool waits up to 30 s
+/// for a connection), and a readiness probe must answer quickly.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 async fn ready(State(state): State<AppState>) -> Response {
-    match state.store.ready().await {
-        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "error": e.to_string() })),
-        )
-            .into_response(),
-    }
+    let checked = tokio::time::timeout(READY_TIMEOUT, state.store.ready()).await;
+    let error = match checked {
+        Ok(Ok(())) => return Json(json!({ "status": "ready" })).into_response(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!(
+            "the dependencies did not answer within {} s",
+            READY_TIMEOUT.as_secs()
+        ),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "unavailable", "error": error })),
+    )
+        .into_response()
 }
 
 async fn metrics_endpoint(State(state): State<AppState>) -> Response {
