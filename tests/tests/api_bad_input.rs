@@ -247,6 +247,35 @@ async fn every_endpoint_gives_clear_4xx_for_bad_input() {
     let (status, resp) = svc.post("/api/v1/bootstrap/", &bad_field).await;
     assert_eq!(status, 422, "unprefixed custom field: {resp}");
 
+    // Roots this service could not serve to clients: refused by the task,
+    // and the bootstrap lock is released for the next try.
+    for (what, field, value, error) in [
+        (
+            "no consistent snapshots",
+            "consistent_snapshot",
+            json!(false),
+            "consistent_snapshot",
+        ),
+        (
+            "already expired",
+            "expires",
+            json!("2020-01-01T00:00:00Z"),
+            "expired at",
+        ),
+    ] {
+        let mut bad = payload.clone();
+        bad["metadata"]["root"]["signed"][field] = value;
+        let id = svc.submit("/api/v1/bootstrap/", &bad).await;
+        let done = svc.wait(&id).await;
+        assert_eq!(done["state"], "ERRORED", "{what}: {done}");
+        assert!(
+            done["result"]["error"].as_str().unwrap().contains(error),
+            "{what}: {done}"
+        );
+        let (_, state) = svc.get("/api/v1/bootstrap/").await;
+        assert_eq!(state["data"]["bootstrap"], false, "{what}: {state}");
+    }
+
     // Bootstrap, then bootstrap twice.
     svc.run("/api/v1/bootstrap/", &payload).await;
     let (status, resp) = svc.post("/api/v1/bootstrap/", &payload).await;

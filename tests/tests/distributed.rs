@@ -273,6 +273,17 @@ async fn two_apis_three_workers_publish_every_accepted_artifact() {
         assert_eq!(task["state"], "SUCCESS", "{task}");
     }
     eprintln!("all tasks finished after {:?}", t0.elapsed());
+    // Results live in Redis with the result TTL (default one day).
+    let key = format!("rstuf:{}:task:{}", cluster.queue, accepted[0].1);
+    let ttl = std::process::Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "TTL", &key])
+        .output()
+        .expect("redis-cli runs");
+    let ttl: i64 = String::from_utf8_lossy(&ttl.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(-3);
+    assert!((1..=86_400).contains(&ttl), "{key} has TTL {ttl}");
     wait_all_published(&cluster, accepted.len(), LONG).await;
     watching.store(true, Ordering::Relaxed);
     let (seen, problems) = watch.await.unwrap();

@@ -17,7 +17,8 @@ async fn succinct_bins_add_remove_and_resign_verify_with_python_tuf() {
     assert_eq!(status, 200);
     assert_eq!(state["message"], "System available for bootstrap.");
 
-    let result = bootstrap(&svc, &["--bins", "16"]).await;
+    let payload = svc.ceremony(&["--bins", "16"]);
+    let result = svc.run("/api/v1/bootstrap/", &payload).await;
     assert!(
         result["details"]["bootstrap"]
             .as_str()
@@ -29,6 +30,18 @@ async fn succinct_bins_add_remove_and_resign_verify_with_python_tuf() {
     assert_eq!(state["data"]["state"], "finished");
     let (_, config) = svc.get("/api/v1/config").await;
     assert_eq!(config["data"]["number_of_delegated_bins"], 16);
+    // Root is published exactly as the ceremony signed it: every field,
+    // custom `x-` ones included, in keys and in `signed`.
+    let (_, published_root) = svc.get("/metadata/1.root.json").await;
+    assert_eq!(published_root, payload["metadata"]["root"]);
+    assert!(
+        published_root["signed"]["keys"]
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|k| k.get("x-rstuf-key-name").is_some()),
+        "custom key fields survive: {published_root}"
+    );
 
     let paths = ["file1.tar.gz", "v1/file2.whl", "deep/nested/path/file3.zip"];
     let added = svc
@@ -548,5 +561,30 @@ async fn signatures_that_do_not_verify_are_never_published() {
     let (_, after) = svc.get("/metadata/timestamp.json").await;
     assert_eq!(before, after, "nothing was published");
     svc.verify(&["good.tgz"], &["bad.tgz"], None).await;
+    svc.service.shutdown().await;
+}
+
+/// Task results are kept for `RSTUF_TASK_RESULT_TTL` seconds, then
+/// dropped by the periodic job (as upstream's Celery results expire): the
+/// task then reads as PENDING, like any unknown id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_results_expire_after_their_retention_time() {
+    let svc = rstuf_tests::service::start_with(&[
+        ("RSTUF_TASK_RESULT_TTL", "1"),
+        ("RSTUF_BUMP_ONLINE_ROLES_INTERVAL", "1"),
+    ])
+    .await;
+    let id = svc.submit("/api/v1/artifacts/publish/", &json!({})).await;
+    assert_eq!(svc.wait(&id).await["state"], "SUCCESS");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, task) = svc.get(&format!("/api/v1/task/?task_id={id}")).await;
+        if task["data"]["state"] == "PENDING" {
+            assert!(task["data"].get("result").is_none(), "{task}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still kept: {task}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     svc.service.shutdown().await;
 }

@@ -78,7 +78,7 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
             "bootstrap needs root metadata of _type 'root' and version 1",
         ));
     }
-    check_root_shape(signed)?;
+    check_root_shape(signed, ctx.clock.now())?;
     let sigs = root
         .get("signatures")
         .and_then(Value::as_array)
@@ -205,10 +205,33 @@ fn keyid_warnings(signed: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Structural checks that keep clients working: a single online key
-/// (threshold 1) for timestamp, snapshot and targets.
-fn check_root_shape(signed: &Value) -> Result<(), WorkError> {
+/// Structural checks that keep clients working: consistent snapshots (the
+/// only way this service publishes), not already expired, and a single
+/// online key (threshold 1) for timestamp, snapshot and targets.
+fn check_root_shape(signed: &Value, now: chrono::DateTime<chrono::Utc>) -> Result<(), WorkError> {
     keys_of(signed).map_err(|e| WorkError::invalid(e.to_string()))?;
+    if signed.get("consistent_snapshot").and_then(Value::as_bool) != Some(true) {
+        return Err(WorkError::invalid(
+            "root must set consistent_snapshot: true (this service publishes consistent snapshots: N.role.json files)",
+        ));
+    }
+    match signed
+        .get("expires")
+        .and_then(Value::as_str)
+        .and_then(parse_time)
+    {
+        Some(expires) if expires > now => {}
+        Some(expires) => {
+            return Err(WorkError::invalid(format!(
+                "root expired at {expires}; clients would refuse it"
+            )))
+        }
+        None => {
+            return Err(WorkError::invalid(
+                "root 'expires' must be a time like 2030-01-01T00:00:00Z",
+            ))
+        }
+    }
     let online = signed
         .pointer("/roles/timestamp/keyids/0")
         .and_then(Value::as_str);
@@ -585,7 +608,7 @@ pub async fn metadata_update(ctx: &Ctx, payload: &Value) -> Result<TaskResult, W
             trusted_version + 1
         ));
     }
-    if let Err(e) = check_root_shape(signed) {
+    if let Err(e) = check_root_shape(signed, ctx.clock.now()) {
         return fail(e.to_string());
     }
     let old_ok = match verify_delegate(&trusted["signed"], "root", &new_root) {
