@@ -1,8 +1,9 @@
 //! `rstuf admin ceremony --answers FILE`: the ceremony's answers in a TOML
 //! file, for repeatable, reviewable ceremonies. Each key is a long option
 //! of the ceremony without its dashes; the file's answers are read as if
-//! they were typed where `--answers FILE` stands, so options given after it
-//! on the command line win:
+//! they were typed where `--answers FILE` stands, so a single-valued option
+//! given after it on the command line wins, and a repeatable one
+//! (`root-key`, `sign`, `expires`) adds to the file's list:
 //!
 //! ```toml
 //! root-key = ["alice.pem:alice", "bob.pem.pub:bob"]
@@ -27,23 +28,37 @@ const MAX_BYTES: u64 = 1 << 20;
 /// Replace `--answers FILE` (or `--answers=FILE`) after the `ceremony`
 /// subcommand with the options the file holds.
 pub fn expand(args: Vec<OsString>) -> CliResult<Vec<OsString>> {
-    let Some(ceremony) = args.iter().position(|a| a == "ceremony") else {
+    // The `ceremony` subcommand: the first `ceremony` after `admin`.
+    let admin = args.iter().position(|a| a == "admin");
+    let ceremony = admin.and_then(|a| {
+        args.iter()
+            .skip(a + 1)
+            .position(|x| x == "ceremony")
+            .map(|i| a + 1 + i)
+    });
+    let Some(ceremony) = ceremony else {
         return Ok(args);
     };
     let mut out = Vec::with_capacity(args.len());
-    let mut iter = args.into_iter().enumerate().peekable();
+    let mut iter = args.into_iter().enumerate();
+    let mut options_end = false;
     while let Some((i, arg)) = iter.next() {
-        let text = arg.to_string_lossy();
-        let file = if i > ceremony && text == FLAG {
-            match iter.next() {
+        let text = arg.to_str().filter(|_| i > ceremony && !options_end);
+        let file = match text {
+            Some("--") => {
+                options_end = true;
+                out.push(arg);
+                continue;
+            }
+            Some(FLAG) => match iter.next() {
                 Some((_, f)) => f,
                 None => return Err(CliError::Usage(format!("{FLAG} needs a file"))),
+            },
+            Some(t) if t.starts_with("--answers=") => OsString::from(&t["--answers=".len()..]),
+            _ => {
+                out.push(arg);
+                continue;
             }
-        } else if let Some(f) = text.strip_prefix("--answers=").filter(|_| i > ceremony) {
-            OsString::from(f)
-        } else {
-            out.push(arg);
-            continue;
         };
         out.extend(options_from(&std::path::PathBuf::from(file))?);
     }
@@ -70,7 +85,9 @@ fn options_from(path: &std::path::Path) -> CliResult<Vec<OsString>> {
         if key.starts_with('-') || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
             return Err(bad(format!("'{key}' is not a ceremony option name")));
         }
-        let flag = OsString::from(format!("--{key}"));
+        // `--key=value`, so a value that starts with `-` stays a value.
+        let flag = format!("--{key}");
+        let with = |v: String| OsString::from(format!("{flag}={v}"));
         let scalar = |v: &toml::Value| -> CliResult<String> {
             match v {
                 toml::Value::String(s) => Ok(s.clone()),
@@ -79,27 +96,22 @@ fn options_from(path: &std::path::Path) -> CliResult<Vec<OsString>> {
             }
         };
         match &value {
-            toml::Value::Boolean(true) => out.push(flag),
+            toml::Value::Boolean(true) => out.push(OsString::from(&flag)),
             toml::Value::Boolean(false) => {}
             toml::Value::Array(items) => {
                 for item in items {
-                    out.push(flag.clone());
-                    out.push(scalar(item)?.into());
+                    out.push(with(scalar(item)?));
                 }
             }
             toml::Value::Table(t) => {
-                // `expires = { root = 365, … }` → `--expires root=365,…`
+                // `expires = { root = 365, … }` → `--expires=root=365,…`
                 let parts: CliResult<Vec<String>> = t
                     .iter()
                     .map(|(k, v)| scalar(v).map(|v| format!("{k}={v}")))
                     .collect();
-                out.push(flag);
-                out.push(parts?.join(",").into());
+                out.push(with(parts?.join(",")));
             }
-            v => {
-                out.push(flag);
-                out.push(scalar(v)?.into());
-            }
+            v => out.push(with(scalar(v)?)),
         }
     }
     Ok(out)
@@ -137,35 +149,23 @@ mod tests {
             "rstuf",
             "admin",
             "ceremony",
-            "--bins",
-            "8",
-            "--expires",
-            "bins=2,root=30",
-            "--root-key",
-            "a.pem",
-            "--root-key",
-            "b.pem:bob",
-            "--root-threshold",
-            "2",
+            "--bins=8",
+            "--expires=bins=2,root=30",
+            "--root-key=a.pem",
+            "--root-key=b.pem:bob",
+            "--root-threshold=2",
             "--send",
             "--bins",
             "16",
         ]);
         assert_eq!(got, want);
         let eq = format!("--answers={f}");
-        assert_eq!(
-            expand(os(&["rstuf", "admin", "ceremony", &eq]))
-                .unwrap()
-                .len(),
-            3 + 11
-        );
-        // Other commands are left alone.
-        assert_eq!(
-            expand(os(&["rstuf", "task", "--answers", f]))
-                .unwrap()
-                .len(),
-            4
-        );
+        let n = |v: &[&str]| expand(os(v)).unwrap().len();
+        assert_eq!(n(&["rstuf", "admin", "ceremony", &eq]), 3 + 6);
+        // Other commands, and anything after `--`, are left alone.
+        assert_eq!(n(&["rstuf", "task", "--answers", f]), 4);
+        assert_eq!(n(&["rstuf", "admin", "send", "x", "--answers", f]), 6);
+        assert_eq!(n(&["rstuf", "admin", "ceremony", "--", "--answers", f]), 6);
     }
 
     #[test]

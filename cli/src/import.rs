@@ -16,12 +16,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Hash algorithms accepted in the CSV, with their hex digest length.
-const ALGORITHMS: [(&str, usize); 4] = [
-    ("sha256", 64),
-    ("sha512", 128),
-    ("blake2b-256", 64),
-    ("sha384", 96),
-];
 
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
@@ -59,13 +53,17 @@ fn parse_line(line: &str) -> Result<(String, Value), String> {
     let length: u64 = length
         .parse()
         .map_err(|_| format!("length '{length}' is not a non-negative integer"))?;
-    let Some((_, hex_len)) = ALGORITHMS.iter().find(|(a, _)| a == alg) else {
+    let Some(hex_len) = rstuf_tuf::hashes::hex_len(alg) else {
         return Err(format!(
             "hash algorithm '{alg}' is not one of {}",
-            ALGORITHMS.map(|(a, _)| a).join(", ")
+            rstuf_tuf::hashes::DIGEST_HEX_LEN
+                .iter()
+                .map(|(a, _)| *a)
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     };
-    if hash.len() != *hex_len || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if rstuf_tuf::hashes::digest_problem(alg, hash).is_some() {
         return Err(format!(
             "'{hash}' is not a {alg} digest ({hex_len} hex digits)"
         ));

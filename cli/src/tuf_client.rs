@@ -388,11 +388,12 @@ impl Repo {
         // Pre-order depth-first search as python-tuf does it: a role is
         // fetched and verified only when it is visited; a matching
         // terminating delegation ends the search of everything else not
-        // yet visited; at most MAX_DELEGATIONS roles are visited.
+        // yet visited; it stops once MAX_DELEGATIONS roles are visited.
         let mut visited = HashSet::new();
         let mut stack: Vec<Pending> = vec![Pending::Top];
         while let Some(next) = stack.pop() {
-            if visited.len() >= MAX_DELEGATIONS {
+            // python-tuf: `while … and len(visited) <= max_delegations`.
+            if visited.len() > MAX_DELEGATIONS {
                 break;
             }
             let (name, doc) = match next {

@@ -62,12 +62,16 @@ impl StateStore for DistributedState {
     fn lock_bootstrap<'a>(
         &'a self,
         task_id: &'a str,
-    ) -> BoxFuture<'a, Result<Result<(), Option<String>>, StateError>> {
+    ) -> BoxFuture<'a, Result<Result<chrono::NaiveDateTime, Option<String>>, StateError>> {
         self.settings.lock_bootstrap(task_id)
     }
 
-    fn unlock_bootstrap<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<bool, StateError>> {
-        self.settings.unlock_bootstrap(task_id)
+    fn unlock_bootstrap<'a>(
+        &'a self,
+        task_id: &'a str,
+        stamped: Option<chrono::NaiveDateTime>,
+    ) -> BoxFuture<'a, Result<bool, StateError>> {
+        self.settings.unlock_bootstrap(task_id, stamped)
     }
 
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<(), StateError>> {

@@ -32,7 +32,7 @@ impl StateStore for EmbeddedState {
     fn lock_bootstrap<'a>(
         &'a self,
         task_id: &'a str,
-    ) -> BoxFuture<'a, Result<Result<(), Option<String>>, StateError>> {
+    ) -> BoxFuture<'a, Result<Result<chrono::NaiveDateTime, Option<String>>, StateError>> {
         Box::pin(async move {
             self.store
                 .lock_bootstrap(task_id)
@@ -41,10 +41,14 @@ impl StateStore for EmbeddedState {
         })
     }
 
-    fn unlock_bootstrap<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<bool, StateError>> {
+    fn unlock_bootstrap<'a>(
+        &'a self,
+        task_id: &'a str,
+        stamped: Option<chrono::NaiveDateTime>,
+    ) -> BoxFuture<'a, Result<bool, StateError>> {
         Box::pin(async move {
             self.store
-                .unlock_bootstrap(task_id)
+                .unlock_bootstrap(task_id, stamped)
                 .await
                 .map_err(err("settings"))
         })

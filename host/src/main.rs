@@ -67,10 +67,19 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => {
             // Listening before the (possibly slow) start, so a SIGTERM that
-            // arrives meanwhile stops the service gracefully once it is up
-            // instead of killing it with the signal's default action.
+            // arrives meanwhile ends the start cleanly instead of killing
+            // the process with the signal's default action.
             let stop = stop_signal();
-            let service = rstuf_host::service::start(config, Default::default()).await?;
+            tokio::pin!(stop);
+            let service = tokio::select! {
+                started = rstuf_host::service::start(config, Default::default()) => started?,
+                _ = &mut stop => {
+                    // Stopped while starting (e.g. waiting for the
+                    // database): nothing was accepted yet.
+                    tracing::info!("stopped during start-up");
+                    return Ok(());
+                }
+            };
             stop.await;
             tracing::info!("shutting down: finishing in-flight tasks");
             service.shutdown().await;

@@ -155,16 +155,19 @@ const DATABASE_STARTUP_WAIT: Duration = Duration::from_secs(120);
 
 /// Connect to the database, waiting (with backoff) while it cannot be
 /// reached: a process started while PostgreSQL restarts waits for it, as a
-/// running one reconnects, instead of exiting. Other errors (a failed
-/// migration) are reported at once.
+/// running one reconnects, instead of exiting. Errors the server answers
+/// (credentials, a missing database) and failed migrations are reported at
+/// once.
 async fn connect_database(url: &str) -> Result<rstuf_store::Store, rstuf_store::StoreError> {
     let deadline = tokio::time::Instant::now() + DATABASE_STARTUP_WAIT;
     let mut delay = Duration::from_millis(200);
     loop {
         match rstuf_store::Store::connect(url).await {
-            Err(e @ rstuf_store::StoreError::Connect { .. })
-                if tokio::time::Instant::now() + delay < deadline =>
-            {
+            Err(
+                e @ rstuf_store::StoreError::Connect {
+                    transient: true, ..
+                },
+            ) if tokio::time::Instant::now() + delay < deadline => {
                 tracing::warn!("{e}; retrying in {delay:?}");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));

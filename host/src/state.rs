@@ -53,14 +53,20 @@ pub trait StateStore: Send + Sync + 'static {
     fn setting<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Value>, StateError>>;
     fn settings(&self) -> BoxFuture<'_, Result<BTreeMap<String, Value>, StateError>>;
     /// Set `BOOTSTRAP = pre-<task_id>` only if no bootstrap is under way or
-    /// done; returns the current value when it refused.
+    /// done; returns the lock's time stamp, or the current value when it
+    /// refused.
     fn lock_bootstrap<'a>(
         &'a self,
         task_id: &'a str,
-    ) -> BoxFuture<'a, Result<Result<(), Option<String>>, StateError>>;
+    ) -> BoxFuture<'a, Result<Result<chrono::NaiveDateTime, Option<String>>, StateError>>;
     /// Undo [`StateStore::lock_bootstrap`] of `task_id` if the state is
-    /// still `pre-<task_id>`; true if it was released.
-    fn unlock_bootstrap<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<bool, StateError>>;
+    /// still `pre-<task_id>` (and, with `stamped`, no worker has claimed
+    /// the lock since); true if it was released.
+    fn unlock_bootstrap<'a>(
+        &'a self,
+        task_id: &'a str,
+        stamped: Option<chrono::NaiveDateTime>,
+    ) -> BoxFuture<'a, Result<bool, StateError>>;
     /// Durably accept a task: when this returns, a crash does not lose it.
     fn enqueue(&self, task: NewTask) -> BoxFuture<'_, Result<(), StateError>>;
     fn task<'a>(

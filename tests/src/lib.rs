@@ -152,3 +152,45 @@ pub fn python(script: &str, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("python prints UTF-8")
 }
+
+/// Versioned metadata files are immutable: a file, once seen, must keep
+/// its bytes. Checked by (mtime, length), re-hashing when either moves.
+#[derive(Default)]
+pub struct ImmutableFiles {
+    seen: std::collections::BTreeMap<String, (std::time::SystemTime, u64, String)>,
+}
+
+impl ImmutableFiles {
+    /// Look at every versioned file in `dir`; a changed one is a problem.
+    pub fn check(&mut self, dir: &std::path::Path, problems: &mut Vec<String>) {
+        use sha2::{Digest, Sha256};
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "timestamp.json" || name.starts_with('.') || !name.ends_with(".json") {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            let (Ok(mtime), len) = (meta.modified(), meta.len()) else {
+                continue;
+            };
+            match self.seen.get(&name) {
+                Some((m, l, _)) if *m == mtime && *l == len => {}
+                previous => {
+                    let Ok(bytes) = std::fs::read(entry.path()) else {
+                        continue;
+                    };
+                    let digest = hex::encode(Sha256::digest(&bytes));
+                    if let Some((_, _, before)) = previous {
+                        if *before != digest {
+                            problems.push(format!("{name} was rewritten with other bytes"));
+                        }
+                    }
+                    self.seen.insert(name, (mtime, len, digest));
+                }
+            }
+        }
+    }
+}

@@ -249,6 +249,22 @@ async fn every_endpoint_gives_clear_4xx_for_bad_input() {
 
     // Roots this service could not serve to clients: refused by the task,
     // and the bootstrap lock is released for the next try.
+    let mut stranger = payload.clone();
+    let sig = stranger["metadata"]["root"]["signatures"][0]["sig"].clone();
+    stranger["metadata"]["root"]["signatures"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "keyid": "ef".repeat(32), "sig": sig }));
+    let id = svc.submit("/api/v1/bootstrap/", &stranger).await;
+    let done = svc.wait(&id).await;
+    assert_eq!(
+        done["state"], "ERRORED",
+        "a signature by a key not in root: {done}"
+    );
+    assert_eq!(
+        done["result"]["error"], "Bootstrap has invalid signature(s)",
+        "{done}"
+    );
     for (what, field, value, error) in [
         (
             "no consistent snapshots",
@@ -326,6 +342,14 @@ async fn every_endpoint_gives_clear_4xx_for_bad_input() {
             .await;
         assert_eq!(status, 422, "{what}: {resp}");
     }
+    // A path that is not valid Unicode (a lone surrogate escape).
+    let (status, resp) = svc
+        .post_raw(
+            "/api/v1/artifacts/",
+            format!(r#"{{"artifacts": [{{"path": "bad\ud800.tgz", "info": {{"length": 1, "hashes": {{"sha256": "{}"}}}}}}]}}"#, "00".repeat(32)).into_bytes(),
+        )
+        .await;
+    assert_client_error("a lone surrogate in a path", status, &resp);
     // Paths the worker reports as invalid, storing nothing.
     let result = svc
         .run(
@@ -459,7 +483,8 @@ async fn service_surface(svc: &TestService) {
 async fn a_bootstrap_no_worker_starts_releases_its_lock_after_the_timeout() {
     let svc = start_with(&[("RSTUF_ROLE", "api")]).await;
     let mut payload = svc.ceremony(&["--bins", "4"]);
-    payload["timeout"] = json!(1);
+    // Long enough for the checks of the locked state below, on a busy machine.
+    payload["timeout"] = json!(5);
     let id = svc.submit("/api/v1/bootstrap/", &payload).await;
     let (_, state) = svc.get("/api/v1/bootstrap/").await;
     assert_eq!(state["data"]["state"], "pre", "{state}");

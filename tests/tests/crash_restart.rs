@@ -231,24 +231,6 @@ async fn accepted_artifacts_survive_kill_and_restart() {
     again.kill();
 }
 
-/// SHA-256 of every file in the metadata directory.
-fn file_digests(metadata: &Path) -> std::collections::BTreeMap<String, String> {
-    use sha2::{Digest, Sha256};
-    std::fs::read_dir(metadata)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().unwrap().is_file())
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| {
-            let bytes = std::fs::read(e.path()).unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                hex::encode(Sha256::digest(bytes)),
-            )
-        })
-        .collect()
-}
-
 /// The process dies after the versions are reserved, after the role and
 /// snapshot files are written, and after the commit (before
 /// `timestamp.json`): each time the repository clients see still verifies
@@ -325,23 +307,14 @@ async fn crashes_inside_a_publish_pass_never_rewrite_a_file() {
         }
     };
 
-    // Every file ever seen, with the bytes it had when first seen.
-    let mut seen = file_digests(&metadata);
-    let record = |seen: &mut std::collections::BTreeMap<String, String>| {
-        for (name, digest) in file_digests(&metadata) {
-            if name == "timestamp.json" {
-                continue;
-            }
-            match seen.get(&name) {
-                Some(before) => {
-                    assert_eq!(before, &digest, "{name} was rewritten with other bytes")
-                }
-                None => {
-                    seen.insert(name, digest);
-                }
-            }
-        }
+    // Every versioned file ever seen must keep the bytes it had then.
+    let mut files = rstuf_tests::ImmutableFiles::default();
+    let mut record = || {
+        let mut problems = Vec::new();
+        files.check(&metadata, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
     };
+    record();
     // The first process crashes in the pass its add triggers; the next two
     // crash in the start-up pass that retries the pending work.
     let first = Host::start_with(
@@ -372,7 +345,7 @@ async fn crashes_inside_a_publish_pass_never_rewrite_a_file() {
             host.wait_crashed(Duration::from_secs(60)),
             "the process stopped at {point} by a signal"
         );
-        record(&mut seen);
+        record();
         assert_consistent(&metadata);
         verify(
             vec!["before/crashes.whl".into()],
@@ -386,7 +359,7 @@ async fn crashes_inside_a_publish_pass_never_rewrite_a_file() {
     healthy.ready(&http).await;
     let done = wait_task(&http, &healthy.base, &pending).await;
     assert_eq!(done["state"], "SUCCESS", "{done}");
-    record(&mut seen);
+    record();
     assert_consistent(&metadata);
     let report = verify(
         vec!["before/crashes.whl".into(), "crash/1.whl".into()],

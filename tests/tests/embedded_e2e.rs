@@ -448,6 +448,40 @@ async fn custom_delegations_added_signed_offline_updated_and_deleted() {
         "{none_left}"
     );
 
+    // A second release waits for its holders; they abandon this signing
+    // event: the draft is gone, clients still see release v1 only.
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("release/app-2.0.tgz", 10)] }),
+    )
+    .await;
+    let (_, to_sign) = svc.get("/api/v1/metadata/sign").await;
+    assert_eq!(
+        to_sign["data"]["metadata"]["release"]["signed"]["version"], 2,
+        "{to_sign}"
+    );
+    let stopped = svc
+        .run(
+            "/api/v1/metadata/sign/delete",
+            &json!({ "role": "release" }),
+        )
+        .await;
+    assert_eq!(stopped["task"], "delete_sign_metadata", "{stopped}");
+    let (_, none_left) = svc.get("/api/v1/metadata/sign").await;
+    assert!(
+        none_left["data"].is_null() || none_left["data"]["metadata"].get("release").is_none(),
+        "{none_left}"
+    );
+    let (status, resp) = svc
+        .post(
+            "/api/v1/metadata/sign/delete",
+            &json!({ "role": "release" }),
+        )
+        .await;
+    assert_eq!(status, 404, "nothing left to stop: {resp}");
+    svc.verify(&["release/app-1.0.tgz"], &["release/app-2.0.tgz"], None)
+        .await;
+
     // Update: nightly now also covers snapshots/*.
     // PUT is the update verb; POST with an existing name fails.
     let id = svc

@@ -10,7 +10,7 @@
 //! else is ignored with a warning and the plugin is compiled from its
 //! `.wasm` instead, which is slower but safe.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -47,8 +47,24 @@ impl CodeCache {
 
     /// The bytes of a cached entry, if one exists and is ours alone.
     pub(crate) fn read(&self, name: &str) -> Option<Vec<u8>> {
+        // The directory again (it may have been opened up since start).
+        let dir_ok = std::fs::metadata(&self.dir)
+            .map_err(|e| e.to_string())
+            .and_then(|m| private(&m));
+        if let Err(why) = dir_ok {
+            tracing::warn!(cache = %self.dir.display(), "not using the plugin cache: the directory {why}");
+            return None;
+        }
         let path = self.path(name);
-        let mut file = match File::open(&path) {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            // Never through a symlink; never block on a FIFO planted there.
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let mut file = match options.open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => {
@@ -188,6 +204,29 @@ mod tests {
         );
         std::fs::create_dir(cache.path("d.cwasm")).unwrap();
         assert_eq!(cache.read("d.cwasm"), None, "a directory is not an entry");
+        let target = tmp.path().join("elsewhere");
+        std::fs::write(&target, b"code").unwrap();
+        std::os::unix::fs::symlink(&target, cache.path("l.cwasm")).unwrap();
+        assert_eq!(cache.read("l.cwasm"), None, "a symlink is not followed");
+        let fifo = std::ffi::CString::new(cache.path("f.cwasm").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert_eq!(
+            cache.read("f.cwasm"),
+            None,
+            "a FIFO neither blocks nor counts"
+        );
+        // A directory opened up after start stops being trusted.
+        cache.write("x.cwasm", b"code").unwrap();
+        std::fs::set_permissions(
+            cache.path("x.cwasm"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        assert!(cache.read("x.cwasm").is_some());
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert_eq!(cache.read("x.cwasm"), None);
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     }
 
     #[test]

@@ -8,7 +8,14 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot connect to database {url}: {message}")]
-    Connect { url: String, message: String },
+    Connect {
+        url: String,
+        message: String,
+        /// The server could not be reached (down, restarting, network):
+        /// trying again later may succeed. False for refused credentials,
+        /// a missing database or a bad URL.
+        transient: bool,
+    },
     #[error("database migration failed: {0}")]
     Migrate(String),
     #[error("database {op} failed: {message}")]
@@ -66,6 +73,7 @@ impl Store {
             .map_err(|e| StoreError::Connect {
                 url: redact(url),
                 message: e.to_string(),
+                transient: is_transient(&e),
             })?;
         let backend = db.get_database_backend();
         let store = Store { db, backend };
@@ -111,6 +119,20 @@ impl Store {
             .await
             .map_err(q("ping"))?;
         Ok(())
+    }
+}
+
+/// An error of reaching the server, as opposed to one the server answered.
+fn is_transient(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Conn(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Protocol(_) | Sqlx::Tls(_)
+        ),
+        DbErr::ConnectionAcquire(_) => true,
+        _ => false,
     }
 }
 

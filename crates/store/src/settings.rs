@@ -2,6 +2,7 @@
 //! `ROOT_EXPIRATION`, `TRUSTED_ROOT`, `ROOT_SIGNING`, …), each a JSON value.
 
 use crate::db::{now, q, Store, StoreError};
+use chrono::NaiveDateTime;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use std::collections::BTreeMap;
 
@@ -88,39 +89,79 @@ impl Store {
     }
 
     /// Set `BOOTSTRAP = "pre-<task_id>"` only if it is unset; otherwise
-    /// return the current value. Atomic across processes.
+    /// return the current value. Atomic across processes. Returns the time
+    /// stamped on the lock, which [`Store::unlock_bootstrap`] can require.
     pub async fn lock_bootstrap(
         &self,
         task_id: &str,
-    ) -> Result<Result<(), Option<String>>, StoreError> {
+    ) -> Result<Result<NaiveDateTime, Option<String>>, StoreError> {
         let value = serde_json::Value::String(format!("pre-{task_id}")).to_string();
+        let stamp = micros(now());
         let sql = "INSERT INTO rstuf_settings (key, value, updated_at) VALUES ('BOOTSTRAP', $1, $2) \
                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
                    WHERE rstuf_settings.value = 'null' RETURNING key";
         let row = self
             .db
-            .query_one_raw(self.stmt(sql, vec![value.into(), now().into()]))
+            .query_one_raw(self.stmt(sql, vec![value.into(), stamp.into()]))
             .await
             .map_err(q("lock bootstrap"))?;
         if row.is_some() {
-            return Ok(Ok(()));
+            return Ok(Ok(stamp));
         }
         let current = self.setting("BOOTSTRAP").await?;
         Ok(Err(current.and_then(|v| v.as_str().map(String::from))))
     }
 
-    /// Release a bootstrap lock taken by `task_id` (`BOOTSTRAP =
-    /// "pre-<task_id>"` back to none); false if the state moved on.
-    pub async fn unlock_bootstrap(&self, task_id: &str) -> Result<bool, StoreError> {
+    /// The worker starting the bootstrap `task_id` claims its lock: true
+    /// if `BOOTSTRAP` is still `pre-<task_id>`. The claim re-stamps the
+    /// lock, so a watchdog holding the old stamp can no longer release it.
+    /// Both are single statements on the same row, so one of them wins.
+    pub async fn claim_bootstrap(&self, task_id: &str) -> Result<bool, StoreError> {
         let value = serde_json::Value::String(format!("pre-{task_id}")).to_string();
         let r = self
             .db
             .execute_raw(self.stmt(
-                "UPDATE rstuf_settings SET value = 'null', updated_at = $2 WHERE key = 'BOOTSTRAP' AND value = $1",
-                vec![value.into(), now().into()],
+                "UPDATE rstuf_settings SET updated_at = $2 WHERE key = 'BOOTSTRAP' AND value = $1",
+                vec![value.into(), micros(now()).into()],
             ))
+            .await
+            .map_err(q("claim bootstrap"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Release the bootstrap lock of `task_id` (`BOOTSTRAP = "pre-<id>"`
+    /// back to none); with `stamped`, only if nobody claimed it since it
+    /// was locked at that time. False if the state moved on.
+    pub async fn unlock_bootstrap(
+        &self,
+        task_id: &str,
+        stamped: Option<NaiveDateTime>,
+    ) -> Result<bool, StoreError> {
+        let value = serde_json::Value::String(format!("pre-{task_id}")).to_string();
+        let (sql, mut values) = (
+            "UPDATE rstuf_settings SET value = 'null', updated_at = $2 WHERE key = 'BOOTSTRAP' AND value = $1",
+            vec![value.into(), micros(now()).into()],
+        );
+        let sql = match stamped {
+            Some(t) => {
+                values.push(t.into());
+                format!("{sql} AND updated_at = $3")
+            }
+            None => sql.to_string(),
+        };
+        let r = self
+            .db
+            .execute_raw(self.stmt(&sql, values))
             .await
             .map_err(q("unlock bootstrap"))?;
         Ok(r.rows_affected() > 0)
     }
+}
+
+/// Timestamps as both databases store them (microseconds), so one read
+/// back compares equal to the one written.
+fn micros(t: NaiveDateTime) -> NaiveDateTime {
+    use chrono::Timelike;
+    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
 }

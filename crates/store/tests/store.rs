@@ -63,16 +63,33 @@ async fn migrations_are_idempotent_and_accept_upstream_tables() {
 async fn settings_and_the_bootstrap_lock() {
     for (store, _dir) in stores().await {
         assert_eq!(store.setting("BOOTSTRAP").await.unwrap(), None);
-        assert_eq!(store.lock_bootstrap("a1").await.unwrap(), Ok(()));
+        let stamped = store.lock_bootstrap("a1").await.unwrap().unwrap();
         assert_eq!(
             store.lock_bootstrap("b2").await.unwrap(),
             Err(Some("pre-a1".into()))
         );
+        // A worker claims the lock: the watchdog's stamped release then
+        // fails, the task's own release still works.
+        tokio::time::sleep(StdDuration::from_millis(2)).await;
+        assert!(store.claim_bootstrap("a1").await.unwrap());
+        assert!(!store.claim_bootstrap("zz").await.unwrap());
+        assert!(!store.unlock_bootstrap("a1", Some(stamped)).await.unwrap());
+        assert_eq!(
+            store.setting("BOOTSTRAP").await.unwrap(),
+            Some(json!("pre-a1"))
+        );
+        assert!(store.unlock_bootstrap("a1", None).await.unwrap());
+        // Unclaimed, the watchdog's release works, and a late worker can
+        // no longer claim.
+        let stamped = store.lock_bootstrap("b2").await.unwrap().unwrap();
+        assert!(store.unlock_bootstrap("b2", Some(stamped)).await.unwrap());
+        assert!(!store.claim_bootstrap("b2").await.unwrap());
+        assert!(!store.unlock_bootstrap("b2", None).await.unwrap());
         store
             .put_settings(&[("BOOTSTRAP".into(), serde_json::Value::Null)])
             .await
             .unwrap();
-        assert_eq!(store.lock_bootstrap("c3").await.unwrap(), Ok(()));
+        assert!(store.lock_bootstrap("c3").await.unwrap().is_ok());
         store
             .put_settings(&[
                 ("ROOT_EXPIRATION".into(), json!(365)),

@@ -11,6 +11,7 @@
 pub mod bins;
 pub mod canonical;
 pub mod format;
+pub mod hashes;
 pub mod keys;
 pub mod paths;
 pub mod verify;

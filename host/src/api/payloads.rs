@@ -497,7 +497,7 @@ impl Validate for AddArtifactsPayload {
                         "hash algorithm names must be 1-64 characters",
                     ));
                 }
-                if let Some(problem) = digest_problem(alg, digest) {
+                if let Some(problem) = rstuf_tuf::hashes::digest_problem(alg, digest) {
                     issues.push(Issue::new(
                         "value_error",
                         &["artifacts", &idx, "info", "hashes", alg],
@@ -514,44 +514,6 @@ impl Validate for AddArtifactsPayload {
             }
         }
         issues
-    }
-}
-
-/// Hex digest lengths of the hash algorithms TUF clients know; a digest of
-/// another length could never match a download.
-const DIGEST_HEX_LEN: &[(&str, usize)] = &[
-    ("sha224", 56),
-    ("sha256", 64),
-    ("sha384", 96),
-    ("sha512", 128),
-    ("sha512_224", 56),
-    ("sha512_256", 64),
-    ("sha3-224", 56),
-    ("sha3-256", 64),
-    ("sha3-384", 96),
-    ("sha3-512", 128),
-    ("blake2b", 128),
-    ("blake2b-256", 64),
-    ("blake2b-512", 128),
-    ("blake2s", 64),
-];
-
-/// Why `digest` is not a usable `alg` digest, if it is not.
-fn digest_problem(alg: &str, digest: &str) -> Option<String> {
-    if digest.is_empty() || digest.len() > 256 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Some("must be a hex digest".into());
-    }
-    if !digest.len().is_multiple_of(2) {
-        return Some("must be a hex digest of whole bytes (an even number of digits)".into());
-    }
-    match DIGEST_HEX_LEN
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(alg))
-    {
-        Some((_, len)) if digest.len() != *len => {
-            Some(format!("must have {len} hex digits, got {}", digest.len()))
-        }
-        _ => None,
     }
 }
 

@@ -7,7 +7,7 @@ use super::payloads::*;
 use super::response::{accepted, envelope, ApiError};
 use super::AppState;
 use crate::state::{BootstrapState, NewTask, BOOTSTRAP};
-use crate::tasks::{is_task_id, new_task_id, TaskName, TaskState};
+use crate::tasks::{is_task_id, new_task_id, TaskName};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -110,13 +110,16 @@ pub async fn post_bootstrap(
         .lock_bootstrap(&task_id)
         .await
         .map_err(|e| ApiError::unavailable("settings store", &e))?;
-    if let Err(current) = locked {
-        let bs = BootstrapState::from_setting(current.map(Value::String).as_ref());
-        return Err(ApiError::detail(
-            StatusCode::NOT_FOUND,
-            json!({ "error": format!("System already has a Metadata. State: {}", bs.word()) }),
-        ));
-    }
+    let stamped = match locked {
+        Ok(stamped) => stamped,
+        Err(current) => {
+            let bs = BootstrapState::from_setting(current.map(Value::String).as_ref());
+            return Err(ApiError::detail(
+                StatusCode::NOT_FOUND,
+                json!({ "error": format!("System already has a Metadata. State: {}", bs.word()) }),
+            ));
+        }
+    };
     let mut body = to_value(&payload);
     if body.get("timeout").is_none_or(Value::is_null) {
         body["timeout"] = json!(300);
@@ -124,42 +127,39 @@ pub async fn post_bootstrap(
     let timeout = body["timeout"].as_u64().unwrap_or(300);
     if let Err(e) = submit_with_id(&state, &task_id, TaskName::Bootstrap, Some(body)).await {
         // Not accepted: the lock must not outlive the request.
-        if let Err(unlock) = state.store.unlock_bootstrap(&task_id).await {
+        if let Err(unlock) = state.store.unlock_bootstrap(&task_id, None).await {
             tracing::error!(task_id, "cannot release the bootstrap lock: {unlock}");
         }
         return Err(e);
     }
-    spawn_bootstrap_watchdog(&state, task_id.clone(), timeout);
+    spawn_bootstrap_watchdog(&state, task_id.clone(), stamped, timeout);
     Ok(accepted("Bootstrap accepted.", &task_id, None))
 }
 
 /// Upstream's bootstrap `timeout`: if no worker has started the bootstrap
 /// `timeout` seconds after it was accepted, release the lock so the
-/// operator can try again (a worker that picks the task up later finds the
-/// lock gone and reports it failed, changing nothing). A bootstrap a worker
-/// is running is left to finish; it releases the lock itself if it fails.
-fn spawn_bootstrap_watchdog(state: &AppState, task_id: String, timeout_secs: u64) {
+/// operator can try again. A worker starting a bootstrap claims the lock
+/// (re-stamping it) in one statement on the same row as this release, so
+/// exactly one of them wins: a bootstrap that runs is never unlocked under
+/// it, and a worker that picks the task up after the release finds the
+/// lock gone and reports it failed, changing nothing.
+fn spawn_bootstrap_watchdog(
+    state: &AppState,
+    task_id: String,
+    stamped: chrono::NaiveDateTime,
+    timeout_secs: u64,
+) {
     let state = state.clone();
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(timeout_secs)).await;
-        let not_started = match state.store.task(&task_id).await {
-            Ok(Some(t)) => t.state == TaskState::Pending,
-            Ok(None) => true,
-            Err(e) => {
-                tracing::warn!(task_id, "bootstrap watchdog cannot read the task: {e}");
-                return;
-            }
-        };
-        if not_started {
-            match state.store.unlock_bootstrap(&task_id).await {
-                Ok(true) => tracing::warn!(
-                    task_id,
-                    timeout_secs,
-                    "no worker started the bootstrap in time; the bootstrap lock is released"
-                ),
-                Ok(false) => {}
-                Err(e) => tracing::warn!(task_id, "bootstrap watchdog: {e}"),
-            }
+        match state.store.unlock_bootstrap(&task_id, Some(stamped)).await {
+            Ok(true) => tracing::warn!(
+                task_id,
+                timeout_secs,
+                "no worker started the bootstrap in time; the bootstrap lock is released"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(task_id, "bootstrap watchdog: {e}"),
         }
     });
 }

@@ -171,6 +171,10 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
         .collect();
     if publish_now && !online_paths.is_empty() {
         publish_and_wait(ctx, task_id, &online_paths, &roles).await?;
+    } else if publish_now && !files.is_empty() {
+        // Only offline roles changed: a pass writes their signing drafts
+        // (`<role>_SIGNING`) for the key holders; nothing is published.
+        publish(ctx, PublishOptions::default()).await?;
     }
     Ok(TaskResult::ok(
         TaskName::AddArtifacts,

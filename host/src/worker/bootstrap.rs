@@ -33,7 +33,9 @@ pub async fn bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
             json!({ "bootstrap": format!("Bootstrap finished {task_id}") }),
         ));
     }
-    if state != format!("pre-{task_id}") {
+    // Claim the lock (as one statement, against the API's watchdog).
+    if state != format!("pre-{task_id}") || !ctx.store.claim_bootstrap(task_id).await? {
+        let state = bootstrap_state(&Settings::load(&ctx.store).await?);
         return Ok(TaskResult::error(
             TaskName::Bootstrap,
             "Bootstrap failed",
@@ -48,9 +50,7 @@ pub async fn bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
         Ok(result) => Ok(result),
         Err(e) => {
             // Release the lock so the operator can try again.
-            ctx.store
-                .put_settings(&[("BOOTSTRAP".into(), Value::Null)])
-                .await?;
+            ctx.store.unlock_bootstrap(task_id, None).await?;
             Ok(TaskResult::error(
                 TaskName::Bootstrap,
                 "Bootstrap failed",

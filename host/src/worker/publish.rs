@@ -620,8 +620,8 @@ pub(super) async fn offline_draft(ctx: &Ctx, role: &Role, days: i64) -> Result<V
 }
 
 /// `<role>_SIGNING` entries to (re)write for offline roles with unpublished
-/// changes. A pending draft whose version and targets already match is kept,
-/// with the signatures it has collected.
+/// changes. A pending draft above the published version whose targets
+/// already match is kept, with the signatures it has collected.
 async fn offline_pending(
     ctx: &Ctx,
     settings: &Settings,
@@ -631,8 +631,13 @@ async fn offline_pending(
     for role in roles {
         let draft = offline_draft(ctx, role, settings.expiration(&role.rolename)).await?;
         let key = crate::api::signing_key(&role.rolename);
+        // A pending draft with the same targets keeps its signatures, even
+        // when a pass that tried to publish it failed and so burned its
+        // version (the draft's own bytes are the only ones written there).
         let same = settings.get(&key).is_some_and(|p| {
-            p.pointer("/signed/version") == draft.get("version")
+            p.pointer("/signed/version")
+                .and_then(Value::as_i64)
+                .is_some_and(|v| v > role.version)
                 && p.pointer("/signed/targets") == draft.get("targets")
         });
         if !same {
