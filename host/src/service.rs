@@ -75,12 +75,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
     let mut addr = None;
 
     if config.server.role.runs_worker() {
-        // Finish what a crash left behind: a stale timestamp, pending rows.
-        if store.setting("TRUSTED_ROOT").await?.is_some() {
-            if let Err(e) = worker::publish(&ctx, worker::PublishOptions::default()).await {
-                tracing::warn!("start-up publish pass failed (will retry with the next task): {e}");
-            }
-        }
+        tasks.push(tokio::spawn(recover(ctx.clone(), shutdown.clone())));
         match &transport {
             Some(t) => tasks.push(tokio::spawn(crate::distributed::run(
                 ctx.clone(),
@@ -150,24 +145,24 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
     })
 }
 
+/// How long a graceful stop waits for in-flight work in all.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(32);
+
 /// How long start-up keeps trying a database it cannot reach.
 const DATABASE_STARTUP_WAIT: Duration = Duration::from_secs(120);
 
 /// Connect to the database, waiting (with backoff) while it cannot be
 /// reached: a process started while PostgreSQL restarts waits for it, as a
-/// running one reconnects, instead of exiting. Errors the server answers
-/// (credentials, a missing database) and failed migrations are reported at
+/// running one reconnects, instead of exiting; so does one whose
+/// connection breaks during the migrations. Errors the server answers
+/// (credentials, a missing database, a failed statement) are reported at
 /// once.
 async fn connect_database(url: &str) -> Result<rstuf_store::Store, rstuf_store::StoreError> {
     let deadline = tokio::time::Instant::now() + DATABASE_STARTUP_WAIT;
     let mut delay = Duration::from_millis(200);
     loop {
         match rstuf_store::Store::connect(url).await {
-            Err(
-                e @ rstuf_store::StoreError::Connect {
-                    transient: true, ..
-                },
-            ) if tokio::time::Instant::now() + delay < deadline => {
+            Err(e) if e.is_transient() && tokio::time::Instant::now() + delay < deadline => {
                 tracing::warn!("{e}; retrying in {delay:?}");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
@@ -175,6 +170,41 @@ async fn connect_database(url: &str) -> Result<rstuf_store::Store, rstuf_store::
             other => return other,
         }
     }
+}
+
+/// How many times the start-up publish pass is retried after a failure
+/// of a dependency (about nine minutes with `retry_delay`'s back-off).
+const RECOVERY_ATTEMPTS: u32 = 12;
+
+/// Finish what a crash left behind (a stale timestamp, pending rows) with a
+/// publish pass at start-up. It runs beside the task consumer and retries
+/// while the database, storage or key vault is away: a worker started just
+/// as PostgreSQL restarts keeps going instead of exiting. A pass that
+/// cannot be done (`Invalid`) is not retried; the next task's pass will
+/// report it.
+async fn recover(ctx: Arc<Ctx>, shutdown: Shutdown) {
+    for attempt in 0..RECOVERY_ATTEMPTS {
+        let outcome = match ctx.store.setting("TRUSTED_ROOT").await {
+            Ok(None) => return,
+            Ok(Some(_)) => worker::publish(&ctx, worker::PublishOptions::default())
+                .await
+                .map(|_| ()),
+            Err(e) => Err(worker::WorkError::Retry(e.to_string())),
+        };
+        match outcome {
+            Ok(()) => return,
+            Err(e @ worker::WorkError::Invalid(_)) => {
+                tracing::warn!("start-up publish pass failed: {e}");
+                return;
+            }
+            Err(e) => tracing::warn!(attempt, "start-up publish pass failed, retrying: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(worker::retry_delay(attempt)) => {}
+            _ = shutdown.wait() => return,
+        }
+    }
+    tracing::warn!("start-up publish pass gave up; the next task's pass will publish");
 }
 
 /// Re-sign online roles near expiry, and drop old task results.
@@ -204,8 +234,11 @@ impl Service {
     /// Stop accepting work, let in-flight tasks finish, and return.
     pub async fn shutdown(self) {
         self.shutdown.trigger();
+        // One deadline for everything, so the process is gone well within
+        // the grace period orchestrators give (compose, Kubernetes: 45 s).
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(35), t).await;
+            let _ = tokio::time::timeout_at(deadline, t).await;
         }
     }
 }

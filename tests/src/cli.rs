@@ -48,6 +48,28 @@ pub fn ok(run: &Run) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or(Value::Null)
 }
 
+/// An ed25519 key made by our `rstuf admin keygen` in the work directory:
+/// `<name>.pem` (its public half is `<name>.pem.pub`).
+pub async fn keygen(svc: &TestService, name: &str) -> PathBuf {
+    let file = svc.work().join(format!("{name}.pem"));
+    ok(&rstuf(
+        svc,
+        &[
+            "admin",
+            "keygen",
+            "--json",
+            "--type",
+            "ed25519",
+            "--out",
+            p(&file),
+            "--name",
+            name,
+        ],
+    )
+    .await);
+    file
+}
+
 pub fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }

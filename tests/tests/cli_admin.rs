@@ -25,26 +25,6 @@ fn failed(run: &Run, code: i32, text: &str) {
     );
 }
 
-async fn keygen(svc: &TestService, name: &str) -> PathBuf {
-    let file = svc.work().join(format!("{name}.pem"));
-    ok(&rstuf(
-        svc,
-        &[
-            "admin",
-            "keygen",
-            "--json",
-            "--type",
-            "ed25519",
-            "--out",
-            p(&file),
-            "--name",
-            name,
-        ],
-    )
-    .await);
-    file
-}
-
 /// A static file server for artifacts (python's http.server).
 struct Artifacts {
     child: Child,
@@ -152,7 +132,7 @@ async fn root_rotation_by_two_holders_then_verified_download() {
 
     // A new root key and a new online key (its private half where the
     // service's key vault finds `fn:<keyid>`).
-    let dave = keygen(&svc, "dave").await;
+    let dave = rstuf_tests::cli::keygen(&svc, "dave").await;
     let online2 = svc.work().join("online2.pem");
     let report = ok(&rstuf(
         &svc,

@@ -62,26 +62,41 @@ async fn official_cli_bootstraps_signs_adds_and_python_tuf_verifies() {
     assert_eq!(verified["found"][path], 28, "{verified}");
 }
 
-/// A key made by our `rstuf admin keygen` (ed25519): the PEM path.
-async fn keygen(svc: &rstuf_tests::service::TestService, name: &str) -> std::path::PathBuf {
-    use rstuf_tests::cli::{ok, p, rstuf};
-    let file = svc.work().join(format!("{name}.pem"));
-    ok(&rstuf(
-        svc,
-        &[
-            "admin",
-            "keygen",
-            "--json",
-            "--type",
-            "ed25519",
-            "--out",
-            p(&file),
-            "--name",
-            name,
-        ],
+/// The official CLI's interactive ceremony (tests/python/upstream_ceremony.py)
+/// with two root keys, threshold 2, signed by `sign` of them; its report.
+async fn official_ceremony(
+    out: &std::path::Path,
+    work: &std::path::Path,
+    roots: [&std::path::Path; 2],
+    online: &std::path::Path,
+    sign: &str,
+    bins: &str,
+) -> Value {
+    use rstuf_tests::cli::p;
+    serde_json::from_str(
+        &python_script_async(
+            "upstream_ceremony.py",
+            &[
+                "ceremony",
+                p(out),
+                p(work),
+                "--root-key",
+                &format!("{}::root1", p(roots[0])),
+                "--root-key",
+                &format!("{}::root2", p(roots[1])),
+                "--threshold",
+                "2",
+                "--sign",
+                sign,
+                "--online-pub",
+                &format!("{}.pub", p(online)),
+                "--bins",
+                bins,
+            ],
+        )
+        .await,
     )
-    .await);
-    file
+    .unwrap()
 }
 
 /// The key vault finds `fn:<keyid>` under the key directory.
@@ -98,7 +113,7 @@ fn install_online_key(svc: &rstuf_tests::service::TestService, pem: &std::path::
 /// and `metadata sign`. python-tuf follows every root.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_ceremony_and_update_payloads_drive_our_server_and_cli() {
-    use rstuf_tests::cli::{ok, p, rstuf};
+    use rstuf_tests::cli::{keygen, ok, p, rstuf};
     let svc = start().await;
     let (root1, root2, online1, online2) = (
         keygen(&svc, "root1").await,
@@ -108,28 +123,7 @@ async fn official_ceremony_and_update_payloads_drive_our_server_and_cli() {
     );
     let up = svc.work().join("upstream");
     let payload = svc.work().join("official-ceremony.json");
-    let ceremony: Value = serde_json::from_str(
-        &python_script_async(
-            "upstream_ceremony.py",
-            &[
-                "ceremony",
-                p(&payload),
-                p(&up),
-                "--root-key",
-                &format!("{}::root1", p(&root1)),
-                "--root-key",
-                &format!("{}::root2", p(&root2)),
-                "--threshold",
-                "2",
-                "--online-pub",
-                &format!("{}.pub", p(&online1)),
-                "--bins",
-                "16",
-            ],
-        )
-        .await,
-    )
-    .unwrap();
+    let ceremony = official_ceremony(&payload, &up, [&root1, &root2], &online1, "2", "16").await;
     install_online_key(&svc, &online1, ceremony["online_uri"].as_str().unwrap());
     // The official CLI sends its own payload (it fails the script on error).
     python_script_async(
@@ -193,30 +187,7 @@ async fn official_ceremony_and_update_payloads_drive_our_server_and_cli() {
     let svc = start().await;
     let das = svc.work().join("official-das.json");
     let up = svc.work().join("upstream");
-    let ceremony: Value = serde_json::from_str(
-        &python_script_async(
-            "upstream_ceremony.py",
-            &[
-                "ceremony",
-                p(&das),
-                p(&up),
-                "--root-key",
-                &format!("{}::root1", p(&root1)),
-                "--root-key",
-                &format!("{}::root2", p(&root2)),
-                "--threshold",
-                "2",
-                "--sign",
-                "1",
-                "--online-pub",
-                &format!("{}.pub", p(&online1)),
-                "--bins",
-                "4",
-            ],
-        )
-        .await,
-    )
-    .unwrap();
+    let ceremony = official_ceremony(&das, &up, [&root1, &root2], &online1, "1", "4").await;
     install_online_key(&svc, &online1, ceremony["online_uri"].as_str().unwrap());
     let sent = ok(&rstuf(&svc, &["--json", "admin", "send", "bootstrap", p(&das)]).await);
     assert_eq!(sent["state"], "SUCCESS", "{sent}");

@@ -37,8 +37,10 @@ const POSTGRES: &[&str] = &[
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
-    let fail =
-        |sql: &str, e: sea_orm::DbErr| StoreError::Migrate(format!("{e} (while running: {sql})"));
+    let fail = |sql: &str, e: sea_orm::DbErr| StoreError::Migrate {
+        transient: crate::db::is_transient(&e),
+        message: format!("{e} (while running: {sql})"),
+    };
     if store.is_postgres() {
         // One transaction holding an advisory lock, so processes starting
         // together migrate one after the other (PostgreSQL DDL is
