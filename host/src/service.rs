@@ -173,7 +173,7 @@ async fn connect_database(url: &str) -> Result<rstuf_store::Store, rstuf_store::
 }
 
 /// How many times the start-up publish pass is retried after a failure
-/// of a dependency (about nine minutes with `retry_delay`'s back-off).
+/// of a dependency (about six minutes with `retry_delay`'s back-off).
 const RECOVERY_ATTEMPTS: u32 = 12;
 
 /// Finish what a crash left behind (a stale timestamp, pending rows) with a
