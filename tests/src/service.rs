@@ -129,52 +129,42 @@ impl TestService {
         }
     }
 
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Send a request; its status and JSON body (`Null` if not JSON).
+    async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+        let r = request.send().await.unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        Self::send(self.http.get(self.url(path))).await
+    }
+
+    /// A GET's body as text (the metrics exposition, raw documents).
+    pub async fn text(&self, path: &str) -> String {
+        let r = self.http.get(self.url(path)).send().await.unwrap();
+        r.text().await.unwrap()
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        Self::send(self.http.post(self.url(path)).json(body)).await
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .http
-            .put(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        Self::send(self.http.put(self.url(path)).json(body)).await
     }
 
     pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
-        let r = self
+        let request = self
             .http
-            .post(format!("{}{path}", self.base))
+            .post(self.url(path))
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+            .body(body);
+        Self::send(request).await
     }
 
     /// Submit and return the task id, asserting 202.

@@ -128,6 +128,26 @@ async fn wait_task(http: &reqwest::Client, base: &str, id: &str) -> Value {
 
 /// Every snapshot reachable from timestamp.json points to role files that
 /// exist with the versions it names.
+/// Bootstrap through `base` with a ceremony payload (keys in `dir/keys`).
+async fn bootstrap(http: &reqwest::Client, base: &str, dir: &Path, bins: u32) {
+    let payload: Value = serde_json::from_str(&python_script(
+        "ceremony.py",
+        &[
+            "--out",
+            dir.join("work").to_str().unwrap(),
+            "--key-dir",
+            dir.join("keys").to_str().unwrap(),
+            "--bins",
+            &bins.to_string(),
+        ],
+    ))
+    .unwrap();
+    let (status, r) = post(http, format!("{base}/api/v1/bootstrap/"), &payload).await;
+    assert_eq!(status, 202, "{r}");
+    let done = wait_task(http, base, r["data"]["task_id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+}
+
 fn assert_consistent(metadata: &Path) {
     let read =
         |p: PathBuf| -> Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
@@ -157,22 +177,7 @@ async fn accepted_artifacts_survive_kill_and_restart() {
     // Bootstrap with a full process.
     let host = Host::start(dir, port, "all");
     host.ready(&http).await;
-    let payload: Value = serde_json::from_str(&python_script(
-        "ceremony.py",
-        &[
-            "--out",
-            dir.join("work").to_str().unwrap(),
-            "--key-dir",
-            dir.join("keys").to_str().unwrap(),
-            "--bins",
-            "16",
-        ],
-    ))
-    .unwrap();
-    let (status, r) = post(&http, format!("{}/api/v1/bootstrap/", host.base), &payload).await;
-    assert_eq!(status, 202, "{r}");
-    let done = wait_task(&http, &host.base, r["data"]["task_id"].as_str().unwrap()).await;
-    assert_eq!(done["state"], "SUCCESS", "{done}");
+    bootstrap(&http, &host.base, dir, 16).await;
     host.kill();
 
     // An API-only process accepts artifacts; nothing publishes them yet.
@@ -267,22 +272,7 @@ async fn crashes_inside_a_publish_pass_never_rewrite_a_file() {
 
     let host = Host::start(dir, port, "all");
     host.ready(&http).await;
-    let payload: Value = serde_json::from_str(&python_script(
-        "ceremony.py",
-        &[
-            "--out",
-            dir.join("work").to_str().unwrap(),
-            "--key-dir",
-            dir.join("keys").to_str().unwrap(),
-            "--bins",
-            "4",
-        ],
-    ))
-    .unwrap();
-    let (status, r) = post(&http, format!("{}/api/v1/bootstrap/", host.base), &payload).await;
-    assert_eq!(status, 202, "{r}");
-    let done = wait_task(&http, &host.base, r["data"]["task_id"].as_str().unwrap()).await;
-    assert_eq!(done["state"], "SUCCESS", "{done}");
+    bootstrap(&http, &host.base, dir, 4).await;
     let (status, r) = post(
         &http,
         format!("{}/api/v1/artifacts/", host.base),

@@ -10,7 +10,9 @@
 //!   nothing unverifiable is ever served, no versioned file is ever
 //!   rewritten, and the system recovers on its own;
 //! - a task that keeps failing is retried, then recorded as FAILURE and
-//!   dead-lettered.
+//!   dead-lettered;
+//! - a bootstrap RabbitMQ cannot take is answered 503 and leaves the
+//!   bootstrap lock free.
 //!
 //! The tests share the machine's brokers (one restarts them), so they run
 //! one at a time.
@@ -31,7 +33,8 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const LONG: Duration = Duration::from_secs(180);
 
-async fn bootstrap(cluster: &Cluster, bins: &str) {
+/// A signed bootstrap payload (keys in the cluster's key directory).
+fn ceremony_payload(cluster: &Cluster, bins: &str) -> Value {
     let out = python_script(
         "ceremony.py",
         &[
@@ -43,7 +46,11 @@ async fn bootstrap(cluster: &Cluster, bins: &str) {
             bins,
         ],
     );
-    let payload: Value = serde_json::from_str(&out).unwrap();
+    serde_json::from_str(&out).unwrap()
+}
+
+async fn bootstrap(cluster: &Cluster, bins: &str) {
+    let payload = ceremony_payload(cluster, bins);
     let (status, body) = cluster.post(0, "/api/v1/bootstrap/", &payload).await;
     assert_eq!(status, 202, "{body}");
     // Followed through the other API: task state is shared in Redis.
@@ -381,6 +388,29 @@ async fn killed_workers_and_restarted_brokers_lose_nothing() {
         paths.len(),
         "{report}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstrap_the_broker_cannot_take_releases_the_lock() {
+    let _serial = SERIAL.lock().await;
+    let _restore = rstuf_tests::cluster::RestartServicesOnDrop;
+    let cluster = Cluster::start(1, 1, &[]).await;
+    let payload = ceremony_payload(&cluster, "4");
+    stop_rabbitmq().await;
+    let (status, body) = cluster.post(0, "/api/v1/bootstrap/", &payload).await;
+    assert_eq!(status, 503, "{body}");
+    // Not accepted, so not locked: the operator can simply try again.
+    let (status, body) = cluster.get(0, "/api/v1/bootstrap/").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["message"], "System available for bootstrap.", "{body}");
+    start_rabbitmq().await;
+    cluster.wait_ready_status(0, 200).await;
+    let (status, body) = cluster.post(0, "/api/v1/bootstrap/", &payload).await;
+    assert_eq!(status, 202, "{body}");
+    let task = cluster
+        .wait(body["data"]["task_id"].as_str().unwrap(), LONG)
+        .await;
+    assert_eq!(task["state"], "SUCCESS", "{task}\n{}", cluster.logs());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

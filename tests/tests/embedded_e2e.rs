@@ -155,15 +155,7 @@ async fn succinct_bins_add_remove_and_resign_verify_with_python_tuf() {
 
     // What all that cost shows in the metrics: plugin calls by operation,
     // tasks by state, publish latency.
-    let metrics = svc
-        .http
-        .get(format!("{}/metrics", svc.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = svc.text("/metrics").await;
     for wanted in [
         "rstuf_plugin_call_duration_seconds_count{plugin=\"storage\",op=\"put_many\"}",
         "op=\"sign\"}",

@@ -38,15 +38,7 @@ async fn served_version(svc: &TestService, role: &str) -> i64 {
 }
 
 async fn dropped(svc: &TestService) -> u64 {
-    let text = svc
-        .http
-        .get(format!("{}/metrics", svc.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = svc.text("/metrics").await;
     text.lines()
         .find(|l| l.starts_with("rstuf_notify_events_total") && l.contains("outcome=\"dropped\""))
         .and_then(|l| l.rsplit(' ').next())

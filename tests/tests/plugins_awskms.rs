@@ -299,14 +299,6 @@ async fn the_service_publishes_with_an_online_key_in_kms() {
     .await;
     svc.verify(&["kms/0.tar.gz", "kms/1.tar.gz"], &["kms/2.tar.gz"], None)
         .await;
-    let text = svc
-        .http
-        .get(format!("{}/api/v1/config/", svc.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = svc.text("/api/v1/config/").await;
     assert!(!text.contains(&account.secret_access_key));
 }

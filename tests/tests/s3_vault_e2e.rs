@@ -13,7 +13,7 @@ use base64::Engine;
 use rstuf_host::config::PluginEntry;
 use rstuf_plugins::Grants;
 use rstuf_tests::servers::{OpenBao, SeaweedFs};
-use rstuf_tests::service::{artifact, start_configured};
+use rstuf_tests::service::{artifact, start_configured, TestService};
 use serde_json::{json, Value};
 
 const BUCKET: &str = "tuf-metadata";
@@ -40,6 +40,49 @@ fn entry(name: &str, file: &str, config: Value, host: String) -> PluginEntry {
     }
 }
 
+/// The service on storage-s3 (bucket `BUCKET`, prefix `metadata`) and
+/// keyvault-vault, each granted only its server's host and retrying a
+/// failed call `retries` times, bootstrapped with `bins` hash bins and the
+/// transit key `rstuf-online` (hex `public`) as online key; with the
+/// bootstrap payload.
+async fn s3_vault_service(
+    s3: &SeaweedFs,
+    bao: &OpenBao,
+    public: &str,
+    bins: u32,
+    retries: u32,
+) -> (TestService, Value) {
+    let storage = entry(
+        "storage",
+        "storage-s3.wasm",
+        json!({
+            "endpoint": s3.endpoint(), "bucket": BUCKET, "region": "us-east-1",
+            "access_key_id": s3.access_key, "secret_access_key": s3.secret_key,
+            "path_style": true, "prefix": "metadata", "max_retries": retries,
+        }),
+        s3.authority(),
+    );
+    let vault = entry(
+        "online-keys",
+        "keyvault-vault.wasm",
+        json!({ "address": bao.address(), "token": bao.root_token, "max_retries": retries }),
+        bao.authority(),
+    );
+    let svc = start_configured(&[], |c| {
+        c.plugins.storage = storage;
+        c.plugins.keyvaults = vec![vault];
+    })
+    .await;
+    let payload = svc.ceremony(&[
+        "--bins",
+        &bins.to_string(),
+        "--online-vault-key",
+        &format!("rstuf-online:{public}"),
+    ]);
+    svc.run("/api/v1/bootstrap/", &payload).await;
+    (svc, payload)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_and_vault_backends_publish_a_verifiable_repository() {
     let mut s3 = SeaweedFs::start().await;
@@ -49,35 +92,7 @@ async fn s3_and_vault_backends_publish_a_verifiable_repository() {
     bao.create_key("rstuf-online", "ed25519").await;
     let public = vault_ed25519_public(&bao, "rstuf-online").await;
 
-    let storage = entry(
-        "storage",
-        "storage-s3.wasm",
-        json!({
-            "endpoint": s3.endpoint(), "bucket": BUCKET, "region": "us-east-1",
-            "access_key_id": s3.access_key, "secret_access_key": s3.secret_key,
-            "path_style": true, "prefix": "metadata", "max_retries": 1,
-        }),
-        s3.authority(),
-    );
-    let vault = entry(
-        "online-keys",
-        "keyvault-vault.wasm",
-        json!({ "address": bao.address(), "token": bao.root_token }),
-        bao.authority(),
-    );
-    let svc = start_configured(&[], |c| {
-        c.plugins.storage = storage;
-        c.plugins.keyvaults = vec![vault];
-    })
-    .await;
-
-    let payload = svc.ceremony(&[
-        "--bins",
-        "8",
-        "--online-vault-key",
-        &format!("rstuf-online:{public}"),
-    ]);
-    svc.run("/api/v1/bootstrap/", &payload).await;
+    let (svc, payload) = s3_vault_service(&s3, &bao, &public, 8, 1).await;
     let adds: Vec<Value> = (0..6)
         .map(|i| artifact(&format!("pkg/{i}.tar.gz"), 100 + i))
         .collect();
@@ -161,16 +176,8 @@ async fn current_snapshot(s3: &SeaweedFs) -> Value {
     .unwrap()
 }
 
-async fn metric(svc: &rstuf_tests::service::TestService, series: &str) -> f64 {
-    let text = svc
-        .http
-        .get(format!("{}/metrics", svc.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+async fn metric(svc: &TestService, series: &str) -> f64 {
+    let text = svc.text("/metrics").await;
     text.lines()
         .find_map(|l| {
             l.strip_prefix(series)
@@ -187,34 +194,7 @@ async fn s3_and_vault_stopped_mid_publish_the_work_completes_when_they_return() 
     bao.enable_transit().await;
     bao.create_key("rstuf-online", "ed25519").await;
     let public = vault_ed25519_public(&bao, "rstuf-online").await;
-    let storage = entry(
-        "storage",
-        "storage-s3.wasm",
-        json!({
-            "endpoint": s3.endpoint(), "bucket": BUCKET,
-            "access_key_id": s3.access_key, "secret_access_key": s3.secret_key,
-            "path_style": true, "prefix": "metadata", "max_retries": 0,
-        }),
-        s3.authority(),
-    );
-    let vault = entry(
-        "online-keys",
-        "keyvault-vault.wasm",
-        json!({ "address": bao.address(), "token": bao.root_token, "max_retries": 0 }),
-        bao.authority(),
-    );
-    let svc = start_configured(&[], |c| {
-        c.plugins.storage = storage;
-        c.plugins.keyvaults = vec![vault];
-    })
-    .await;
-    let payload = svc.ceremony(&[
-        "--bins",
-        "256",
-        "--online-vault-key",
-        &format!("rstuf-online:{public}"),
-    ]);
-    svc.run("/api/v1/bootstrap/", &payload).await;
+    let (svc, _) = s3_vault_service(&s3, &bao, &public, 256, 0).await;
 
     // One add touching every bin; S3 stops as soon as the first new bin
     // files appear, while the pass is still writing. Whether the stop lands
