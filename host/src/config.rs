@@ -80,6 +80,15 @@ pub struct ServerConfig {
     /// Bearer tokens with scopes. Empty: no authentication (as upstream; put
     /// a gateway in front). `RSTUF_AUTH_TOKENS` = `token=scope,scope;...`.
     pub auth_tokens: BTreeMap<String, Vec<String>>,
+    /// Refuse to start without `auth_tokens` (`RSTUF_AUTH_REQUIRED`).
+    pub auth_required: bool,
+    /// Seconds a client has to send a request's headers before its
+    /// connection is closed (`RSTUF_HEADER_READ_TIMEOUT`).
+    pub header_read_timeout_secs: u64,
+    /// Most client connections served at once (`RSTUF_MAX_CONNECTIONS`);
+    /// past it only `/health` and `/ready` are answered, on a few spare
+    /// connections (see `api::server`).
+    pub max_connections: usize,
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -185,6 +194,9 @@ impl std::fmt::Debug for ServerConfig {
             .field("serve_metadata", &self.serve_metadata)
             .field("disable_endpoints", &self.disable_endpoints)
             .field("auth_tokens (scopes only)", &tokens)
+            .field("auth_required", &self.auth_required)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -237,6 +249,9 @@ impl Default for ServerConfig {
             serve_metadata: true,
             disable_endpoints: Vec::new(),
             auth_tokens: BTreeMap::new(),
+            auth_required: false,
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
         }
     }
 }
@@ -429,6 +444,15 @@ impl Config {
         if let Some(v) = env.var("RSTUF_AUTH_TOKENS") {
             self.server.auth_tokens = parse_tokens(&v)?;
         }
+        if let Some(v) = env.var("RSTUF_AUTH_REQUIRED") {
+            self.server.auth_required = parse_bool("RSTUF_AUTH_REQUIRED", &v)?;
+        }
+        if let Some(v) = env.var("RSTUF_HEADER_READ_TIMEOUT") {
+            self.server.header_read_timeout_secs = parse_env("RSTUF_HEADER_READ_TIMEOUT", &v)?;
+        }
+        if let Some(v) = env.var("RSTUF_MAX_CONNECTIONS") {
+            self.server.max_connections = parse_env("RSTUF_MAX_CONNECTIONS", &v)?;
+        }
         if let Some(v) = env.var("RSTUF_DB_SERVER") {
             self.database.url = db_url_with_credentials(&v, env)?;
         }
@@ -563,6 +587,25 @@ impl Config {
         }
         if self.is_distributed() && url.starts_with("sqlite:") {
             return invalid("distributed mode needs a shared database: set RSTUF_DB_SERVER to a postgresql:// URL".into());
+        }
+        if self.server.auth_required && self.server.auth_tokens.is_empty() {
+            return invalid(
+                "RSTUF_AUTH_REQUIRED is set but no API tokens are configured: set RSTUF_AUTH_TOKENS \
+                 (token=scope,scope;...) or server.auth_tokens"
+                    .into(),
+            );
+        }
+        if !(1..=3600).contains(&self.server.header_read_timeout_secs) {
+            return invalid(format!(
+                "server.header_read_timeout_secs must be from 1 to 3600, got {}",
+                self.server.header_read_timeout_secs
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.server.max_connections) {
+            return invalid(format!(
+                "server.max_connections must be from 1 to 1000000, got {}",
+                self.server.max_connections
+            ));
         }
         if self.server.body_limit < 1024 {
             return invalid(format!(

@@ -125,13 +125,14 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
         addr = Some(listener.local_addr()?);
         let app = api::router(state);
         let stop = shutdown.clone();
+        let limits = api::server::Limits {
+            header_read_timeout: Duration::from_secs(config.server.header_read_timeout_secs),
+            max_connections: config.server.max_connections,
+        };
         tasks.push(tokio::spawn(async move {
-            let serve =
-                axum::serve(listener, app).with_graceful_shutdown(async move { stop.wait().await });
-            if let Err(e) = serve.await {
-                tracing::error!("API server stopped: {e}");
-            }
+            api::server::serve(listener, app, limits, async move { stop.wait().await }).await;
         }));
+        warn_if_open(&config, addr.unwrap_or(config.server.listen));
         tracing::info!(
             "API listening on http://{}",
             addr.unwrap_or(config.server.listen)
@@ -143,6 +144,21 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
         shutdown,
         tasks,
     })
+}
+
+/// Upstream's default is no authentication (a gateway in front does it).
+/// That is fine on loopback; on any other address say so loudly, once.
+/// `RSTUF_AUTH_REQUIRED=true` makes it a start-up error instead (checked
+/// with the configuration).
+fn warn_if_open(config: &Config, addr: SocketAddr) {
+    if config.server.auth_tokens.is_empty() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            address = %addr,
+            "the API listens on a non-loopback address without authentication: anyone who can reach {addr} \
+             can add and remove artifacts; set RSTUF_AUTH_TOKENS (and RSTUF_AUTH_REQUIRED=true to make this an error), \
+             or put an authenticating gateway in front"
+        );
+    }
 }
 
 /// How long a graceful stop waits for in-flight work in all.

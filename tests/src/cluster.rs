@@ -60,12 +60,16 @@ impl Drop for ScratchDb {
     }
 }
 
+/// A name no other test (thread or process) uses: process id, time and a
+/// process-wide counter (tests of one binary run on parallel threads).
 fn unique(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    format!("{prefix}_{}_{nanos:x}", std::process::id())
+    format!("{prefix}_{}_{nanos:x}_{n}", std::process::id())
 }
 
 /// One process of the cluster.
@@ -345,6 +349,12 @@ impl Cluster {
     }
 
     /// Artifact rows with `prefix`: (published, all).
+    /// Run SQL on the cluster's database (rows written around the API, as
+    /// upstream's `import-artifacts` does); its output, `psql -tA` style.
+    pub fn sql(&self, sql: &str) -> String {
+        psql(&self.db, sql)
+    }
+
     pub fn artifact_rows(&self, prefix: &str) -> (u64, u64) {
         let out = psql(
             &self.db,

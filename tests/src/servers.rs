@@ -38,17 +38,70 @@ pub fn require_binary(name: &str, pip_package: &str) -> PathBuf {
     }
 }
 
-/// `n` distinct free TCP ports on 127.0.0.1 (all held open while choosing,
-/// so they differ; another process could still take one before the server
-/// binds it, which the servers report clearly).
+/// `n` distinct free TCP ports on 127.0.0.1, for the servers the tests
+/// start and for addresses that must stay unanswered.
+///
+/// The integration tests share one process and run on parallel threads,
+/// and many of them bind `127.0.0.1:0` (in-process services, webhook
+/// receivers) or open connections, which take ports from the kernel's
+/// ephemeral range. A port found by binding `:0` and closing it could be
+/// handed to one of those before the server binds it, while a server is
+/// stopped for an outage test, or at any time for an address meant to be
+/// unreachable. So these ports come from below the ephemeral range, which
+/// the kernel never assigns by itself, through a process-wide counter that
+/// never hands out a port twice (until the pool wraps); each is checked
+/// free when chosen, and a per-process start keeps two test processes
+/// apart.
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("local address").port())
-        .collect()
+    (0..n).map(|_| free_port()).collect()
+}
+
+/// Ports outside the ephemeral range: `(first, count)`, if there is room.
+fn port_pool() -> Option<(u32, u32)> {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .unwrap_or_else(|_| "32768 60999".into());
+    let mut bounds = range
+        .split_whitespace()
+        .filter_map(|n| n.parse::<u32>().ok());
+    let (low, high) = (bounds.next()?, bounds.next()?);
+    const WANT: u32 = 10_000;
+    if low >= 1024 + WANT {
+        Some((low - WANT, WANT))
+    } else if high + 1_000 <= 65_535 {
+        Some((high + 1, 65_535 - high))
+    } else {
+        None
+    }
+}
+
+fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+    static POOL: OnceLock<Option<(u32, u32)>> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let Some((first, count)) = *POOL.get_or_init(|| {
+        let pool = port_pool();
+        if let Some((_, count)) = pool {
+            NEXT.store(
+                std::process::id().wrapping_mul(61) % count,
+                Ordering::Relaxed,
+            );
+        }
+        pool
+    }) else {
+        // No room outside the ephemeral range: let the kernel choose.
+        return TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("bind a free loopback port")
+            .port();
+    };
+    for _ in 0..count {
+        let port = (first + NEXT.fetch_add(1, Ordering::Relaxed) % count) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {first}..{}", first + count);
 }
 
 /// A child process in its own process group, logging to a file.
@@ -170,6 +223,9 @@ pub struct SeaweedFs {
 /// so, or by a line appended to /etc/hosts (CI runs as root).
 pub fn ensure_hosts_entry(name: &str) {
     use std::net::ToSocketAddrs;
+    // Tests share the process: one check-and-append at a time.
+    static HOSTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
     let resolves = |n: &str| {
         (n, 80)
             .to_socket_addrs()

@@ -12,7 +12,10 @@
 //! - a task that keeps failing is retried, then recorded as FAILURE and
 //!   dead-lettered;
 //! - a bootstrap RabbitMQ cannot take is answered 503 and leaves the
-//!   bootstrap lock free.
+//!   bootstrap lock free;
+//! - a poison artifact row written around the API and a poison task
+//!   queued around it, among 100 concurrent adds: all 100 publish, the
+//!   poison task ends FAILURE naming the artifact, timestamp is re-signed.
 //!
 //! The tests share the machine's brokers (one restarts them), so they run
 //! one at a time.
@@ -496,4 +499,76 @@ grants = {{ http_hosts = ["{}"] }}
         !logs.contains(&s3.secret_key),
         "the S3 secret key appears in the logs"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn poison_artifacts_never_stop_publishing() {
+    let _serial = SERIAL.lock().await;
+    let cluster = Cluster::start(1, 2, &[]).await;
+    bootstrap(&cluster, "4").await;
+    // Rows written straight into PostgreSQL, as upstream's import-artifacts
+    // does: a float and a 2**70 in `custom`.
+    let sha = "ab".repeat(32);
+    cluster.sql(&format!(
+        "INSERT INTO rstuf_target_files (path, info, published, action, last_update, targets_role) \
+         SELECT p, i::json, false, 'ADD', now(), (SELECT min(id) FROM rstuf_target_roles WHERE rolename LIKE 'bins-%') \
+         FROM (VALUES ('poison/float.txt', '{{\"length\":1,\"hashes\":{{\"sha256\":\"{sha}\"}},\"custom\":{{\"x\":1.5}}}}'), \
+                      ('poison/big.txt', '{{\"length\":1,\"hashes\":{{\"sha256\":\"{sha}\"}},\"custom\":{{\"x\":1180591620717411303424}}}}')) AS v(p, i)"
+    ));
+    // A task published to RabbitMQ around the API.
+    let broker = Broker::new(BrokerConfig {
+        url: AMQP.into(),
+        queue: cluster.queue.clone(),
+    });
+    let poison_task = "0123456789abcdef0123456789abcdef".to_string();
+    broker
+        .publish(&rstuf_queue::TaskMessage {
+            task_id: poison_task.clone(),
+            action: "add_artifacts".into(),
+            payload: Some(json!({ "task_id": poison_task, "artifacts": [
+                {"path": "poison/task.txt", "info": {"length": 1, "hashes": {"sha256": sha}, "custom": {"ratio": 0.5}}}
+            ]})),
+            attempts: 0,
+        })
+        .await
+        .unwrap();
+    let (_, ts) = cluster.get(0, "/metadata/timestamp.json").await;
+    let before = ts["signed"]["version"].as_i64().unwrap();
+
+    let adds = (0..100u64).map(|i| {
+        let cluster = &cluster;
+        async move {
+            let (status, body) = cluster
+                .post(
+                    0,
+                    "/api/v1/artifacts/",
+                    &json!({ "artifacts": [artifact(&format!("load/{i}.tgz"), i + 1)] }),
+                )
+                .await;
+            assert_eq!(status, 202, "{body}");
+            cluster
+                .wait(body["data"]["task_id"].as_str().unwrap(), LONG)
+                .await
+        }
+    });
+    for done in futures::future::join_all(adds).await {
+        assert_eq!(done["state"], "SUCCESS", "{done}");
+    }
+    let failed = cluster.wait(&poison_task, LONG).await;
+    assert_eq!(failed["state"], "FAILURE", "{failed}");
+    assert!(failed.to_string().contains("poison/task.txt"), "{failed}");
+    let rejected =
+        cluster.sql("SELECT count(*) FROM rstuf_rejected_files WHERE path LIKE 'poison/%'");
+    assert_eq!(
+        rejected, "2",
+        "both rows written around the API are set aside"
+    );
+    let (_, ts) = cluster.get(0, "/metadata/timestamp.json").await;
+    assert!(
+        ts["signed"]["version"].as_i64().unwrap() > before,
+        "timestamp re-signed: {ts}"
+    );
+    let present: Vec<String> = (0..100).map(|i| format!("load/{i}.tgz")).collect();
+    let report = python_tuf_verifies(&cluster, &present).await;
+    assert_eq!(report["found"].as_object().unwrap().len(), 100, "{report}");
 }

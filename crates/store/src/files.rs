@@ -1,6 +1,14 @@
 //! Artifacts (`rstuf_target_files`): one row per path, never deleted;
 //! removal sets `action = 'REMOVE'`. `published = false` marks pending work
 //! for the next publish pass.
+//!
+//! A pending row that cannot be published (its info is not valid target
+//! metadata: a row written around the API, or by an older version) is set
+//! aside by the pass that finds it: the row becomes a published removal,
+//! so no later pass tries it again and no role lists it, and
+//! `rstuf_rejected_files` records why, keyed by the row's `last_update`,
+//! so the task waiting for that path can say so. Adding the path again
+//! (a new `last_update`) makes it an ordinary pending row.
 
 use crate::db::{now, q, Store, StoreError};
 use crate::roles::{role_of, Role};
@@ -20,10 +28,73 @@ pub struct NewFile {
 pub struct FileRow {
     pub id: i64,
     pub path: String,
-    pub info: serde_json::Value,
+    /// The stored info, or why it is not JSON (SQLite does not check).
+    pub info: Result<serde_json::Value, String>,
     pub added: bool,
     pub published: bool,
     pub last_update: NaiveDateTime,
+}
+
+/// A row a publish pass set aside, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub id: i64,
+    pub path: String,
+    /// `last_update` as the pass read it: a row changed since is left alone.
+    pub last_update: NaiveDateTime,
+    pub reason: String,
+}
+
+/// How a set of paths stands after the publish passes so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishState {
+    /// Paths still waiting for a pass.
+    pub pending: usize,
+    /// Paths set aside as unpublishable, with the reason.
+    pub rejected: Vec<(String, String)>,
+}
+
+/// Inside a publish commit: turn rejected rows into published removals
+/// (if unchanged since read) and record why.
+pub(crate) async fn reject_on<C: ConnectionTrait>(
+    conn: &C,
+    store: &Store,
+    rows: &[Rejected],
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "UPDATE rstuf_target_files SET action = {}, published = true WHERE id = $2 AND COALESCE(last_update, $3) = $4",
+        store.action(1)
+    );
+    let record = "INSERT INTO rstuf_rejected_files (path, last_update, reason, rejected_at) VALUES ($1, $2, $3, $4) \
+                  ON CONFLICT (path) DO UPDATE SET last_update = excluded.last_update, reason = excluded.reason, rejected_at = excluded.rejected_at";
+    for r in rows {
+        let changed = conn
+            .execute_raw(store.stmt(
+                &sql,
+                vec![
+                    "REMOVE".into(),
+                    (r.id as i32).into(),
+                    epoch().into(),
+                    r.last_update.into(),
+                ],
+            ))
+            .await
+            .map_err(q("set aside artifact"))?;
+        if changed.rows_affected() > 0 {
+            conn.execute_raw(store.stmt(
+                record,
+                vec![
+                    r.path.clone().into(),
+                    r.last_update.into(),
+                    r.reason.clone().into(),
+                    now().into(),
+                ],
+            ))
+            .await
+            .map_err(q("record rejected artifact"))?;
+        }
+    }
+    Ok(())
 }
 
 fn epoch() -> NaiveDateTime {
@@ -283,9 +354,11 @@ impl Store {
     /// Every file row of a role (added and removed), ordered by path.
     pub async fn role_files(&self, role_id: i64) -> Result<Vec<FileRow>, StoreError> {
         let sql = format!(
-            "SELECT id, path, info{}, action{} AS action, published, COALESCE(last_update, $1) AS last_update \
+            "SELECT id, path, {} AS info, action{} AS action, published, COALESCE(last_update, $1) AS last_update \
              FROM rstuf_target_files WHERE targets_role = $2 ORDER BY path",
-            if self.is_postgres() { "::text AS info" } else { "" },
+            // Text whatever was stored: SQLite keeps a JSON column's `42`
+            // as an INTEGER, which must not make the whole role unreadable.
+            if self.is_postgres() { "info::text" } else { "CAST(info AS TEXT)" },
             if self.is_postgres() { "::text" } else { "" },
         );
         let rows = self
@@ -301,10 +374,8 @@ impl Store {
                 Ok(FileRow {
                     id: i64::from(id),
                     path: r.try_get("", "path").map_err(q("read file"))?,
-                    info: serde_json::from_str(&info).map_err(|e| StoreError::Data {
-                        what: "artifact info",
-                        message: e.to_string(),
-                    })?,
+                    info: serde_json::from_str(&info)
+                        .map_err(|e| format!("the stored info is not JSON: {e}")),
                     added: action == "ADD",
                     published: r.try_get("", "published").map_err(q("read file"))?,
                     last_update: r.try_get("", "last_update").map_err(q("read file"))?,
@@ -313,30 +384,45 @@ impl Store {
             .collect()
     }
 
-    /// Are all of these paths published (in whatever state they are)?
-    pub async fn all_published(&self, paths: &[String]) -> Result<bool, StoreError> {
+    /// How `paths` stand: how many still wait for a pass, and which were
+    /// set aside (since they were last written) and why.
+    pub async fn publish_state(&self, paths: &[String]) -> Result<PublishState, StoreError> {
+        let mut state = PublishState::default();
         for chunk in paths.chunks(1000) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let placeholders: Vec<String> =
+                (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT COUNT(*) AS n FROM rstuf_target_files WHERE published = false AND path IN ({})",
+                "SELECT f.path AS path, f.published AS published, r.reason AS reason FROM rstuf_target_files f \
+                 LEFT JOIN rstuf_rejected_files r ON r.path = f.path AND r.last_update = COALESCE(f.last_update, $1) \
+                 WHERE f.path IN ({}) AND (f.published = false OR r.reason IS NOT NULL)",
                 placeholders.join(",")
             );
-            let values = chunk.iter().map(|p| Value::from(p.clone())).collect();
-            let row = self
+            let mut values = vec![Value::from(epoch())];
+            values.extend(chunk.iter().map(|p| Value::from(p.clone())));
+            let rows = self
                 .db
-                .query_one_raw(self.stmt(&sql, values))
+                .query_all_raw(self.stmt(&sql, values))
                 .await
                 .map_err(q("check published"))?;
-            let n: i64 = row
-                .map(|r| r.try_get("", "n"))
-                .transpose()
-                .map_err(q("check published"))?
-                .unwrap_or(0);
-            if n > 0 {
-                return Ok(false);
+            for row in rows {
+                let published: bool = row.try_get("", "published").map_err(q("check published"))?;
+                let reason: Option<String> =
+                    row.try_get("", "reason").map_err(q("check published"))?;
+                match reason {
+                    Some(reason) if published => {
+                        let path: String = row.try_get("", "path").map_err(q("check published"))?;
+                        state.rejected.push((path, reason));
+                    }
+                    _ => state.pending += 1,
+                }
             }
         }
-        Ok(true)
+        Ok(state)
+    }
+
+    /// Are all of these paths published (or set aside)?
+    pub async fn all_published(&self, paths: &[String]) -> Result<bool, StoreError> {
+        Ok(self.publish_state(paths).await?.pending == 0)
     }
 
     /// Pending artifact rows (for metrics).

@@ -27,7 +27,7 @@ mod settings;
 mod tasks;
 
 pub use db::{Store, StoreError};
-pub use files::{FileRow, NewFile};
+pub use files::{FileRow, NewFile, PublishState, Rejected};
 pub use publisher::{PublishCommit, VersionRequest};
 pub use roles::{NewRole, Role};
 pub use tasks::{NewTask, Task};

@@ -18,6 +18,7 @@ const SQLITE: &[&str] = &[
     "INSERT INTO rstuf_publisher (id, fencing_token) VALUES (1, 0) ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS rstuf_version_reservations (name VARCHAR PRIMARY KEY, version BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rstuf_applied_tasks (task_id VARCHAR(64) PRIMARY KEY, outcome TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rstuf_rejected_files (path VARCHAR PRIMARY KEY, last_update TIMESTAMP NOT NULL, reason TEXT NOT NULL, rejected_at TIMESTAMP NOT NULL)",
 ];
 
 const POSTGRES: &[&str] = &[
@@ -34,6 +35,7 @@ const POSTGRES: &[&str] = &[
     "INSERT INTO rstuf_publisher (id, fencing_token) VALUES (1, 0) ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS rstuf_version_reservations (name VARCHAR PRIMARY KEY, version BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rstuf_applied_tasks (task_id VARCHAR(64) PRIMARY KEY, outcome TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rstuf_rejected_files (path VARCHAR PRIMARY KEY, last_update TIMESTAMP NOT NULL, reason TEXT NOT NULL, rejected_at TIMESTAMP NOT NULL)",
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

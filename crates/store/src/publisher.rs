@@ -22,6 +22,8 @@ pub struct PublishCommit {
     pub settings: Vec<(String, serde_json::Value)>,
     /// Role names to mark deleted (`active = false`) with this pass.
     pub deactivate: Vec<String>,
+    /// Rows the pass set aside because they cannot be published.
+    pub rejected: Vec<crate::files::Rejected>,
 }
 
 /// A version wanted for one versioned file name (`bins-0a`, `targets`,
@@ -185,6 +187,7 @@ impl Store {
         }
         set_versions_on(&txn, self.backend, &commit.role_versions).await?;
         mark_published_on(&txn, self.backend, &commit.published).await?;
+        crate::files::reject_on(&txn, self, &commit.rejected).await?;
         put_on(&txn, self.backend, &commit.settings).await?;
         for name in &commit.deactivate {
             txn.execute_raw(self.stmt(

@@ -157,6 +157,7 @@ async fn artifacts_flow_through_add_remove_and_guarded_publish() {
             published: rows.iter().map(|r| (r.id, r.last_update)).collect(),
             settings: vec![("SNAPSHOT_VERSION".into(), json!(2))],
             deactivate: vec!["bins-1".into()],
+            ..Default::default()
         };
         assert!(store.commit_publish("w1", token, &commit).await.unwrap());
         assert!(
@@ -289,7 +290,7 @@ async fn a_redelivered_task_does_not_apply_its_changes_twice() {
             .unwrap();
         assert_eq!(again, first);
         let rows = store.role_files(role_id).await.unwrap();
-        assert!(rows[0].added && rows[0].info["length"] == 2);
+        assert!(rows[0].added && rows[0].info.as_ref().unwrap()["length"] == 2);
         // Claims are forgotten after the retention time.
         assert_eq!(
             store

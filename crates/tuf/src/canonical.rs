@@ -9,10 +9,57 @@
 
 use serde_json::Value;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum CanonicalError {
     #[error("canonical JSON allows only integers; found the number {0}")]
     Float(String),
+}
+
+/// Where in a document a value cannot be written as canonical JSON, and
+/// why: `path` names the member, from the root (object keys and array
+/// indexes), so an API can answer with the field a user must fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotCanonical {
+    pub path: Vec<String>,
+    pub error: CanonicalError,
+}
+
+impl std::fmt::Display for NotCanonical {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.error)
+        } else {
+            write!(f, "{}: {}", self.path.join("."), self.error)
+        }
+    }
+}
+
+/// Check that `value` can be signed: every number is an integer that
+/// canonical JSON can carry (serde_json keeps integers beyond
+/// `i64::MIN..=u64::MAX`, e.g. `2**70`, as floats, and those are refused
+/// like `1.5`). The first offending member is reported. Cheaper than
+/// encoding: nothing is written.
+pub fn check(value: &Value) -> Result<(), NotCanonical> {
+    fn walk(value: &Value, path: &mut Vec<String>) -> Result<(), CanonicalError> {
+        match value {
+            Value::Number(n) if n.is_f64() => Err(CanonicalError::Float(n.to_string())),
+            Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+                path.push(i.to_string());
+                walk(item, path)?;
+                path.pop();
+                Ok(())
+            }),
+            Value::Object(map) => map.iter().try_for_each(|(k, v)| {
+                path.push(k.clone());
+                walk(v, path)?;
+                path.pop();
+                Ok(())
+            }),
+            _ => Ok(()),
+        }
+    }
+    let mut path = Vec::new();
+    walk(value, &mut path).map_err(|error| NotCanonical { path, error })
 }
 
 /// Canonical bytes of `value`.
@@ -91,6 +138,27 @@ mod tests {
             "{\"a\":[true,null,-3],\"b\":1,\"é\":\"x\\\"y\\\\z\n\u{1}\"}".as_bytes()
         );
         assert!(to_canonical_vec(&json!({"x": 1.5})).is_err());
+    }
+
+    #[test]
+    fn check_names_the_first_member_that_cannot_be_signed() {
+        assert_eq!(
+            check(&json!({"a": [1, {"b": true}], "c": u64::MAX})),
+            Ok(())
+        );
+        let err = check(&json!({"a": [1, {"b": 1.5}]})).unwrap_err();
+        assert_eq!(err.path, ["a", "1", "b"]);
+        assert_eq!(
+            err.to_string(),
+            "a.1.b: canonical JSON allows only integers; found the number 1.5"
+        );
+        // 2**70 is beyond every integer serde_json (and canonical JSON
+        // here) carries: parsed as a float, refused as one.
+        let big: Value = serde_json::from_str(r#"{"x": 1180591620717411303424}"#).unwrap();
+        assert_eq!(check(&big).unwrap_err().path, ["x"]);
+        assert!(to_canonical_vec(&big).is_err());
+        // Integral floats are floats too: `1.0` cannot be signed.
+        assert!(check(&json!([1.0])).is_err());
     }
 
     /// `encode_canonical` of every value, from one python3 process.

@@ -7,6 +7,8 @@
 //! - [`paths`]: artifact path rules and custom-delegation matching.
 //! - [`bins`]: succinct (TAP 15) and classic (`path_hash_prefixes`) hash bins.
 //! - [`format`]: the stored file format and expiry timestamps.
+//! - [`schema`]: the load-time rules clients enforce, checked before we
+//!   sign or accept a document.
 
 pub mod bins;
 pub mod canonical;
@@ -14,6 +16,7 @@ pub mod format;
 pub mod hashes;
 pub mod keys;
 pub mod paths;
+pub mod schema;
 pub mod verify;
 
 /// The `spec_version` written into new metadata (what upstream RSTUF writes).

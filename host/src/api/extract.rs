@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 /// Payload types check rules serde cannot express (ranges, patterns,
@@ -21,7 +22,7 @@ pub struct ApiJson<T>(pub T);
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + Validate,
+    T: DeserializeOwned + Serialize + Validate,
 {
     type Rejection = ApiError;
 
@@ -44,7 +45,7 @@ where
 }
 
 /// Parse and validate a request body.
-pub fn parse_body<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_body<T: DeserializeOwned + Serialize + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("missing", &[], "Field required"));
     }
@@ -82,11 +83,11 @@ pub fn parse_body<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Api
         ));
     }
     let issues = value.validate();
-    if issues.is_empty() {
-        Ok(value)
-    } else {
-        Err(ApiError::validation(issues))
+    if !issues.is_empty() {
+        return Err(ApiError::validation(issues));
     }
+    check_canonical(&value)?;
+    Ok(value)
 }
 
 fn deserialize_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -105,32 +106,103 @@ fn deserialize_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiErr
         }
     }
     let message = inner.to_string();
-    let kind = if message.starts_with("missing field") {
-        "missing"
-    } else if message.starts_with("unknown field") {
-        "extra_forbidden"
-    } else {
-        "invalid_type"
-    };
+    if let Some(lax) = super::lax::LaxError::decode(&message) {
+        loc.extend(lax.loc.into_iter().map(Value::String));
+        return ApiError::validation(vec![Issue {
+            kind: lax.kind,
+            loc,
+            msg: lax.msg.into(),
+            input: Some(lax.input),
+        }]);
+    }
     // serde_json appends " at line L column C"; keep the readable part.
     let readable = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(m, _)| m)
         .to_string();
+    // pydantic's location of a missing field ends with the field's name.
+    if let Some(field) = readable
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        loc.push(Value::String(field.to_string()));
+    }
+    let (kind, msg) = pydantic_kind(&readable);
     ApiError::validation(vec![Issue {
         kind,
         loc,
-        msg: readable,
+        msg: msg.unwrap_or(readable),
+        input: None,
     }])
+}
+
+/// pydantic's error type (and message, where pydantic's says more than
+/// serde's) for a serde error text.
+fn pydantic_kind(serde_msg: &str) -> (&'static str, Option<String>) {
+    if serde_msg.starts_with("missing field") {
+        return ("missing", Some("Field required".into()));
+    }
+    if serde_msg.starts_with("unknown field") {
+        return ("extra_forbidden", None);
+    }
+    let expected = serde_msg.rsplit_once(", expected ").map(|(_, e)| e);
+    match expected {
+        Some("a string") => ("string_type", Some("Input should be a valid string".into())),
+        Some(e) if e.starts_with("a sequence") => {
+            ("list_type", Some("Input should be a valid list".into()))
+        }
+        Some(e) if e.starts_with("a map") || e.starts_with("struct") => (
+            "dict_type",
+            Some("Input should be a valid dictionary".into()),
+        ),
+        Some("a boolean") => ("bool_type", Some("Input should be a valid boolean".into())),
+        _ => ("invalid_type", None),
+    }
+}
+
+/// Everything a request carries may end up signed (artifact `custom`,
+/// metadata, keys, delegations): refuse, at the door, what canonical JSON
+/// cannot encode (a float, an integer beyond 64 bits), naming the field.
+fn check_canonical<T: Serialize>(value: &T) -> Result<(), ApiError> {
+    let json = serde_json::to_value(value).map_err(|e| {
+        ApiError::invalid(
+            "value_error",
+            &[],
+            format!("the request cannot be encoded: {e}"),
+        )
+    })?;
+    rstuf_tuf::canonical::check(&json).map_err(|e| {
+        let loc: Vec<&str> = e.path.iter().map(String::as_str).collect();
+        let input = value_at(&json, &e.path);
+        ApiError::validation(vec![Issue::new(
+            "value_error",
+            &loc,
+            format!(
+                "Value error, {}: metadata is signed as canonical JSON, which has integers only (from -2^63 to 2^64-1)",
+                e.error
+            ),
+        )
+        .with_input(input)])
+    })
+}
+
+fn value_at(json: &Value, path: &[String]) -> Value {
+    path.iter()
+        .try_fold(json, |v, seg| match v {
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+            Value::Object(m) => m.get(seg),
+            _ => None,
+        })
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
+    use serde::{Deserialize, Serialize};
 
-    #[derive(Deserialize, Debug)]
+    #[derive(Deserialize, Serialize, Debug)]
     struct P {
         #[allow(dead_code)]
         roles: Vec<String>,

@@ -34,6 +34,19 @@ impl Histogram {
 
 type Labels = Vec<(&'static str, String)>;
 
+/// HTTP methods get their own label value; any other method (clients can
+/// send any token) is counted as `other`.
+fn bounded_method(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
+}
+
 #[derive(Default)]
 pub struct Metrics {
     histograms: Mutex<BTreeMap<(&'static str, Labels), Histogram>>,
@@ -74,12 +87,16 @@ impl Metrics {
         }
     }
 
+    /// One HTTP request. Every label comes from a bounded set, whatever a
+    /// client sends: `route` is the matched route template (or
+    /// `unmatched`), `method` one of the standard methods (or `other`),
+    /// `status` a valid status code.
     pub fn observe_request(&self, route: &str, method: &str, status: u16, d: Duration) {
         self.histogram(
             "rstuf_http_request_duration_seconds",
             vec![
                 ("route", route.into()),
-                ("method", method.into()),
+                ("method", bounded_method(method).into()),
                 ("status", status.to_string()),
             ],
             d,
@@ -94,6 +111,9 @@ impl Metrics {
     }
 
     pub fn task_finished(&self, action: &str, state: &str, d: Duration) {
+        // Actions and states come from queued messages: known ones only.
+        let action = crate::tasks::TaskName::parse(action).map_or("unknown", |a| a.as_str());
+        let state = crate::tasks::TaskState::parse(state).map_or("unknown", |s| s.as_str());
         self.count(
             "rstuf_tasks_finished_total",
             vec![("action", action.into()), ("state", state.into())],

@@ -8,11 +8,13 @@
 //! metrics.
 
 pub mod extract;
+pub mod lax;
 mod metadata;
 pub mod metrics;
 mod openapi;
 pub mod payloads;
 pub mod response;
+pub mod server;
 mod v1;
 
 use crate::config::ServerConfig;
@@ -127,8 +129,23 @@ pub fn router(state: AppState) -> Router {
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::map_response(close_after_too_large))
         .layer(DefaultBodyLimit::max(state.server.body_limit))
         .with_state(state)
+}
+
+/// A 413 is answered before the body is read, so the rest of the body is
+/// still on the connection: close it, and say so (`Connection: close`),
+/// so the client opens a new one for its next request instead of failing
+/// on a connection the server dropped.
+async fn close_after_too_large(mut response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 async fn not_found() -> Response {

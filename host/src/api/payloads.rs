@@ -4,6 +4,7 @@
 //! form still verify.
 
 use super::extract::Validate;
+use super::lax;
 use super::response::Issue;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -30,12 +31,15 @@ const KNOWN_SIGNED_FIELDS: [&str; 10] = [
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Expiration {
+    #[serde(deserialize_with = "lax::int")]
     pub expiration: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BinsSettings {
+    #[serde(deserialize_with = "lax::int")]
     pub expiration: i64,
+    #[serde(deserialize_with = "lax::int")]
     pub number_of_delegated_bins: i64,
     /// Extension: `classic` writes `path_hash_prefixes` delegations (readable
     /// by the tough client); `succinct` (default) is TAP 15 as upstream.
@@ -68,7 +72,7 @@ pub struct BootstrapSettings {
 pub struct BootstrapPayload {
     pub settings: BootstrapSettings,
     pub metadata: BTreeMap<String, Map<String, Value>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lax::opt_int")]
     pub timeout: Option<i64>,
 }
 
@@ -83,11 +87,11 @@ pub struct Delegations {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DelegatedRolePayload {
     pub name: String,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "lax::boolean")]
     pub terminating: bool,
     #[serde(default)]
     pub keyids: Vec<String>,
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "lax::int")]
     pub threshold: i64,
     #[serde(default)]
     pub paths: Option<Vec<String>>,
@@ -96,6 +100,7 @@ pub struct DelegatedRolePayload {
     #[serde(
         rename = "x-rstuf-expire-policy",
         default,
+        deserialize_with = "lax::some_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub expire_policy: Option<i64>,
@@ -198,15 +203,30 @@ fn positive(issues: &mut Vec<Issue>, loc: &[&str], v: i64) {
 /// `{signatures: [...], signed: {...}}` with upstream's rule on unknown
 /// `signed` fields (`x-<vendor>-<name>`).
 fn validate_metadata_doc(issues: &mut Vec<Issue>, loc: &[&str], doc: &Map<String, Value>) {
-    let sigs_ok = doc.get("signatures").is_some_and(|s| {
-        s.as_array().is_some_and(|a| {
-            a.iter().all(|sig| {
-                sig.get("keyid").is_some_and(Value::is_string)
-                    && sig.get("sig").is_some_and(Value::is_string)
-            })
-        })
-    });
-    if !sigs_ok {
+    let start = issues.len();
+    let sigs = doc.get("signatures").and_then(Value::as_array);
+    let mut sigs_ok = sigs.is_some_and(|a| a.iter().all(Value::is_object));
+    // Upstream's `TUFSignatures{keyid: str, sig: str}`: pydantic's
+    // `string_type` at the member.
+    for (i, sig) in sigs.into_iter().flatten().enumerate() {
+        for field in ["keyid", "sig"] {
+            match sig.get(field) {
+                Some(Value::String(_)) => {}
+                Some(other) => {
+                    sigs_ok = false;
+                    let idx = i.to_string();
+                    let mut l = loc.to_vec();
+                    l.extend(["signatures", &idx, field]);
+                    issues.push(
+                        Issue::new("string_type", &l, "Input should be a valid string")
+                            .with_input(other.clone()),
+                    );
+                }
+                None => sigs_ok = false,
+            }
+        }
+    }
+    if !sigs_ok && issues.len() == start {
         let mut l = loc.to_vec();
         l.push("signatures");
         issues.push(Issue::new(
@@ -236,6 +256,33 @@ fn validate_metadata_doc(issues: &mut Vec<Issue>, loc: &[&str], doc: &Map<String
             ));
         }
     }
+    if issues.len() == start && sigs_ok {
+        validate_root_rules(issues, loc, doc);
+    }
+}
+
+/// The rules a TUF client enforces when it loads a root (python-tuf's
+/// `Metadata.from_dict`, strict where the spec is: unique keyids, a
+/// threshold its keys can meet, exact `expires` …): a root that breaks
+/// one is refused here rather than signed, stored and then refused by
+/// every client.
+fn validate_root_rules(issues: &mut Vec<Issue>, loc: &[&str], doc: &Map<String, Value>) {
+    let doc = Value::Object(doc.clone());
+    let problem = match rstuf_tuf::schema::check_metadata(&doc) {
+        Ok("root") => return,
+        Ok(other) => rstuf_tuf::schema::SchemaError {
+            path: vec!["signed".into(), "_type".into()],
+            message: format!("expected root metadata, got {other}"),
+        },
+        Err(e) => e,
+    };
+    let mut at: Vec<&str> = loc.to_vec();
+    at.extend(problem.path.iter().map(String::as_str));
+    issues.push(Issue::new(
+        "value_error",
+        &at,
+        format!("Value error, invalid root metadata: {}", problem.message),
+    ));
 }
 
 fn is_vendor_field(name: &str) -> bool {
@@ -440,6 +487,7 @@ impl Validate for DelegationsDeletePayload {
 /// One artifact's target info.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArtifactInfo {
+    #[serde(deserialize_with = "lax::int")]
     pub length: i64,
     pub hashes: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -456,9 +504,9 @@ pub struct Artifact {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AddArtifactsPayload {
     pub artifacts: Vec<Artifact>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lax::boolean")]
     pub add_task_id_to_custom: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "lax::boolean")]
     pub publish_artifacts: bool,
 }
 
@@ -521,7 +569,7 @@ impl Validate for AddArtifactsPayload {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RemoveArtifactsPayload {
     pub artifacts: Vec<String>,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "lax::boolean")]
     pub publish_artifacts: bool,
 }
 
@@ -554,6 +602,7 @@ pub struct SettingsPayload {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SettingsInner {
+    #[serde(deserialize_with = "lax::int_map")]
     pub expiration: BTreeMap<String, i64>,
 }
 
@@ -696,6 +745,7 @@ impl Validate for SignDeletePayload {
 mod tests {
     use super::super::extract::parse_body;
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn bootstrap_needs_exactly_one_layout() {
@@ -767,9 +817,233 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.body.to_string().contains("x-<vendor>-<name>"));
+        let mut root = valid_root();
+        root["signed"]["x-acme-note"] = json!(1);
+        let body = json!({ "metadata": { "root": root } }).to_string();
+        assert!(parse_body::<MetadataUpdatePayload>(body.as_bytes()).is_ok());
+    }
+
+    /// A root that follows every rule (signatures are not checked here).
+    fn valid_root() -> Value {
+        let key = |n: u8| json!({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": format!("{n:02x}").repeat(32)}});
+        let role = |ids: &[&str], t: u64| json!({"keyids": ids, "threshold": t});
+        json!({
+            "signatures": [{"keyid": "aa", "sig": "00"}],
+            "signed": {
+                "_type": "root", "spec_version": "1.0.31", "version": 1,
+                "expires": "2030-01-01T00:00:00Z", "consistent_snapshot": true,
+                "keys": {"aa": key(1), "bb": key(2), "cc": key(3)},
+                "roles": {
+                    "root": role(&["aa", "bb"], 2),
+                    "targets": role(&["cc"], 1),
+                    "snapshot": role(&["cc"], 1),
+                    "timestamp": role(&["cc"], 1),
+                },
+            }
+        })
+    }
+
+    /// Roots python-tuf refuses on load (and roots no client could ever
+    /// trust) are 422 at the door, naming the field.
+    #[test]
+    fn roots_breaking_client_rules_are_refused_at_the_door() {
+        type Change = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(&str, Change, &str)> = vec![
+            (
+                "duplicate keyids",
+                Box::new(|r| r["signed"]["roles"]["root"]["keyids"] = json!(["aa", "aa"])),
+                "nonunique keyids",
+            ),
+            (
+                "threshold beyond keys",
+                Box::new(|r| r["signed"]["roles"]["root"]["threshold"] = json!(i64::MAX)),
+                "can never be met",
+            ),
+            (
+                "threshold 0",
+                Box::new(|r| r["signed"]["roles"]["timestamp"]["threshold"] = json!(0)),
+                "threshold must be > 0",
+            ),
+            (
+                "threshold missing",
+                Box::new(|r| {
+                    r["signed"]["roles"]["targets"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("threshold");
+                }),
+                "threshold is required",
+            ),
+            (
+                "version missing",
+                Box::new(|r| {
+                    r["signed"].as_object_mut().unwrap().remove("version");
+                }),
+                "version is required",
+            ),
+            (
+                "version 0",
+                Box::new(|r| r["signed"]["version"] = json!(0)),
+                "version must be > 0",
+            ),
+            (
+                "version as string",
+                Box::new(|r| r["signed"]["version"] = json!("2")),
+                "must be an integer",
+            ),
+            (
+                "spec_version 2",
+                Box::new(|r| r["signed"]["spec_version"] = json!("2.0.0")),
+                "unsupported spec_version",
+            ),
+            (
+                "spec_version bad",
+                Box::new(|r| r["signed"]["spec_version"] = json!("1.0.0-rc1")),
+                "failed to parse spec_version",
+            ),
+            (
+                "expires fractional",
+                Box::new(|r| r["signed"]["expires"] = json!("2030-01-01T00:00:00.5Z")),
+                "YYYY-MM-DDTHH:MM:SSZ",
+            ),
+            (
+                "expires offset",
+                Box::new(|r| r["signed"]["expires"] = json!("2030-01-01T00:00:00+00:00")),
+                "YYYY-MM-DDTHH:MM:SSZ",
+            ),
+            (
+                "expires no day",
+                Box::new(|r| r["signed"]["expires"] = json!("2030-02-30T00:00:00Z")),
+                "YYYY-MM-DDTHH:MM:SSZ",
+            ),
+            (
+                "extra role",
+                Box::new(|r| {
+                    r["signed"]["roles"]["mirror"] = json!({"keyids": ["aa"], "threshold": 1})
+                }),
+                "top-level metadata roles",
+            ),
+            (
+                "missing role",
+                Box::new(|r| {
+                    r["signed"]["roles"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("snapshot");
+                }),
+                "snapshot role is required",
+            ),
+            (
+                "unknown keyid",
+                Box::new(|r| r["signed"]["roles"]["targets"]["keyids"] = json!(["dd"])),
+                "not one of the listed keys",
+            ),
+            (
+                "unsupported key",
+                Box::new(|r| r["signed"]["keys"]["aa"]["scheme"] = json!("foo")),
+                "unsupported public key",
+            ),
+            (
+                "no public key",
+                Box::new(|r| r["signed"]["keys"]["aa"]["keyval"] = json!({"private": "x"})),
+                "public key string required",
+            ),
+            (
+                "duplicate signatures",
+                Box::new(|r| {
+                    r["signatures"] =
+                        json!([{"keyid": "aa", "sig": "00"}, {"keyid": "aa", "sig": "11"}])
+                }),
+                "multiple signatures",
+            ),
+            (
+                "not a root",
+                Box::new(|r| r["signed"]["_type"] = json!("mirrors")),
+                "unrecognized metadata type",
+            ),
+            (
+                "consistent_snapshot type",
+                Box::new(|r| r["signed"]["consistent_snapshot"] = json!("yes")),
+                "must be a boolean",
+            ),
+            (
+                "float in a vendor field",
+                Box::new(|r| r["signed"]["x-acme-ratio"] = json!(1.5)),
+                "only integers",
+            ),
+        ];
         assert!(parse_body::<MetadataUpdatePayload>(
-            br#"{"metadata":{"root":{"signatures":[],"signed":{"_type":"root","x-acme-note":1}}}}"#
+            json!({"metadata": {"root": valid_root()}})
+                .to_string()
+                .as_bytes()
         )
         .is_ok());
+        for (name, change, words) in cases {
+            let mut root = valid_root();
+            change(&mut root);
+            let body = json!({ "metadata": { "root": root } }).to_string();
+            let err = parse_body::<MetadataUpdatePayload>(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                err.status,
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "{name}"
+            );
+            let text = err.body.to_string();
+            assert!(text.contains(words), "{name}: {text}");
+        }
+    }
+
+    /// Whatever will be signed is refused at the door if canonical JSON
+    /// cannot encode it, with the field's location.
+    #[test]
+    fn unsignable_numbers_are_refused_at_the_door() {
+        let sha = "ab".repeat(32);
+        for (custom, at) in [
+            (
+                r#"{"x": 1.5}"#,
+                json!(["body", "artifacts", 0, "info", "custom", "x"]),
+            ),
+            (
+                r#"{"n": 1180591620717411303424}"#,
+                json!(["body", "artifacts", 0, "info", "custom", "n"]),
+            ),
+            (
+                r#"{"deep": [0, {"y": 1e3}]}"#,
+                json!(["body", "artifacts", 0, "info", "custom", "deep", "1", "y"]),
+            ),
+        ] {
+            let body = format!(
+                r#"{{"artifacts":[{{"path":"p","info":{{"length":1,"hashes":{{"sha256":"{sha}"}},"custom":{custom}}}}}]}}"#
+            );
+            let err = parse_body::<AddArtifactsPayload>(body.as_bytes()).unwrap_err();
+            let d = &err.body["detail"][0];
+            assert_eq!(d["type"], "value_error", "{custom}");
+            assert!(d["msg"].as_str().unwrap().contains("only integers"), "{d}");
+            // The location names the member; indexes inside `custom`
+            // are strings (the value's path), the artifact index too.
+            let loc: Vec<String> = d["loc"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_string().trim_matches('"').to_string())
+                .collect();
+            let want: Vec<String> = at
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_string().trim_matches('"').to_string())
+                .collect();
+            assert_eq!(loc, want, "{custom}");
+        }
+        let keys = r#"{"k":{"keytype":"ed25519","scheme":"ed25519","keyval":{"public":"ab"},"x-rstuf-weight":0.5}}"#;
+        let body = format!(
+            r#"{{"delegations":{{"keys":{keys},"roles":[{{"name":"a","terminating":true,"keyids":["k"],"threshold":1,"paths":["a/*"],"x-rstuf-expire-policy":1}}]}}}}"#
+        );
+        let err = parse_body::<DelegationsPayload>(body.as_bytes()).unwrap_err();
+        assert!(
+            err.body.to_string().contains("x-rstuf-weight"),
+            "{}",
+            err.body
+        );
     }
 }

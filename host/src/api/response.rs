@@ -46,6 +46,8 @@ pub struct Issue {
     pub kind: &'static str,
     pub loc: Vec<Value>,
     pub msg: String,
+    /// The offending value, as pydantic reports it (`input`).
+    pub input: Option<Value>,
 }
 
 impl Issue {
@@ -57,11 +59,22 @@ impl Issue {
                 .map(|s| Value::String(s.into()))
                 .collect(),
             msg: msg.into(),
+            input: None,
         }
     }
 
+    /// The same issue, reporting `input` as the offending value.
+    pub fn with_input(mut self, input: Value) -> Self {
+        self.input = Some(input);
+        self
+    }
+
     fn to_json(&self) -> Value {
-        json!({ "type": self.kind, "loc": self.loc, "msg": self.msg })
+        let mut v = json!({ "type": self.kind, "loc": self.loc, "msg": self.msg });
+        if let Some(input) = &self.input {
+            v["input"] = input.clone();
+        }
+        v
     }
 }
 

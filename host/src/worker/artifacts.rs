@@ -53,8 +53,21 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A publish failure after this task's rows are committed: the rows stay
+/// (they are the repository's new state, published by the next pass that
+/// succeeds), and the task's error says so, so that a task recorded as
+/// failed never hides artifacts a later pass publishes.
+fn recorded(e: WorkError) -> WorkError {
+    const NOTE: &str = "the artifact changes are recorded and will be published by the next successful publish pass";
+    match e {
+        WorkError::Retry(m) => WorkError::Retry(format!("publishing failed: {m}; {NOTE}")),
+        WorkError::Invalid(m) => WorkError::Invalid(format!("publishing failed: {m}; {NOTE}")),
+        refused => refused,
+    }
+}
+
 /// Publish, then wait until every path in `paths` is published (another
-/// worker's pass may publish them first).
+/// worker's pass may publish them first) or set aside as unpublishable.
 async fn publish_and_wait(
     ctx: &Ctx,
     task_id: &str,
@@ -74,8 +87,22 @@ async fn publish_and_wait(
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let mut wait = std::time::Duration::from_millis(5);
     loop {
-        let ran = publish_if_free(ctx).await?.is_some();
-        if ctx.store.all_published(paths).await? {
+        let ran = publish_if_free(ctx).await.map_err(recorded)?.is_some();
+        let state = ctx.store.publish_state(paths).await?;
+        if !state.rejected.is_empty() && state.pending == 0 {
+            let refused: Vec<String> = state
+                .rejected
+                .iter()
+                .map(|(path, why)| format!("'{path}' ({why})"))
+                .collect();
+            return Err(WorkError::Refused(format!(
+                "{} of {} artifact(s) could not be published and were set aside: {}; the others are published",
+                refused.len(),
+                paths.len(),
+                refused.join(", ")
+            )));
+        }
+        if state.pending == 0 {
             return Ok(());
         }
         if std::time::Instant::now() > deadline {
@@ -116,6 +143,7 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
     let mut files = Vec::new();
     let mut added = Vec::new();
     let mut invalid = Vec::new();
+    let mut refused = Vec::new();
     let mut roles = BTreeSet::new();
     for artifact in payload
         .get("artifacts")
@@ -138,6 +166,13 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
             continue;
         };
         let mut info = artifact.get("info").cloned().unwrap_or(json!({}));
+        // The API checked this at the door; a task queued around it (an
+        // older version, a hand-made message) is refused whole, before
+        // anything is written.
+        if let Err(e) = rstuf_tuf::schema::check_target_info(&info) {
+            refused.push(format!("'{path}' ({e})"));
+            continue;
+        }
         if add_task_id {
             let mut custom = Map::new();
             custom.insert("added_by_task_id".into(), json!(task_id));
@@ -157,6 +192,13 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
         added.push(path);
         roles.insert(role);
     }
+    if !refused.is_empty() {
+        return Err(WorkError::Refused(format!(
+            "no artifact of this task was added: {} artifact(s) have target info that cannot be published: {}",
+            refused.len(),
+            refused.join(", ")
+        )));
+    }
     // Once per task: a redelivered task goes straight to publishing.
     ctx.store.upsert_files_once(task_id, &files).await?;
     let roles: Vec<String> = roles.into_iter().collect();
@@ -174,7 +216,9 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
     } else if publish_now && !files.is_empty() {
         // Only offline roles changed: a pass writes their signing drafts
         // (`<role>_SIGNING`) for the key holders; nothing is published.
-        publish(ctx, PublishOptions::default()).await?;
+        publish(ctx, PublishOptions::default())
+            .await
+            .map_err(recorded)?;
     }
     Ok(TaskResult::ok(
         TaskName::AddArtifacts,

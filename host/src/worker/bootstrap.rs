@@ -209,6 +209,17 @@ fn keyid_warnings(signed: &Value) -> Vec<String> {
 /// only way this service publishes), not already expired, and a single
 /// online key (threshold 1) for timestamp, snapshot and targets.
 fn check_root_shape(signed: &Value, now: chrono::DateTime<chrono::Utc>) -> Result<(), WorkError> {
+    // What clients enforce on load (the API checks this at the door; a
+    // task queued around it is refused here).
+    match rstuf_tuf::schema::check_signed(signed) {
+        Ok("root") => {}
+        Ok(other) => {
+            return Err(WorkError::invalid(format!(
+                "expected root metadata, got {other}"
+            )))
+        }
+        Err(e) => return Err(WorkError::invalid(format!("invalid root metadata: {e}"))),
+    }
     keys_of(signed).map_err(|e| WorkError::invalid(e.to_string()))?;
     if signed.get("consistent_snapshot").and_then(Value::as_bool) != Some(true) {
         return Err(WorkError::invalid(

@@ -37,6 +37,12 @@ pub enum WorkError {
     /// retried with back-off and fails after its attempts are used.
     #[error("{0}")]
     Retry(String),
+    /// The task's data cannot be published (an artifact whose metadata no
+    /// client could load): recorded as FAILURE with this text, never
+    /// retried. The message names what was refused and says what, if
+    /// anything, of the task was applied.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl WorkError {
@@ -212,7 +218,8 @@ async fn run_one(ctx: &Arc<Ctx>, task: rstuf_store::Task) {
 /// How a task run ended.
 #[derive(Debug)]
 pub enum Finish {
-    /// Final: the state to record (`SUCCESS` or `ERRORED`) and the result.
+    /// Final: the state to record (`SUCCESS`, `ERRORED` or `FAILURE`) and
+    /// the result.
     Done {
         state: &'static str,
         result: Option<Value>,
@@ -247,6 +254,14 @@ pub async fn execute(ctx: &Arc<Ctx>, action: &str, task_id: &str, payload: Value
             let result = TaskResult::error(name, "Task failed", error, None);
             Finish::Done {
                 state: "ERRORED",
+                result: serde_json::to_value(&result).ok(),
+            }
+        }
+        Err(WorkError::Refused(error)) => {
+            let name = TaskName::parse(action).unwrap_or(TaskName::PublishArtifacts);
+            let result = TaskResult::error(name, "Task failed", error, None);
+            Finish::Done {
+                state: "FAILURE",
                 result: serde_json::to_value(&result).ok(),
             }
         }

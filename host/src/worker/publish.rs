@@ -64,16 +64,31 @@ pub struct PublishOutcome {
 
 const PUT_BATCH: usize = 256;
 
-/// A role, its new version and document, the rows it publishes, its expiry
-/// and the artifact paths it adds and removes.
-type BuiltRole = (
-    Role,
-    i64,
-    Value,
-    Vec<(i64, chrono::NaiveDateTime)>,
-    chrono::NaiveDateTime,
-    Changes,
-);
+/// One delegated role rebuilt and signed by a pass.
+struct BuiltRole {
+    role: Role,
+    version: i64,
+    /// The signed document.
+    doc: Value,
+    /// `(row id, last_update as read)` of the pending rows it publishes.
+    published: Vec<(i64, chrono::NaiveDateTime)>,
+    /// Pending rows it could not list (see [`publishable`]).
+    rejected: Vec<rstuf_store::Rejected>,
+    expires: chrono::NaiveDateTime,
+    changes: Changes,
+}
+
+/// The target info of an artifact row, if a role can list it: the rules
+/// clients enforce on load and canonical JSON (a float in `custom` would
+/// make the whole role unsignable). Rows are checked when they enter, but
+/// a row written around the API (upstream's `import-artifacts`, an older
+/// version, a manual fix) must not stop every later pass: such a row is
+/// set aside instead.
+fn publishable(row: &rstuf_store::FileRow) -> Result<&Value, String> {
+    let info = row.info.as_ref().map_err(Clone::clone)?;
+    rstuf_tuf::schema::check_target_info(info).map_err(|e| e.to_string())?;
+    Ok(info)
+}
 
 /// Artifact paths a role's new version adds and removes.
 #[derive(Debug, Default)]
@@ -215,25 +230,39 @@ async fn write_timestamp(
 async fn build_role(
     ctx: &Ctx,
     online: &OnlineKey,
-    role: &Role,
+    role: Role,
     version: i64,
     settings: &Settings,
-) -> Result<
-    (
-        Value,
-        Vec<(i64, chrono::NaiveDateTime)>,
-        chrono::NaiveDateTime,
-        Changes,
-    ),
-    WorkError,
-> {
+) -> Result<BuiltRole, WorkError> {
     let rows = ctx.store.role_files(role.id).await?;
     let mut targets = Map::new();
     let mut published = Vec::new();
+    let mut rejected = Vec::new();
     let mut changes = Changes::default();
     // Only notifications need the paths: skip the copies otherwise.
     let announce = !ctx.outbox.is_empty();
     for row in &rows {
+        if row.added {
+            match publishable(row) {
+                Ok(info) => {
+                    targets.insert(row.path.clone(), info.clone());
+                }
+                Err(reason) => {
+                    tracing::warn!(
+                        path = %row.path,
+                        role = %role.rolename,
+                        "artifact set aside: it cannot be published: {reason}"
+                    );
+                    rejected.push(rstuf_store::Rejected {
+                        id: row.id,
+                        path: row.path.clone(),
+                        last_update: row.last_update,
+                        reason,
+                    });
+                    continue;
+                }
+            }
+        }
         if !row.published {
             published.push((row.id, row.last_update));
             if announce {
@@ -244,9 +273,6 @@ async fn build_role(
                 };
                 list.push(row.path.clone());
             }
-        }
-        if row.added {
-            targets.insert(row.path.clone(), row.info.clone());
         }
     }
     let days = if role.rolename.starts_with("bins-") {
@@ -263,10 +289,18 @@ async fn build_role(
         "targets": targets,
     });
     let doc = online.sign_document(&ctx.backends, signed).await?;
-    let naive = parse_time(&expires)
+    let expires = parse_time(&expires)
         .map(|t| t.naive_utc())
         .unwrap_or_default();
-    Ok((doc, published, naive, changes))
+    Ok(BuiltRole {
+        role,
+        version,
+        doc,
+        published,
+        rejected,
+        expires,
+        changes,
+    })
 }
 
 async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishOutcome, WorkError> {
@@ -367,11 +401,7 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
             let online = &online;
             let settings = &settings;
             let version = versions[&role.rolename];
-            async move {
-                let (doc, published, expires, changes) =
-                    build_role(ctx, online, &role, version, settings).await?;
-                Ok::<_, WorkError>((role, version, doc, published, expires, changes))
-            }
+            build_role(ctx, online, role, version, settings)
         })
         .buffer_unordered(16)
         .try_collect()
@@ -381,16 +411,17 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
     let mut commit = PublishCommit::default();
     let mut new_versions: BTreeMap<String, i64> = BTreeMap::new();
     let mut announced = crate::notify::Published::default();
-    for (role, version, doc, published, expires, changes) in built {
+    for b in built {
         files.push((
-            file_name(&role.rolename, version as u64),
-            to_file_bytes(&doc),
+            file_name(&b.role.rolename, b.version as u64),
+            to_file_bytes(&b.doc),
         ));
-        commit.role_versions.push((role.id, version, expires));
-        commit.published.extend(published);
-        new_versions.insert(role.rolename.clone(), version);
-        announced.added.extend(changes.added);
-        announced.removed.extend(changes.removed);
+        commit.role_versions.push((b.role.id, b.version, b.expires));
+        commit.published.extend(b.published);
+        commit.rejected.extend(b.rejected);
+        new_versions.insert(b.role.rolename.clone(), b.version);
+        announced.added.extend(b.changes.added);
+        announced.removed.extend(b.changes.removed);
     }
     for (name, doc) in &options.offline_signed {
         let (file, published, version_row) = offline_ready(ctx, name, doc).await?;
@@ -600,7 +631,16 @@ pub(super) async fn offline_draft(ctx: &Ctx, role: &Role, days: i64) -> Result<V
     let mut targets = Map::new();
     for row in ctx.store.role_files(role.id).await? {
         if row.added {
-            targets.insert(row.path, row.info);
+            match publishable(&row) {
+                Ok(info) => {
+                    targets.insert(row.path.clone(), info.clone());
+                }
+                Err(reason) => tracing::warn!(
+                    path = %row.path,
+                    role = %role.rolename,
+                    "artifact left out of the signing draft: {reason}"
+                ),
+            }
         }
     }
     let reserved = ctx
@@ -695,7 +735,7 @@ async fn offline_ready(
         .filter(|row| !row.published)
         .filter(|row| {
             if row.added {
-                targets.get(&row.path) == Some(&row.info)
+                row.info.as_ref().ok() == targets.get(&row.path)
             } else {
                 !targets.contains_key(&row.path)
             }

@@ -2,7 +2,7 @@
 //! sign` without a server: key files python `cryptography` reads, payloads
 //! python-tuf verifies, and clear failures (exit code and message) for bad
 //! input. The end-to-end runs against a real server are in
-//! tests/tests/cli_ceremony.rs.
+//! tests/tests/it/cli_ceremony.rs.
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};

@@ -93,12 +93,31 @@ impl Host {
     }
 }
 
+/// A failed assertion must not leave the process running: it would outlive
+/// the test binary (holding its port and anything it inherited).
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A child process killed when dropped (the static web server).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port for the host processes, kept across their restarts. From the
+/// shared allocator, outside the ephemeral range: the other tests of this
+/// binary bind `127.0.0.1:0` on parallel threads and could otherwise take
+/// it while the host is down.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    rstuf_tests::servers::free_ports(1)[0]
 }
 
 async fn post(http: &reqwest::Client, url: String, body: &Value) -> (u16, Value) {
@@ -254,20 +273,22 @@ async fn crashes_inside_a_publish_pass_never_rewrite_a_file() {
     // What clients see is served by a static web server, independent of
     // the host's life.
     let static_port = free_port();
-    let mut web = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &static_port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(&metadata)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 http.server");
+    let _web = KillOnDrop(
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &static_port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(&metadata)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 http.server"),
+    );
     let static_url = format!("http://127.0.0.1:{static_port}");
 
     let host = Host::start(dir, port, "all");
@@ -358,6 +379,4 @@ async fn crashes_inside_a_publish_pass_never_rewrite_a_file() {
     .await;
     assert_eq!(report["found"].as_object().unwrap().len(), 2, "{report}");
     healthy.kill();
-    let _ = web.kill();
-    let _ = web.wait();
 }
