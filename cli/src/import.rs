@@ -50,9 +50,13 @@ fn parse_line(line: &str) -> Result<(String, Value), String> {
     {
         return Err(format!("'{path}' is not a relative artifact path"));
     }
-    let length: u64 = length
+    // Lengths are signed as canonical JSON integers and stored as the
+    // API's i64: anything above i64::MAX could never be published.
+    let length: i64 = length
         .parse()
-        .map_err(|_| format!("length '{length}' is not a non-negative integer"))?;
+        .ok()
+        .filter(|n: &i64| *n >= 0)
+        .ok_or_else(|| format!("length '{length}' is not an integer from 0 to {}", i64::MAX))?;
     let Some(hex_len) = rstuf_tuf::hashes::hex_len(alg) else {
         return Err(format!(
             "hash algorithm '{alg}' is not one of {}",
@@ -235,6 +239,8 @@ mod tests {
             (format!("/abs;1;sha256;{h}"), "relative"),
             (format!("a/../b;1;sha256;{h}"), "relative"),
             (format!("a;-1;sha256;{h}"), "length"),
+            (format!("a;9223372036854775808;sha256;{h}"), "length"),
+            (format!("a;1.5;sha256;{h}"), "length"),
             (format!("a;1;md5;{h}"), "md5"),
             ("a;1;sha256;xyz".to_string(), "64 hex"),
         ] {

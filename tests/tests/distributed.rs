@@ -474,6 +474,14 @@ grants = {{ http_hosts = ["{}"] }}
         .await;
     assert_eq!(task["state"], "FAILURE", "{task}");
     assert_eq!(task["result"]["attempts"], 2, "{task}");
+    // Its row was committed before publishing failed: the state says so.
+    assert!(
+        task["result"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("recorded and will be published by the next successful publish pass"),
+        "{task}"
+    );
     assert!(
         !task.to_string().contains(&s3.secret_key),
         "no secret in the task result: {task}"

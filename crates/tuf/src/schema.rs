@@ -326,7 +326,12 @@ fn check_expires(v: Option<&Value>) -> Result<(), SchemaError> {
             19 => b == b'Z',
             _ => b.is_ascii_digit(),
         });
-    if !shape_ok || chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ").is_err() {
+    // chrono takes second 60 (a leap second); Python's strptime, and so
+    // python-tuf, does not.
+    if !shape_ok
+        || &text[17..19] >= "60"
+        || chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ").is_err()
+    {
         return Err(SchemaError::at(
             &at,
             format!("expires '{text}' is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ"),
@@ -628,6 +633,387 @@ mod tests {
             let err = check_target_info(&info).unwrap_err();
             assert_eq!(err.path.join("."), at, "{info}");
             assert!(err.message.contains(words), "{info}: {err}");
+        }
+    }
+
+    /// python-tuf's verdict (`Metadata.from_dict`) on each document, from
+    /// one python3 process: `None` if it loads, else the error.
+    fn python_tuf_load(docs: &[Value]) -> Vec<Option<String>> {
+        let input = serde_json::to_string(docs).unwrap();
+        let script = "import sys, json, copy\nfrom tuf.api.metadata import Metadata\nout = []\nfor d in json.loads(sys.stdin.read()):\n    try:\n        Metadata.from_dict(copy.deepcopy(d)); out.append(None)\n    except Exception as e:\n        out.append(type(e).__name__ + ': ' + str(e))\nprint(json.dumps(out))\n";
+        let mut child = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 is required for the python-tuf differential test");
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        assert!(out.status.success(), "python-tuf missing? run `make setup`");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn root() -> Value {
+        let key = |n: u8| json!({"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": format!("{n:02x}").repeat(32)}});
+        json!({
+            "signatures": [{"keyid": "aa", "sig": "00"}],
+            "signed": {
+                "_type": "root", "spec_version": "1.0.31", "version": 1,
+                "expires": "2030-01-01T00:00:00Z", "consistent_snapshot": true,
+                "keys": {"aa": key(1), "bb": key(2)},
+                "roles": {
+                    "root": {"keyids": ["aa"], "threshold": 1},
+                    "targets": {"keyids": ["bb"], "threshold": 1},
+                    "snapshot": {"keyids": ["bb"], "threshold": 1},
+                    "timestamp": {"keyids": ["bb"], "threshold": 1},
+                },
+            }
+        })
+    }
+
+    fn targets() -> Value {
+        json!({
+            "signatures": [],
+            "signed": {
+                "_type": "targets", "spec_version": "1.0", "version": 3,
+                "expires": "2030-01-01T00:00:00Z",
+                "targets": {"a.txt": {"length": 1, "hashes": {"sha256": "ab".repeat(32)}, "custom": {"k": [1]}}},
+                "delegations": {
+                    "keys": {"bb": {"keytype": "ecdsa", "scheme": "ecdsa-sha2-nistp256", "keyval": {"public": "PEM"}}},
+                    "roles": [{"name": "r", "keyids": ["bb"], "threshold": 1, "terminating": true, "paths": ["a/*"]}],
+                },
+            }
+        })
+    }
+
+    fn succinct() -> Value {
+        let mut t = targets();
+        t["signed"]["delegations"] = json!({
+            "keys": {"bb": {"keytype": "rsa", "scheme": "rsassa-pss-sha256", "keyval": {"public": "PEM"}}},
+            "succinct_roles": {"keyids": ["bb"], "threshold": 1, "bit_length": 4, "name_prefix": "bins"},
+        });
+        t
+    }
+
+    fn snapshot() -> Value {
+        json!({"signatures": [], "signed": {"_type": "snapshot", "spec_version": "1.0.31", "version": 2,
+            "expires": "2030-01-01T00:00:00Z", "meta": {"targets.json": {"version": 1}, "bins-0.json": {"version": 4, "length": 9, "hashes": {"sha256": "ab".repeat(32)}}}}})
+    }
+
+    fn timestamp() -> Value {
+        json!({"signatures": [], "signed": {"_type": "timestamp", "spec_version": "1.0.31", "version": 2,
+            "expires": "2030-01-01T00:00:00Z", "meta": {"snapshot.json": {"version": 2}}}})
+    }
+
+    /// Every load rule of python-tuf, one mutation each: whatever
+    /// python-tuf refuses, we refuse (we are stricter on types, so not the
+    /// other way round), and the unmutated documents load in both.
+    #[test]
+    fn refuses_everything_python_tuf_refuses() {
+        type Edit = fn(&mut Value);
+        let edits: Vec<(fn() -> Value, &str, Edit)> = vec![
+            (root, "base", |_| {}),
+            (targets, "base", |_| {}),
+            (succinct, "base", |_| {}),
+            (snapshot, "base", |_| {}),
+            (timestamp, "base", |_| {}),
+            (root, "unknown _type", |d| {
+                d["signed"]["_type"] = json!("mirrors")
+            }),
+            (root, "_type case", |d| d["signed"]["_type"] = json!("Root")),
+            (root, "no signatures", |d| {
+                d.as_object_mut().unwrap().remove("signatures");
+            }),
+            (root, "no signed", |d| {
+                d.as_object_mut().unwrap().remove("signed");
+            }),
+            (
+                root,
+                "dup signature",
+                |d| {
+                    d["signatures"] =
+                        json!([{"keyid": "aa", "sig": "00"}, {"keyid": "aa", "sig": "11"}])
+                },
+            ),
+            (root, "signature without sig", |d| {
+                d["signatures"] = json!([{"keyid": "aa"}])
+            }),
+            (root, "signature not object", |d| {
+                d["signatures"] = json!(["x"])
+            }),
+            (root, "no version", |d| {
+                d["signed"].as_object_mut().unwrap().remove("version");
+            }),
+            (root, "version 0", |d| d["signed"]["version"] = json!(0)),
+            (root, "version -1", |d| d["signed"]["version"] = json!(-1)),
+            (root, "version string", |d| {
+                d["signed"]["version"] = json!("2")
+            }),
+            (root, "version false", |d| {
+                d["signed"]["version"] = json!(false)
+            }),
+            (root, "no spec_version", |d| {
+                d["signed"].as_object_mut().unwrap().remove("spec_version");
+            }),
+            (root, "spec 1", |d| d["signed"]["spec_version"] = json!("1")),
+            (root, "spec 4 parts", |d| {
+                d["signed"]["spec_version"] = json!("1.0.0.0")
+            }),
+            (root, "spec rc", |d| {
+                d["signed"]["spec_version"] = json!("1.0.0-rc1")
+            }),
+            (root, "spec 2", |d| {
+                d["signed"]["spec_version"] = json!("2.0.0")
+            }),
+            (root, "spec 01", |d| {
+                d["signed"]["spec_version"] = json!("01.0.0")
+            }),
+            (root, "spec int", |d| d["signed"]["spec_version"] = json!(1)),
+            (root, "no expires", |d| {
+                d["signed"].as_object_mut().unwrap().remove("expires");
+            }),
+            (root, "expires fraction", |d| {
+                d["signed"]["expires"] = json!("2030-01-01T00:00:00.5Z")
+            }),
+            (root, "expires offset", |d| {
+                d["signed"]["expires"] = json!("2030-01-01T00:00:00+00:00")
+            }),
+            (root, "expires no Z", |d| {
+                d["signed"]["expires"] = json!("2030-01-01T00:00:00")
+            }),
+            (root, "expires 60s", |d| {
+                d["signed"]["expires"] = json!("2030-01-01T00:00:60Z")
+            }),
+            (root, "expires Feb 30", |d| {
+                d["signed"]["expires"] = json!("2030-02-30T00:00:00Z")
+            }),
+            (root, "expires int", |d| d["signed"]["expires"] = json!(1)),
+            (root, "unknown key pair", |d| {
+                d["signed"]["keys"]["aa"]["keytype"] = json!("foo")
+            }),
+            (root, "pss sha224", |d| {
+                d["signed"]["keys"]["aa"]["keytype"] = json!("rsa");
+                d["signed"]["keys"]["aa"]["scheme"] = json!("rsassa-pss-sha224");
+            }),
+            (root, "no keyval", |d| {
+                d["signed"]["keys"]["aa"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("keyval");
+            }),
+            (root, "keyval string", |d| {
+                d["signed"]["keys"]["aa"]["keyval"] = json!("x")
+            }),
+            (root, "public int", |d| {
+                d["signed"]["keys"]["aa"]["keyval"] = json!({"public": 1})
+            }),
+            (root, "no public", |d| {
+                d["signed"]["keys"]["aa"]["keyval"] = json!({})
+            }),
+            (root, "no keys", |d| {
+                d["signed"].as_object_mut().unwrap().remove("keys");
+            }),
+            (root, "no roles", |d| {
+                d["signed"].as_object_mut().unwrap().remove("roles");
+            }),
+            (root, "extra role", |d| {
+                d["signed"]["roles"]["mirror"] = json!({"keyids": [], "threshold": 1})
+            }),
+            (root, "missing role", |d| {
+                d["signed"]["roles"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("timestamp");
+            }),
+            (root, "no threshold", |d| {
+                d["signed"]["roles"]["root"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("threshold");
+            }),
+            (root, "no keyids", |d| {
+                d["signed"]["roles"]["root"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("keyids");
+            }),
+            (root, "dup keyids", |d| {
+                d["signed"]["roles"]["root"]["keyids"] = json!(["aa", "aa"])
+            }),
+            (root, "threshold 0", |d| {
+                d["signed"]["roles"]["root"]["threshold"] = json!(0)
+            }),
+            (root, "threshold string", |d| {
+                d["signed"]["roles"]["root"]["threshold"] = json!("1")
+            }),
+            (root, "threshold 0.5", |d| {
+                d["signed"]["roles"]["root"]["threshold"] = json!(0.5)
+            }),
+            (targets, "no targets", |d| {
+                d["signed"].as_object_mut().unwrap().remove("targets");
+            }),
+            (targets, "targets null", |d| {
+                d["signed"]["targets"] = json!(null)
+            }),
+            (targets, "delegations null", |d| {
+                d["signed"]["delegations"] = json!(null)
+            }),
+            (targets, "no length", |d| {
+                d["signed"]["targets"]["a.txt"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("length");
+            }),
+            (targets, "length -1", |d| {
+                d["signed"]["targets"]["a.txt"]["length"] = json!(-1)
+            }),
+            (targets, "length string", |d| {
+                d["signed"]["targets"]["a.txt"]["length"] = json!("1")
+            }),
+            (targets, "no hashes", |d| {
+                d["signed"]["targets"]["a.txt"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("hashes");
+            }),
+            (targets, "empty hashes", |d| {
+                d["signed"]["targets"]["a.txt"]["hashes"] = json!({})
+            }),
+            (targets, "hash int", |d| {
+                d["signed"]["targets"]["a.txt"]["hashes"] = json!({"sha256": 1})
+            }),
+            (targets, "no delegation keys", |d| {
+                d["signed"]["delegations"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("keys");
+            }),
+            (targets, "roles and succinct", |d| {
+                d["signed"]["delegations"]["succinct_roles"] =
+                    json!({"keyids": [], "threshold": 1, "bit_length": 1, "name_prefix": "b"})
+            }),
+            (targets, "roles null", |d| {
+                d["signed"]["delegations"]["roles"] = json!(null)
+            }),
+            (targets, "dup role", |d| {
+                let r = d["signed"]["delegations"]["roles"][0].clone();
+                d["signed"]["delegations"]["roles"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(r);
+            }),
+            (targets, "role named root", |d| {
+                d["signed"]["delegations"]["roles"][0]["name"] = json!("root")
+            }),
+            (targets, "role unnamed", |d| {
+                d["signed"]["delegations"]["roles"][0]["name"] = json!("")
+            }),
+            (targets, "no terminating", |d| {
+                d["signed"]["delegations"]["roles"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("terminating");
+            }),
+            (targets, "paths and prefixes", |d| {
+                d["signed"]["delegations"]["roles"][0]["path_hash_prefixes"] = json!(["ab"])
+            }),
+            (targets, "no paths", |d| {
+                d["signed"]["delegations"]["roles"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("paths");
+            }),
+            (targets, "path int", |d| {
+                d["signed"]["delegations"]["roles"][0]["paths"] = json!([1])
+            }),
+            (targets, "role dup keyids", |d| {
+                d["signed"]["delegations"]["roles"][0]["keyids"] = json!(["bb", "bb"])
+            }),
+            (targets, "role threshold 0", |d| {
+                d["signed"]["delegations"]["roles"][0]["threshold"] = json!(0)
+            }),
+            (succinct, "bit_length 0", |d| {
+                d["signed"]["delegations"]["succinct_roles"]["bit_length"] = json!(0)
+            }),
+            (succinct, "bit_length 33", |d| {
+                d["signed"]["delegations"]["succinct_roles"]["bit_length"] = json!(33)
+            }),
+            (succinct, "no name_prefix", |d| {
+                d["signed"]["delegations"]["succinct_roles"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("name_prefix");
+            }),
+            (succinct, "name_prefix int", |d| {
+                d["signed"]["delegations"]["succinct_roles"]["name_prefix"] = json!(1)
+            }),
+            (snapshot, "no meta", |d| {
+                d["signed"].as_object_mut().unwrap().remove("meta");
+            }),
+            (snapshot, "meta version 0", |d| {
+                d["signed"]["meta"]["targets.json"]["version"] = json!(0)
+            }),
+            (snapshot, "meta no version", |d| {
+                d["signed"]["meta"]["targets.json"] = json!({})
+            }),
+            (snapshot, "meta length -1", |d| {
+                d["signed"]["meta"]["bins-0.json"]["length"] = json!(-1)
+            }),
+            (snapshot, "meta empty hashes", |d| {
+                d["signed"]["meta"]["bins-0.json"]["hashes"] = json!({})
+            }),
+            (timestamp, "no snapshot.json", |d| {
+                d["signed"]["meta"] = json!({"snapshot": {"version": 1}})
+            }),
+            (timestamp, "snapshot version 0", |d| {
+                d["signed"]["meta"]["snapshot.json"]["version"] = json!(0)
+            }),
+        ];
+        let docs: Vec<Value> = edits
+            .iter()
+            .map(|(base, _, edit)| {
+                let mut d = base();
+                edit(&mut d);
+                d
+            })
+            .collect();
+        let verdicts = python_tuf_load(&docs);
+        for (((_, name, _), doc), theirs) in edits.iter().zip(&docs).zip(verdicts) {
+            let ours = check_metadata(doc);
+            match theirs {
+                None if *name == "base" => assert!(ours.is_ok(), "{name}: {ours:?}"),
+                None => {}
+                Some(why) => assert!(
+                    ours.is_err(),
+                    "{name}: python-tuf refuses ({why}), we accept"
+                ),
+            }
+        }
+        // Cases python-tuf lets through that the spec does not allow.
+        for (base, edit) in [
+            (
+                root as fn() -> Value,
+                (|d: &mut Value| d["signed"]["version"] = json!(true)) as Edit,
+            ),
+            (root, |d| d["signed"]["version"] = json!(2.0)),
+            (root, |d| {
+                d["signed"]["roles"]["root"]["threshold"] = json!(5)
+            }),
+            (root, |d| {
+                d["signed"]["roles"]["root"]["keyids"] = json!(["zz"])
+            }),
+            (root, |d| d["signed"]["consistent_snapshot"] = json!("true")),
+            (targets, |d| {
+                d["signed"]["targets"]["a.txt"]["length"] = json!(1.5)
+            }),
+        ] {
+            let mut d = base();
+            edit(&mut d);
+            assert!(check_metadata(&d).is_err(), "{d}");
         }
     }
 }

@@ -4,7 +4,7 @@
 //! after. With `publish_artifacts: false` the task finishes after the
 //! database write; a later publish picks the changes up.
 
-use super::publish::{offline_roles, publish, publish_if_free, PublishOptions};
+use super::publish::{offline_roles, publish, publish_if_free, timestamp_written, PublishOptions};
 use super::{Ctx, Settings, WorkError};
 use crate::tasks::{TaskName, TaskResult};
 use rstuf_store::NewFile;
@@ -89,7 +89,14 @@ async fn publish_and_wait(
     loop {
         let ran = publish_if_free(ctx).await.map_err(recorded)?.is_some();
         let state = ctx.store.publish_state(paths).await?;
-        if !state.rejected.is_empty() && state.pending == 0 {
+        // Published means clients can see it: the pass that committed our
+        // rows (maybe another worker's) must also have written the
+        // timestamp that references them. A pass that died in between is
+        // repaired by the next `publish_if_free`.
+        if state.pending == 0 && timestamp_written(ctx).await.map_err(recorded)? {
+            if state.rejected.is_empty() {
+                return Ok(());
+            }
             let refused: Vec<String> = state
                 .rejected
                 .iter()
@@ -101,9 +108,6 @@ async fn publish_and_wait(
                 paths.len(),
                 refused.join(", ")
             )));
-        }
-        if state.pending == 0 {
-            return Ok(());
         }
         if std::time::Instant::now() > deadline {
             return Err(WorkError::Retry(

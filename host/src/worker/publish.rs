@@ -21,6 +21,7 @@ use rstuf_store::{PublishCommit, Role, VersionRequest};
 use rstuf_tuf::format::{expires_in, file_name, parse_time, to_file_bytes};
 use rstuf_tuf::SPEC_VERSION;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -84,10 +85,31 @@ struct BuiltRole {
 /// a row written around the API (upstream's `import-artifacts`, an older
 /// version, a manual fix) must not stop every later pass: such a row is
 /// set aside instead.
-fn publishable(row: &rstuf_store::FileRow) -> Result<&Value, String> {
+///
+/// One repair is made: upstream's `rstuf admin import-artifacts` writes
+/// each digest with the CSV line's newline still on it (it splits the
+/// line without stripping it), which no client could ever match. A digest
+/// that is hex once surrounding whitespace is trimmed is published
+/// trimmed; anything else that breaks the rules is set aside.
+fn publishable(row: &rstuf_store::FileRow) -> Result<Cow<'_, Value>, String> {
     let info = row.info.as_ref().map_err(Clone::clone)?;
-    rstuf_tuf::schema::check_target_info(info).map_err(|e| e.to_string())?;
-    Ok(info)
+    let Err(problem) = rstuf_tuf::schema::check_target_info(info) else {
+        return Ok(Cow::Borrowed(info));
+    };
+    let mut trimmed = info.clone();
+    let mut changed = false;
+    if let Some(hashes) = trimmed.get_mut("hashes").and_then(Value::as_object_mut) {
+        for digest in hashes.values_mut() {
+            if let Some(d) = digest.as_str().filter(|d| d.trim() != *d) {
+                *digest = Value::String(d.trim().to_string());
+                changed = true;
+            }
+        }
+    }
+    if changed && rstuf_tuf::schema::check_target_info(&trimmed).is_ok() {
+        return Ok(Cow::Owned(trimmed));
+    }
+    Err(problem.to_string())
 }
 
 /// Artifact paths a role's new version adds and removes.
@@ -170,6 +192,33 @@ async fn acquire_lease(ctx: &Ctx) -> Result<i64, WorkError> {
     }
 }
 
+/// Has `timestamp.json` caught up with the committed state? A pass marks
+/// its rows published when it commits, and writes `timestamp.json` just
+/// after: until then, clients cannot see those rows yet.
+pub async fn timestamp_written(ctx: &Ctx) -> Result<bool, WorkError> {
+    let Some(wanted) = ctx
+        .store
+        .setting("TIMESTAMP_VERSION")
+        .await?
+        .and_then(|v| v.as_i64())
+    else {
+        return Ok(true);
+    };
+    Ok(stored_timestamp_version(ctx).await? >= wanted)
+}
+
+async fn stored_timestamp_version(ctx: &Ctx) -> Result<i64, WorkError> {
+    Ok(ctx
+        .backends
+        .storage
+        .get("timestamp.json")
+        .await
+        .map_err(WorkError::plugin)?
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.pointer("/signed/version").and_then(Value::as_i64))
+        .unwrap_or(0))
+}
+
 /// Write `timestamp.json` if the database says a newer one was committed.
 async fn repair_timestamp(
     ctx: &Ctx,
@@ -179,15 +228,7 @@ async fn repair_timestamp(
     let Some(wanted) = settings.int("TIMESTAMP_VERSION") else {
         return Ok(());
     };
-    let current = ctx
-        .backends
-        .storage
-        .get("timestamp.json")
-        .await
-        .map_err(WorkError::plugin)?
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .and_then(|v| v.pointer("/signed/version").and_then(Value::as_i64))
-        .unwrap_or(0);
+    let current = stored_timestamp_version(ctx).await?;
     if current >= wanted {
         return Ok(());
     }
@@ -238,6 +279,7 @@ async fn build_role(
     let mut targets = Map::new();
     let mut published = Vec::new();
     let mut rejected = Vec::new();
+    let mut repaired = 0usize;
     let mut changes = Changes::default();
     // Only notifications need the paths: skip the copies otherwise.
     let announce = !ctx.outbox.is_empty();
@@ -245,7 +287,8 @@ async fn build_role(
         if row.added {
             match publishable(row) {
                 Ok(info) => {
-                    targets.insert(row.path.clone(), info.clone());
+                    repaired += usize::from(matches!(info, Cow::Owned(_)));
+                    targets.insert(row.path.clone(), info.into_owned());
                 }
                 Err(reason) => {
                     tracing::warn!(
@@ -274,6 +317,13 @@ async fn build_role(
                 list.push(row.path.clone());
             }
         }
+    }
+    if repaired > 0 {
+        tracing::warn!(
+            role = %role.rolename,
+            repaired,
+            "artifact digests with surrounding whitespace (as upstream's import-artifacts writes them) published trimmed"
+        );
     }
     let days = if role.rolename.starts_with("bins-") {
         settings.expiration("bins")
@@ -633,7 +683,7 @@ pub(super) async fn offline_draft(ctx: &Ctx, role: &Role, days: i64) -> Result<V
         if row.added {
             match publishable(&row) {
                 Ok(info) => {
-                    targets.insert(row.path.clone(), info.clone());
+                    targets.insert(row.path.clone(), info.into_owned());
                 }
                 Err(reason) => tracing::warn!(
                     path = %row.path,
@@ -735,7 +785,9 @@ async fn offline_ready(
         .filter(|row| !row.published)
         .filter(|row| {
             if row.added {
-                row.info.as_ref().ok() == targets.get(&row.path)
+                publishable(row)
+                    .ok()
+                    .is_some_and(|info| targets.get(&row.path) == Some(&*info))
             } else {
                 !targets.contains_key(&row.path)
             }

@@ -61,6 +61,16 @@ async fn poison_artifacts_never_stop_publishing() {
         })
         .collect();
     store.upsert_files(&rows).await.unwrap();
+    // Upstream's import-artifacts leaves the CSV line's newline on each
+    // digest: published with the digest trimmed, not set aside.
+    store
+        .upsert_files(&[NewFile {
+            path: "imported/newline.txt".into(),
+            info: json!({"length": 7, "hashes": {"sha256": format!("{}\n", sha(7))}}),
+            role_id,
+        }])
+        .await
+        .unwrap();
     // A task queued around the API (an older API, a hand-made message).
     let poison_task = rstuf_host::tasks::new_task_id();
     store
@@ -117,7 +127,8 @@ async fn poison_artifacts_never_stop_publishing() {
         .await;
     assert!(timestamp_version(&svc).await > before);
 
-    let good: Vec<String> = (0..100).map(|i| format!("good/{i}.tgz")).collect();
+    let mut good: Vec<String> = (0..100).map(|i| format!("good/{i}.tgz")).collect();
+    good.push("imported/newline.txt".into());
     let present: Vec<&str> = good.iter().map(String::as_str).collect();
     let report = svc
         .verify(
@@ -132,8 +143,14 @@ async fn poison_artifacts_never_stop_publishing() {
             None,
         )
         .await;
-    assert_eq!(report["found"].as_object().unwrap().len(), 100, "{report}");
+    assert_eq!(report["found"].as_object().unwrap().len(), 101, "{report}");
     assert_eq!(report["missing"].as_array().unwrap().len(), 5, "{report}");
+    let info = find_info(&svc, "imported/newline.txt").await;
+    assert_eq!(
+        info["hashes"]["sha256"],
+        json!(sha(7)),
+        "published trimmed: {info}"
+    );
 
     // Adding a poison path again, correctly, publishes it.
     svc.run(
@@ -143,6 +160,43 @@ async fn poison_artifacts_never_stop_publishing() {
     .await;
     let report = svc.verify(&["poison/float.txt"], &[], None).await;
     assert_eq!(report["found"]["poison/float.txt"], 5, "{report}");
+}
+
+/// Roots that clients would refuse are refused by the running server at
+/// the door (422 naming the field), before any task or signature check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roots_clients_would_refuse_are_422_at_the_door() {
+    let svc = start().await;
+    let payload = svc.ceremony(&["--bins", "4"]);
+    for (name, edit, words) in [
+        ("duplicate keyids", json!(["dup"]), "nonunique keyids"),
+        (
+            "threshold beyond keys",
+            json!(["threshold", i64::MAX]),
+            "can never be met",
+        ),
+        (
+            "expires fractional",
+            json!(["expires", "2030-01-01T00:00:00.5Z"]),
+            "YYYY-MM-DDTHH:MM:SSZ",
+        ),
+    ] {
+        let mut p = payload.clone();
+        let signed = &mut p["metadata"]["root"]["signed"];
+        match edit[0].as_str().unwrap() {
+            "dup" => {
+                let first = signed["roles"]["root"]["keyids"][0].clone();
+                signed["roles"]["root"]["keyids"] = json!([first, first]);
+            }
+            "threshold" => signed["roles"]["root"]["threshold"] = edit[1].clone(),
+            _ => signed["expires"] = edit[1].clone(),
+        }
+        let (status, body) = svc.post("/api/v1/bootstrap/", &p).await;
+        assert_eq!(status, 422, "{name}: {body}");
+        assert!(body.to_string().contains(words), "{name}: {body}");
+    }
+    // Nothing was locked or queued: the good payload still bootstraps.
+    svc.run("/api/v1/bootstrap/", &payload).await;
 }
 
 /// One row of the lax-input table: a field of an operation, the JSON sent,
@@ -317,7 +371,7 @@ async fn lax_inputs_as_upstream_accepts_them_on_every_operation() {
     assert_eq!(svc.wait(&id).await["state"], "SUCCESS");
     let report = svc.verify(&["lax/a.tgz"], &[], None).await;
     assert_eq!(report["found"]["lax/a.tgz"], 630, "{report}");
-    assert_eq!(find_length(&svc, "lax/a.tgz").await, json!(630));
+    assert_eq!(find_info(&svc, "lax/a.tgz").await["length"], json!(630));
 
     // GET /task: `task_id` is a required str; a query value is text, so
     // any value is a str, and a missing one is pydantic's `missing`.
@@ -349,7 +403,8 @@ async fn lax_inputs_as_upstream_accepts_them_on_every_operation() {
     assert_eq!(checked.len(), 16, "all 16 operations covered: {checked:?}");
 }
 
-async fn find_length(svc: &TestService, path: &str) -> Value {
+/// The target info of `path` in the published metadata (`Null` if absent).
+async fn find_info(svc: &TestService, path: &str) -> Value {
     let (_, ts) = svc.get("/metadata/timestamp.json").await;
     let sv = ts["signed"]["meta"]["snapshot.json"]["version"]
         .as_i64()
@@ -359,7 +414,7 @@ async fn find_length(svc: &TestService, path: &str) -> Value {
         let v = meta["version"].as_i64().unwrap();
         let (_, role) = svc.get(&format!("/metadata/{v}.{name}")).await;
         if let Some(info) = role["signed"]["targets"].get(path) {
-            return info["length"].clone();
+            return info.clone();
         }
     }
     Value::Null
