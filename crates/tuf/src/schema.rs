@@ -715,7 +715,8 @@ mod tests {
     #[test]
     fn refuses_everything_python_tuf_refuses() {
         type Edit = fn(&mut Value);
-        let edits: Vec<(fn() -> Value, &str, Edit)> = vec![
+        type Base = fn() -> Value;
+        let edits: Vec<(Base, &str, Edit)> = vec![
             (root, "base", |_| {}),
             (targets, "base", |_| {}),
             (succinct, "base", |_| {}),

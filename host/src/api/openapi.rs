@@ -37,9 +37,40 @@ fn read_op(summary: &str) -> Value {
     json!({ "summary": summary, "responses": { "200": { "description": "OK", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Envelope" } } } }, "404": err("Not available in the current bootstrap state") } })
 }
 
+/// An integer field as upstream's pydantic (lax mode) takes it, and so do
+/// we (`api::lax`): the integer, or a numeric string, or (where 1 or 0 is
+/// in range) a boolean. The document describes every form accepted, so
+/// that what it calls invalid really is refused.
+fn lax_int(int: Value, booleans: bool) -> Value {
+    let mut forms = vec![
+        int,
+        json!({ "type": "string", "pattern": "^\\s*[+-]?[0-9]+(_[0-9]+)*(\\.0+)?\\s*$", "description": "a decimal integer as text" }),
+    ];
+    if booleans {
+        forms.push(json!({ "type": "boolean", "description": "true is 1, false is 0" }));
+    }
+    json!({ "anyOf": forms })
+}
+
+/// A boolean field as upstream's pydantic (lax mode) takes it: also 0 and
+/// 1, and the words pydantic knows, in any case.
+fn lax_bool() -> Value {
+    json!({ "anyOf": [
+        { "type": "boolean" },
+        { "type": "integer", "enum": [0, 1] },
+        { "type": "string", "pattern": "^([01]|[tT]|[fF]|[yY]|[nN]|[oO][nN]|[oO][fF][fF]|[nN][oO]|[yY][eE][sS]|[tT][rR][uU][eE]|[fF][aA][lL][sS][eE])$" }
+    ] })
+}
+
 /// The document, built once per request (it is small).
 pub fn spec() -> Value {
-    let expiration = json!({ "type": "object", "required": ["expiration"], "properties": { "expiration": { "type": "integer", "minimum": 1, "maximum": 36600 } } });
+    let days = || {
+        lax_int(
+            json!({ "type": "integer", "minimum": 1, "maximum": 36600 }),
+            true,
+        )
+    };
+    let expiration = json!({ "type": "object", "required": ["expiration"], "properties": { "expiration": days() } });
     // As upstream: keyid and sig are strings here; whether they are hex, name
     // a key and verify is the task's check, reported in its result.
     let signature = json!({ "type": "object", "required": ["keyid", "sig"], "properties": { "keyid": { "type": "string" }, "sig": { "type": "string" } } });
@@ -48,11 +79,11 @@ pub fn spec() -> Value {
         "type": "object", "required": ["name", "x-rstuf-expire-policy"],
         "properties": {
             "name": { "type": "string", "pattern": "^[a-zA-Z0-9_-]+$" },
-            "terminating": { "type": "boolean" },
+            "terminating": lax_bool(),
             "keyids": { "type": "array", "items": { "type": "string" } },
-            "threshold": { "type": "integer", "minimum": 1 },
+            "threshold": lax_int(json!({ "type": "integer", "minimum": 1 }), true),
             "paths": { "type": "array", "minItems": 1, "items": { "type": "string", "minLength": 1 } },
-            "x-rstuf-expire-policy": { "type": "integer", "minimum": 1 }
+            "x-rstuf-expire-policy": days()
         }
     });
     let delegations = json!({ "type": "object", "required": ["roles"], "properties": { "keys": { "type": "object" }, "roles": { "type": "array", "minItems": 1, "items": delegated_role } } });
@@ -61,7 +92,7 @@ pub fn spec() -> Value {
         "properties": {
             "path": { "type": "string" },
             "info": { "type": "object", "required": ["length", "hashes"], "properties": {
-                "length": { "type": "integer", "minimum": 0 },
+                "length": lax_int(json!({ "type": "integer", "minimum": 0 }), true),
                 "hashes": { "type": "object", "minProperties": 1, "additionalProperties": { "type": "string", "pattern": "^[0-9a-fA-F]+$" } },
                 "custom": { "type": "object", "nullable": true }
             } }
@@ -114,21 +145,21 @@ pub fn spec() -> Value {
             "BootstrapPayload": { "type": "object", "required": ["settings", "metadata"], "properties": {
                 "settings": { "type": "object", "required": ["roles"], "properties": { "roles": { "type": "object", "required": ["root", "targets", "snapshot", "timestamp"], "properties": {
                     "root": expiration, "targets": expiration, "snapshot": expiration, "timestamp": expiration,
-                    "bins": { "type": "object", "nullable": true, "required": ["expiration", "number_of_delegated_bins"], "properties": { "expiration": { "type": "integer", "minimum": 1 }, "number_of_delegated_bins": { "type": "integer", "enum": [2,4,8,16,32,64,128,256,512,1024,2048,4096,8192,16384] }, "x-rstuf-bins-layout": { "type": "string", "nullable": true, "enum": ["succinct", "classic", null], "description": "Hash-bin layout; null or absent means succinct (TAP 15)." } } },
+                    "bins": { "type": "object", "nullable": true, "required": ["expiration", "number_of_delegated_bins"], "properties": { "expiration": days(), "number_of_delegated_bins": lax_int(json!({ "type": "integer", "enum": [2,4,8,16,32,64,128,256,512,1024,2048,4096,8192,16384] }), false), "x-rstuf-bins-layout": { "type": "string", "nullable": true, "enum": ["succinct", "classic", null], "description": "Hash-bin layout; null or absent means succinct (TAP 15)." } } },
                     "delegations": { "allOf": [delegations], "nullable": true }
                 } } } },
                 "metadata": { "type": "object", "required": ["root"], "properties": { "root": metadata } },
-                "timeout": { "type": "integer", "minimum": 1, "nullable": true }
+                "timeout": { "allOf": [lax_int(json!({ "type": "integer", "minimum": 1 }), true)], "nullable": true }
             } },
-            "SettingsPayload": { "type": "object", "required": ["settings"], "properties": { "settings": { "type": "object", "required": ["expiration"], "properties": { "expiration": { "type": "object", "minProperties": 1, "additionalProperties": { "type": "integer", "minimum": 1 } } } } } },
+            "SettingsPayload": { "type": "object", "required": ["settings"], "properties": { "settings": { "type": "object", "required": ["expiration"], "properties": { "expiration": { "type": "object", "minProperties": 1, "additionalProperties": days() } } } } },
             "MetadataUpdatePayload": { "type": "object", "required": ["metadata"], "properties": { "metadata": { "type": "object", "required": ["root"], "properties": { "root": metadata }, "additionalProperties": false } } },
             "OnlinePayload": { "type": "object", "properties": { "roles": { "type": "array", "items": { "type": "string" } } } },
             "SignPayload": { "type": "object", "required": ["role", "signature"], "properties": { "role": { "type": "string" }, "signature": signature } },
             "SignDeletePayload": { "type": "object", "required": ["role"], "properties": { "role": { "type": "string" } } },
             "DelegationsPayload": { "type": "object", "required": ["delegations"], "properties": { "delegations": delegations } },
             "DelegationsDeletePayload": { "type": "object", "required": ["delegations"], "properties": { "delegations": { "type": "object", "required": ["roles"], "properties": { "roles": { "type": "array", "minItems": 1, "items": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } } } } } } },
-            "AddArtifactsPayload": { "type": "object", "required": ["artifacts"], "properties": { "artifacts": { "type": "array", "items": artifact }, "add_task_id_to_custom": { "type": "boolean" }, "publish_artifacts": { "type": "boolean" } } },
-            "RemoveArtifactsPayload": { "type": "object", "required": ["artifacts"], "properties": { "artifacts": { "type": "array", "items": { "type": "string" } }, "publish_artifacts": { "type": "boolean" } } }
+            "AddArtifactsPayload": { "type": "object", "required": ["artifacts"], "properties": { "artifacts": { "type": "array", "items": artifact }, "add_task_id_to_custom": lax_bool(), "publish_artifacts": lax_bool() } },
+            "RemoveArtifactsPayload": { "type": "object", "required": ["artifacts"], "properties": { "artifacts": { "type": "array", "items": { "type": "string" } }, "publish_artifacts": lax_bool() } }
         } }
     })
 }
