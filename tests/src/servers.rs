@@ -49,9 +49,9 @@ pub fn require_binary(name: &str, pip_package: &str) -> PathBuf {
 /// stopped for an outage test, or at any time for an address meant to be
 /// unreachable. So these ports come from below the ephemeral range, which
 /// the kernel never assigns by itself, through a process-wide counter that
-/// never hands out a port twice (until the pool wraps); each is checked
-/// free when chosen, and a per-process start keeps two test processes
-/// apart.
+/// never hands out a port twice (until the pool wraps), nor the port just
+/// above one it handed out; each is checked free when chosen, and a
+/// per-process start keeps two test processes apart.
 pub fn free_ports(n: usize) -> Vec<u16> {
     (0..n).map(|_| free_port()).collect()
 }
@@ -95,8 +95,11 @@ fn free_port() -> u16 {
             .expect("bind a free loopback port")
             .port();
     };
-    for _ in 0..count {
-        let port = (first + NEXT.fetch_add(1, Ordering::Relaxed) % count) as u16;
+    // Every other port: a server may also bind the port after the one it
+    // is given (`bao server -dev` puts its cluster listener on port + 1),
+    // and that one must not be handed to another server meanwhile.
+    for _ in 0..count / 2 {
+        let port = (first + NEXT.fetch_add(2, Ordering::Relaxed) % count) as u16;
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
