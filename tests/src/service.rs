@@ -30,6 +30,11 @@ impl TestService {
     pub fn metadata_url(&self) -> String {
         format!("{}/metadata", self.base)
     }
+
+    /// Where storage-fs writes the published metadata.
+    pub fn metadata_dir(&self) -> PathBuf {
+        self.dir.path().join("data/metadata")
+    }
 }
 
 /// The embedded configuration for a data directory.
@@ -84,12 +89,21 @@ pub async fn start_configured(
     extra_env: &[(&str, &str)],
     adjust: impl FnOnce(&mut Config),
 ) -> TestService {
+    start_clocked(extra_env, adjust, Clock::default()).await
+}
+
+/// Start with a given worker clock (e.g. [`Clock::pinned`], for output
+/// that must be byte-for-byte reproducible).
+pub async fn start_clocked(
+    extra_env: &[(&str, &str)],
+    adjust: impl FnOnce(&mut Config),
+    clock: Clock,
+) -> TestService {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("keys")).unwrap();
     std::fs::create_dir_all(dir.path().join("work")).unwrap();
     let mut config = config_for(dir.path(), extra_env);
     adjust(&mut config);
-    let clock = Clock::default();
     let service = rstuf_host::service::start(config, clock.clone())
         .await
         .expect("service starts");

@@ -3,6 +3,8 @@
 //!
 //! - [`canonical`]: OLPC canonical JSON, byte-identical to securesystemslib.
 //! - [`keys`]: TUF keys, spec-exact keyids, signature verification.
+//! - [`metadata`]: typed metadata (`Metadata<Root>` …) with no defaults for
+//!   security fields, unknown fields kept.
 //! - [`verify`]: threshold checks of signed metadata.
 //! - [`paths`]: artifact path rules and custom-delegation matching.
 //! - [`bins`]: succinct (TAP 15) and classic (`path_hash_prefixes`) hash bins.
@@ -15,6 +17,7 @@ pub mod canonical;
 pub mod format;
 pub mod hashes;
 pub mod keys;
+pub mod metadata;
 pub mod paths;
 pub mod schema;
 pub mod verify;

@@ -21,6 +21,7 @@ mod cli_plugins;
 mod crash_restart;
 mod deploy_files;
 mod embedded_e2e;
+mod golden_output;
 mod input_safety;
 mod notify_e2e;
 mod plugins_awskms;
