@@ -192,10 +192,10 @@ async fn resolve(
         .transpose()?;
     let trusted = repo.refresh(pinned).await?;
     let versions = json!({
-        "root": trusted.root["signed"]["version"],
-        "timestamp": trusted.timestamp["signed"]["version"],
-        "snapshot": trusted.snapshot["signed"]["version"],
-        "targets": trusted.targets["signed"]["version"],
+        "root": trusted.root.version(),
+        "timestamp": trusted.timestamp.version(),
+        "snapshot": trusted.snapshot.version(),
+        "targets": trusted.targets.version(),
     });
     let found = repo.find(&trusted, &args.path).await?.ok_or_else(|| {
         CliError::Server(format!(
@@ -217,14 +217,12 @@ pub async fn info(args: &TufArgs, out: &Output) -> CliResult<()> {
     } else {
         out.success(&format!("{} (verified through TUF)", found.path));
         println!("  role:    {}", found.role);
-        println!("  length:  {}", found.info["length"]);
-        if let Some(h) = found.info["hashes"].as_object() {
-            for (alg, v) in h {
-                println!("  {alg}: {}", v.as_str().unwrap_or(""));
-            }
+        println!("  length:  {}", found.info.length);
+        for (alg, v) in &found.info.hashes {
+            println!("  {alg}: {v}");
         }
-        if let Some(custom) = found.info.get("custom") {
-            println!("  custom:  {custom}");
+        if let Some(custom) = &found.info.custom {
+            println!("  custom:  {}", Value::Object(custom.clone()));
         }
         println!("  metadata: {versions}");
     }

@@ -18,6 +18,8 @@ mod output;
 mod plugin;
 mod send;
 mod tuf_client;
+#[cfg(test)]
+mod tuf_fixtures;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use client::Client;

@@ -11,17 +11,25 @@
 //! hash bins, or custom roles in order, honouring `terminating`), each
 //! checked for signatures, type, version, expiry and size. A downloaded
 //! artifact is accepted only when its length and every known hash match.
+//!
+//! Every document is verified over the JSON as received, then read as
+//! typed metadata ([`rstuf_tuf::metadata`]) with the load rules clients
+//! enforce: a role without a threshold, a document without a version or
+//! with a repeated signature is refused, never given a default.
 
 use crate::error::{local, CliError, CliResult};
 use crate::keys::write_atomic;
 use blake2::digest::consts::U32;
 use chrono::{DateTime, Utc};
-use rstuf_tuf::format::parse_time;
-use rstuf_tuf::paths::role_covers;
-use rstuf_tuf::verify::{verify_delegate, verify_with};
-use serde_json::{json, Value};
+use rstuf_tuf::metadata::{
+    Authorizes, DelegatedRole, Delegations, KeyIds, MetaFile, Metadata, Root, Signed, Snapshot,
+    SuccinctRoles, TargetFile, Targets, Threshold, Timestamp,
+};
+use rstuf_tuf::verify::{verify_delegated, verify_top_level, Verification};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::Digest;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 const MAX_ROOT: usize = 512 << 10;
@@ -32,13 +40,36 @@ const MAX_ROOT_ROTATIONS: u64 = 1024;
 /// `max_delegations`).
 const MAX_DELEGATIONS: usize = 32;
 
+/// The role a delegation hands a path to: a classic role or one bin of a
+/// succinct delegation.
+#[derive(Clone)]
+enum ChildRole {
+    Classic(DelegatedRole),
+    Succinct(SuccinctRoles),
+}
+
+impl Authorizes for ChildRole {
+    fn keyids(&self) -> &KeyIds {
+        match self {
+            ChildRole::Classic(r) => &r.keyids,
+            ChildRole::Succinct(r) => &r.keyids,
+        }
+    }
+    fn threshold(&self) -> Threshold {
+        match self {
+            ChildRole::Classic(r) => r.threshold,
+            ChildRole::Succinct(r) => r.threshold,
+        }
+    }
+}
+
 /// A role still to visit in the target search.
 enum Pending {
     Top,
     Child {
         name: String,
-        delegations: Value,
-        role: Value,
+        delegations: Delegations,
+        role: ChildRole,
     },
 }
 
@@ -56,18 +87,28 @@ pub struct Repo {
 
 /// The verified top-level metadata after a refresh.
 pub struct Trusted {
-    pub root: Value,
-    pub timestamp: Value,
-    pub snapshot: Value,
-    pub targets: Value,
+    pub root: Metadata<Root>,
+    pub timestamp: Metadata<Timestamp>,
+    pub snapshot: Metadata<Snapshot>,
+    pub targets: Metadata<Targets>,
 }
 
 /// A target found in the metadata.
 pub struct Found {
     pub path: String,
-    pub info: Value,
+    pub info: TargetFile,
     /// The role that lists it.
     pub role: String,
+}
+
+/// The versions seen last, so a server cannot roll the client back
+/// (`state.json`; a missing file means nothing was seen yet).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Seen {
+    #[serde(default)]
+    timestamp: u64,
+    #[serde(default)]
+    snapshot: u64,
 }
 
 /// The directory holding trust state for `metadata_url`.
@@ -85,14 +126,30 @@ pub fn default_state_base() -> PathBuf {
         .join("rstuf")
 }
 
-fn version_of(doc: &Value) -> u64 {
-    doc.pointer("/signed/version")
-        .and_then(Value::as_u64)
-        .unwrap_or(0)
+/// Read a received document as typed metadata of kind `T`.
+fn parse<T: Signed>(doc: &Value, name: &str) -> CliResult<Metadata<T>> {
+    Metadata::from_value(doc).map_err(|e| fail(format!("{name}: {e}")))
+}
+
+fn satisfied(v: Verification, name: &str, by: &str) -> CliResult<()> {
+    if v.is_satisfied() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{name} has {} valid signatures of the {} {by} requires",
+            v.valid.len(),
+            v.threshold
+        )))
+    }
 }
 
 impl Repo {
     pub fn new(metadata_url: &str, state_base: &Path) -> CliResult<Repo> {
+        Repo::at(metadata_url, state_base, Utc::now())
+    }
+
+    /// A client whose clock reads `now` (tests of expiry).
+    pub fn at(metadata_url: &str, state_base: &Path, now: DateTime<Utc>) -> CliResult<Repo> {
         let metadata_url = metadata_url.trim_end_matches('/').to_string();
         if !(metadata_url.starts_with("http://") || metadata_url.starts_with("https://")) {
             return Err(CliError::Usage(format!(
@@ -107,7 +164,7 @@ impl Repo {
             state_dir: state_dir_for(state_base, &metadata_url),
             http,
             metadata_url,
-            now: Utc::now(),
+            now,
         })
     }
 
@@ -148,53 +205,48 @@ impl Repo {
         }
     }
 
-    fn read_state(&self, name: &str) -> Option<Value> {
+    fn read_state<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
         std::fs::read(self.state_dir.join(name))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
     }
 
-    fn write_state(&self, name: &str, value: &Value) -> CliResult<()> {
+    fn write_state(&self, name: &str, value: &impl Serialize) -> CliResult<()> {
         std::fs::create_dir_all(&self.state_dir)
             .map_err(|e| local(format!("cannot create {}: {e}", self.state_dir.display())))?;
-        write_atomic(
-            &self.state_dir.join(name),
-            value.to_string().as_bytes(),
-            0o644,
-            true,
-        )
+        let bytes = serde_json::to_vec(value).map_err(|e| local(format!("{name}: {e}")))?;
+        write_atomic(&self.state_dir.join(name), &bytes, 0o644, true)
     }
 
-    /// Check type, expiry and (when given) the expected version.
-    fn check(&self, doc: &Value, kind: &str, name: &str, version: Option<u64>) -> CliResult<()> {
-        let signed = &doc["signed"];
-        if signed.get("_type").and_then(Value::as_str) != Some(kind) {
-            return Err(fail(format!("{name} is not {kind} metadata")));
-        }
+    /// Check expiry and (when given) the expected version.
+    fn check<T: Signed>(&self, doc: &Metadata<T>, name: &str, version: Option<u64>) -> CliResult<()> {
         if let Some(v) = version {
-            if version_of(doc) != v {
+            if doc.version() != v {
                 return Err(fail(format!(
                     "{name} has version {}, expected {v}",
-                    version_of(doc)
+                    doc.version()
                 )));
             }
         }
-        let expires = signed
-            .get("expires")
-            .and_then(Value::as_str)
-            .and_then(parse_time)
-            .ok_or_else(|| fail(format!("{name} has no valid expiry")))?;
-        if expires <= self.now {
-            return Err(fail(format!("{name} expired at {expires}")));
+        if doc.expires() <= self.now {
+            return Err(fail(format!("{name} expired at {}", doc.expires())));
         }
         Ok(())
     }
 
     /// §5.3: the newest root reachable from the trusted one.
-    async fn update_root(&self, pinned: Option<Value>) -> CliResult<Value> {
-        let cached = self.read_state("root.json");
+    async fn update_root(&self, pinned: Option<Value>) -> CliResult<Metadata<Root>> {
+        let pinned = pinned
+            .map(|p| {
+                Metadata::<Root>::from_value(&p)
+                    .map_err(|e| local(format!("the trusted root is not root metadata: {e}")))
+            })
+            .transpose()?;
+        let cached = self
+            .read_state::<Value>("root.json")
+            .and_then(|c| Metadata::<Root>::from_value(&c).ok());
         let mut root = match (pinned, cached) {
-            (Some(p), Some(c)) if version_of(&c) > version_of(&p) => c,
+            (Some(p), Some(c)) if c.version() > p.version() => c,
             (Some(p), _) => p,
             (None, Some(c)) => c,
             (None, None) => {
@@ -204,18 +256,16 @@ impl Repo {
                 )))
             }
         };
-        if root.pointer("/signed/_type").and_then(Value::as_str) != Some("root") {
-            return Err(local("the trusted root is not root metadata"));
-        }
         for _ in 0..MAX_ROOT_ROTATIONS {
-            let next_version = version_of(&root) + 1;
+            let next_version = root.version() + 1;
             let name = format!("{next_version}.root.json");
             let Some(next) = self.metadata(&name, MAX_ROOT).await? else {
                 break;
             };
-            let by_old = verify_delegate(&root["signed"], "root", &next)
+            let by_old = verify_top_level(&root.signed, "root", &next)
                 .map_err(|e| fail(format!("{name}: {e}")))?;
-            let by_new = verify_delegate(&next["signed"], "root", &next)
+            let typed: Metadata<Root> = parse(&next, &name)?;
+            let by_new = verify_top_level(&typed.signed, "root", &next)
                 .map_err(|e| fail(format!("{name}: {e}")))?;
             if !by_old.is_satisfied() || !by_new.is_satisfied() {
                 return Err(fail(format!(
@@ -223,14 +273,12 @@ impl Repo {
                     next_version - 1
                 )));
             }
-            if next.pointer("/signed/_type").and_then(Value::as_str) != Some("root")
-                || version_of(&next) != next_version
-            {
+            if typed.version() != next_version {
                 return Err(fail(format!("{name} is not root version {next_version}")));
             }
-            root = next;
+            root = typed;
         }
-        self.check(&root, "root", "root", None)?;
+        self.check(&root, "root", None)?;
         self.write_state("root.json", &root)?;
         Ok(root)
     }
@@ -238,62 +286,57 @@ impl Repo {
     /// §5.3–5.6: root, timestamp, snapshot and top-level targets.
     pub async fn refresh(&self, pinned: Option<Value>) -> CliResult<Trusted> {
         let root = self.update_root(pinned).await?;
-        let consistent = root
-            .pointer("/signed/consistent_snapshot")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let state = self.read_state("state.json").unwrap_or(json!({}));
+        let consistent = root.signed.consistent_snapshot.unwrap_or(false);
+        let seen: Seen = self.read_state("state.json").unwrap_or_default();
 
         let timestamp = self
             .metadata("timestamp.json", MAX_TIMESTAMP)
             .await?
             .ok_or_else(|| fail("timestamp.json does not exist"))?;
-        self.verify_top(&root, "timestamp", &timestamp)?;
-        self.check(&timestamp, "timestamp", "timestamp.json", None)?;
-        let last_ts = state.get("timestamp").and_then(Value::as_u64).unwrap_or(0);
-        if version_of(&timestamp) < last_ts {
+        let timestamp: Metadata<Timestamp> = self.verify_top(&root, "timestamp", &timestamp)?;
+        self.check(&timestamp, "timestamp.json", None)?;
+        if timestamp.version() < seen.timestamp {
             return Err(fail(format!(
-                "timestamp.json rolled back from version {last_ts} to {}",
-                version_of(&timestamp)
+                "timestamp.json rolled back from version {} to {}",
+                seen.timestamp,
+                timestamp.version()
             )));
         }
         let snap_meta = timestamp
-            .pointer("/signed/meta/snapshot.json")
+            .signed
+            .snapshot_meta()
             .cloned()
             .ok_or_else(|| fail("timestamp.json does not list snapshot.json"))?;
-        let snap_version = snap_meta
-            .get("version")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        let last_snap = state.get("snapshot").and_then(Value::as_u64).unwrap_or(0);
-        if snap_version < last_snap {
+        let snap_version = snap_meta.version.get();
+        if snap_version < seen.snapshot {
             return Err(fail(format!(
-                "snapshot rolled back from version {last_snap} to {snap_version}"
+                "snapshot rolled back from version {} to {snap_version}",
+                seen.snapshot
             )));
         }
         let snapshot = self
             .fetch_listed("snapshot", &snap_meta, consistent)
             .await?;
-        self.verify_top(&root, "snapshot", &snapshot)?;
-        self.check(&snapshot, "snapshot", "snapshot", Some(snap_version))?;
+        let snapshot: Metadata<Snapshot> = self.verify_top(&root, "snapshot", &snapshot)?;
+        self.check(&snapshot, "snapshot", Some(snap_version))?;
 
         let targets_meta = snapshot
-            .pointer("/signed/meta/targets.json")
+            .signed
+            .meta
+            .get("targets.json")
             .cloned()
             .ok_or_else(|| fail("snapshot does not list targets.json"))?;
         let targets = self
             .fetch_listed("targets", &targets_meta, consistent)
             .await?;
-        self.verify_top(&root, "targets", &targets)?;
-        self.check(
-            &targets,
-            "targets",
-            "targets",
-            targets_meta.get("version").and_then(Value::as_u64),
-        )?;
+        let targets: Metadata<Targets> = self.verify_top(&root, "targets", &targets)?;
+        self.check(&targets, "targets", Some(targets_meta.version.get()))?;
         self.write_state(
             "state.json",
-            &json!({ "timestamp": version_of(&timestamp), "snapshot": snap_version }),
+            &Seen {
+                timestamp: timestamp.version(),
+                snapshot: snap_version,
+            },
         )?;
         Ok(Trusted {
             root,
@@ -303,37 +346,28 @@ impl Repo {
         })
     }
 
-    fn verify_top(&self, root: &Value, role: &str, doc: &Value) -> CliResult<()> {
-        let v = verify_delegate(&root["signed"], role, doc)
-            .map_err(|e| fail(format!("{role}: {e}")))?;
-        if !v.is_satisfied() {
-            return Err(fail(format!(
-                "{role} has {} valid signatures of the {} root requires",
-                v.valid.len(),
-                v.threshold
-            )));
-        }
-        Ok(())
+    /// Verify a top-level role's document as received, then read it.
+    fn verify_top<T: Signed>(&self, root: &Metadata<Root>, role: &str, doc: &Value) -> CliResult<Metadata<T>> {
+        let v = verify_top_level(&root.signed, role, doc).map_err(|e| fail(format!("{role}: {e}")))?;
+        satisfied(v, role, "root")?;
+        parse(doc, role)
     }
 
-    /// Fetch the role `name` listed by `meta` (`{version, length?, hashes?}`).
-    async fn fetch_listed(&self, name: &str, meta: &Value, consistent: bool) -> CliResult<Value> {
-        let version = meta.get("version").and_then(Value::as_u64).unwrap_or(0);
+    /// Fetch the role `name` listed by `meta`.
+    async fn fetch_listed(&self, name: &str, meta: &MetaFile, consistent: bool) -> CliResult<Value> {
+        let version = meta.version.get();
         let file = if consistent {
             format!("{version}.{name}.json")
         } else {
             format!("{name}.json")
         };
-        let limit = meta
-            .get("length")
-            .and_then(Value::as_u64)
-            .map_or(MAX_METADATA, |l| l as usize);
+        let limit = meta.length.map_or(MAX_METADATA, |l| l as usize);
         let url = format!("{}/{file}", self.metadata_url);
         let bytes = self
             .get(&url, limit)
             .await?
             .ok_or_else(|| fail(format!("{file} does not exist")))?;
-        if let Some(hashes) = meta.get("hashes").and_then(Value::as_object) {
+        if let Some(hashes) = &meta.hashes {
             check_hashes(&bytes, hashes, &file)?;
         }
         serde_json::from_slice(&bytes).map_err(|e| fail(format!("{file} is not JSON: {e}")))
@@ -345,31 +379,22 @@ impl Repo {
         &self,
         trusted: &Trusted,
         name: &str,
-        delegations: &Value,
-        role: &Value,
+        delegations: &Delegations,
+        role: &ChildRole,
         consistent: bool,
-    ) -> CliResult<Value> {
+    ) -> CliResult<Metadata<Targets>> {
         let meta = trusted
             .snapshot
-            .pointer("/signed/meta")
-            .and_then(|m| m.get(format!("{name}.json")))
+            .signed
+            .meta
+            .get(&format!("{name}.json"))
             .cloned()
             .ok_or_else(|| fail(format!("snapshot does not list {name}.json")))?;
         let doc = self.fetch_listed(name, &meta, consistent).await?;
-        let v = verify_with(delegations, role, &doc).map_err(|e| fail(format!("{name}: {e}")))?;
-        if !v.is_satisfied() {
-            return Err(fail(format!(
-                "{name} has {} valid signatures of the {} its delegator requires",
-                v.valid.len(),
-                v.threshold
-            )));
-        }
-        self.check(
-            &doc,
-            "targets",
-            name,
-            meta.get("version").and_then(Value::as_u64),
-        )?;
+        let v = verify_delegated(delegations, role, &doc).map_err(|e| fail(format!("{name}: {e}")))?;
+        satisfied(v, name, "its delegator")?;
+        let doc: Metadata<Targets> = parse(&doc, name)?;
+        self.check(&doc, name, Some(meta.version.get()))?;
         Ok(doc)
     }
 
@@ -380,11 +405,7 @@ impl Repo {
                 "'{path}' is not an artifact path: {reason}"
             )));
         }
-        let consistent = trusted
-            .root
-            .pointer("/signed/consistent_snapshot")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let consistent = trusted.root.signed.consistent_snapshot.unwrap_or(false);
         // Pre-order depth-first search as python-tuf does it: a role is
         // fetched and verified only when it is visited; a matching
         // terminating delegation ends the search of everything else not
@@ -397,7 +418,7 @@ impl Repo {
                 break;
             }
             let (name, doc) = match next {
-                Pending::Top => ("targets".to_string(), trusted.targets.clone()),
+                Pending::Top => ("targets".to_string(), trusted.targets.signed.clone()),
                 Pending::Child {
                     name,
                     delegations,
@@ -409,61 +430,21 @@ impl Repo {
                     let doc = self
                         .fetch_delegated(trusted, &name, &delegations, &role, consistent)
                         .await?;
-                    (name, doc)
+                    (name, doc.signed)
                 }
             };
             visited.insert(name.clone());
-            if let Some(info) = doc.pointer("/signed/targets").and_then(|t| t.get(path)) {
+            if let Some(info) = doc.targets.get(path) {
                 return Ok(Some(Found {
                     path: path.to_string(),
                     info: info.clone(),
                     role: name,
                 }));
             }
-            let Some(delegations) = doc.pointer("/signed/delegations") else {
+            let Some(delegations) = doc.delegations else {
                 continue;
             };
-            let mut children: Vec<Pending> = Vec::new();
-            let mut terminated = false;
-            if let Some(succinct) = delegations.get("succinct_roles") {
-                let bits = succinct
-                    .get("bit_length")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
-                let prefix = succinct
-                    .get("name_prefix")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                if !(1..=32).contains(&bits) || prefix.is_empty() {
-                    return Err(fail(format!("{name}: invalid succinct_roles")));
-                }
-                let digest = sha2::Sha256::digest(path.as_bytes());
-                let first = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
-                let index = u64::from(first) >> (32 - bits);
-                let width = format!("{:x}", (1u64 << bits) - 1).len();
-                children.push(Pending::Child {
-                    name: format!("{prefix}-{index:0width$x}"),
-                    delegations: delegations.clone(),
-                    role: succinct.clone(),
-                });
-                // Every succinct bin is terminating (TAP 15).
-                terminated = true;
-            } else if let Some(roles) = delegations.get("roles").and_then(Value::as_array) {
-                for role in roles {
-                    if role_covers(role, path) {
-                        let role_name = role.get("name").and_then(Value::as_str).unwrap_or("");
-                        children.push(Pending::Child {
-                            name: role_name.to_string(),
-                            delegations: delegations.clone(),
-                            role: role.clone(),
-                        });
-                        if role.get("terminating").and_then(Value::as_bool) == Some(true) {
-                            terminated = true;
-                            break;
-                        }
-                    }
-                }
-            }
+            let (children, terminated) = children_for(&delegations, path);
             if terminated {
                 stack.clear();
             }
@@ -482,33 +463,22 @@ impl Repo {
         hash_prefix: bool,
         dir: &Path,
     ) -> CliResult<PathBuf> {
-        let length = found
-            .info
-            .get("length")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| fail(format!("{}: no length in its metadata", found.path)))?;
-        let hashes = found
-            .info
-            .get("hashes")
-            .and_then(Value::as_object)
-            .ok_or_else(|| fail(format!("{}: no hashes in its metadata", found.path)))?;
+        let length = found.info.length;
+        let hashes = &found.info.hashes;
         let (dirname, basename) = match found.path.rsplit_once('/') {
             Some((d, b)) => (format!("{d}/"), b.to_string()),
             None => (String::new(), found.path.clone()),
         };
         let remote = if hash_prefix {
-            let first = hashes
-                .values()
-                .next()
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let first = hashes.values().next().map(String::as_str).unwrap_or_default();
             format!("{dirname}{first}.{basename}")
         } else {
             found.path.clone()
         };
         let url = format!("{}/{remote}", artifacts_url.trim_end_matches('/'));
+        let limit = usize::try_from(length).unwrap_or(usize::MAX);
         let bytes = self
-            .get(&url, length as usize)
+            .get(&url, limit)
             .await?
             .ok_or_else(|| fail(format!("{url} does not exist")))?;
         if bytes.len() as u64 != length {
@@ -526,12 +496,33 @@ impl Repo {
     }
 }
 
+/// The roles `delegations` hands `path` to, in order, and whether the
+/// search ends with them (a terminating match; every succinct bin is
+/// terminating, TAP 15).
+fn children_for(delegations: &Delegations, path: &str) -> (Vec<Pending>, bool) {
+    let child = |name: String, role: ChildRole| Pending::Child {
+        name,
+        delegations: delegations.clone(),
+        role,
+    };
+    if let Some(succinct) = &delegations.succinct_roles {
+        let name = succinct.bins().role_for(path);
+        return (vec![child(name, ChildRole::Succinct(succinct.clone()))], true);
+    }
+    let mut children = Vec::new();
+    for role in delegations.roles.iter().flatten() {
+        if role.covers(path) {
+            children.push(child(role.name.clone(), ChildRole::Classic(role.clone())));
+            if role.terminating {
+                return (children, true);
+            }
+        }
+    }
+    (children, false)
+}
+
 /// Every hash we know must match, and at least one must be known.
-fn check_hashes(
-    bytes: &[u8],
-    hashes: &serde_json::Map<String, Value>,
-    what: &str,
-) -> CliResult<()> {
+fn check_hashes(bytes: &[u8], hashes: &BTreeMap<String, String>, what: &str) -> CliResult<()> {
     let mut checked = 0;
     for (alg, want) in hashes {
         let got = match alg.as_str() {
@@ -542,7 +533,7 @@ fn check_hashes(
             _ => continue,
         };
         checked += 1;
-        if Some(got.as_str()) != want.as_str().map(str::to_ascii_lowercase).as_deref() {
+        if got != want.to_ascii_lowercase() {
             return Err(fail(format!("{what}: {alg} does not match its metadata")));
         }
     }
@@ -558,6 +549,11 @@ fn check_hashes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn hash_map(v: Value) -> BTreeMap<String, String> {
+        serde_json::from_value(v).unwrap()
+    }
 
     #[test]
     fn hashes_must_match_and_be_known() {
@@ -565,11 +561,11 @@ mod tests {
         let sha = hex::encode(sha2::Sha256::digest(data));
         let b2 = hex::encode(blake2::Blake2b::<U32>::digest(data));
         let ok = json!({"sha256": sha, "blake2b-256": b2});
-        check_hashes(data, ok.as_object().unwrap(), "a").unwrap();
+        check_hashes(data, &hash_map(ok), "a").unwrap();
         let bad = json!({"sha256": sha, "blake2b-256": "00"});
-        assert!(check_hashes(data, bad.as_object().unwrap(), "a").is_err());
+        assert!(check_hashes(data, &hash_map(bad), "a").is_err());
         let unknown = json!({"md5": "x"});
-        assert!(check_hashes(data, unknown.as_object().unwrap(), "a")
+        assert!(check_hashes(data, &hash_map(unknown), "a")
             .unwrap_err()
             .to_string()
             .contains("md5"));
@@ -583,48 +579,6 @@ mod tests {
             state_dir_for(base, "http://b/metadata")
         );
         assert!(state_dir_for(base, "http://a").starts_with(base));
-    }
-
-    /// Serve `files` over HTTP on loopback; returns the base URL.
-    fn serve(files: std::collections::HashMap<String, Vec<u8>>) -> String {
-        use std::io::{BufRead, BufReader, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut line = String::new();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-                        break;
-                    }
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("/");
-                let name = path.rsplit('/').next().unwrap_or("");
-                let response = match files.get(name) {
-                    Some(body) => {
-                        let mut r = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                            body.len()
-                        )
-                        .into_bytes();
-                        r.extend_from_slice(body);
-                        r
-                    }
-                    None => {
-                        b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                            .to_vec()
-                    }
-                };
-                let _ = stream.write_all(&response);
-            }
-        });
-        format!("http://{addr}/metadata")
     }
 
     /// The target search follows python-tuf: a matching terminating
@@ -666,17 +620,24 @@ mod tests {
         for (name, doc) in [("A", &a), ("B", &b), ("C", &c)] {
             files.insert(format!("1.{name}.json"), serde_json::to_vec(doc).unwrap());
         }
-        let url = serve(files);
+        let url = crate::tuf_fixtures::serve(std::sync::Arc::new(std::sync::Mutex::new(files)));
         let snapshot = sign(
-            json!({"_type": "snapshot", "version": 1, "expires": "2099-01-01T00:00:00Z",
+            json!({"_type": "snapshot", "spec_version": "1.0.31", "version": 1, "expires": "2099-01-01T00:00:00Z",
             "meta": {"targets.json": {"version": 1}, "A.json": {"version": 1},
                      "B.json": {"version": 1}, "C.json": {"version": 1}}}),
         );
+        let one = json!({"keyids": [keyid], "threshold": 1});
+        let root = sign(json!({"_type": "root", "spec_version": "1.0.31", "version": 1,
+            "expires": "2099-01-01T00:00:00Z", "consistent_snapshot": true,
+            "keys": {keyid.clone(): key.clone()},
+            "roles": {"root": one, "targets": one, "snapshot": one, "timestamp": one}}));
+        let timestamp = sign(json!({"_type": "timestamp", "spec_version": "1.0.31", "version": 1,
+            "expires": "2099-01-01T00:00:00Z", "meta": {"snapshot.json": {"version": 1}}}));
         let trusted = Trusted {
-            root: json!({"signed": {"consistent_snapshot": true}}),
-            timestamp: json!({}),
-            snapshot,
-            targets: top,
+            root: Metadata::from_value(&root).unwrap(),
+            timestamp: Metadata::from_value(&timestamp).unwrap(),
+            snapshot: Metadata::from_value(&snapshot).unwrap(),
+            targets: Metadata::from_value(&top).unwrap(),
         };
         let state = tempfile::tempdir().unwrap();
         let repo = Repo::new(&url, state.path()).unwrap();

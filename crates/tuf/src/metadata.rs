@@ -475,6 +475,22 @@ impl Authorizes for DelegatedRole {
     }
 }
 
+impl DelegatedRole {
+    /// Does this role's `paths` or `path_hash_prefixes` cover `path`?
+    pub fn covers(&self, path: &str) -> bool {
+        if let Some(patterns) = &self.paths {
+            return crate::paths::covered_by_patterns(patterns.iter().map(String::as_str), path);
+        }
+        if let Some(prefixes) = &self.path_hash_prefixes {
+            return crate::paths::covered_by_hash_prefixes(
+                prefixes.iter().map(String::as_str),
+                path,
+            );
+        }
+        false
+    }
+}
+
 /// TAP 15 succinct hash-bin delegation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuccinctRoles {
@@ -492,6 +508,16 @@ impl Authorizes for SuccinctRoles {
     }
     fn threshold(&self) -> Threshold {
         self.threshold
+    }
+}
+
+impl SuccinctRoles {
+    /// The bins these roles describe.
+    pub fn bins(&self) -> crate::bins::Bins {
+        crate::bins::Bins {
+            bit_length: self.bit_length,
+            name_prefix: self.name_prefix.clone(),
+        }
     }
 }
 

@@ -122,21 +122,38 @@ fn class(p: &[char], c: char) -> Option<(bool, usize)> {
 
 /// Does a delegated role (`paths` or `path_hash_prefixes`) cover `path`?
 pub fn role_covers(role: &Value, path: &str) -> bool {
-    if let Some(patterns) = role.get("paths").and_then(Value::as_array) {
-        let segments: Vec<&str> = path.split('/').collect();
-        return patterns.iter().filter_map(Value::as_str).any(|pattern| {
-            let parts: Vec<&str> = pattern.split('/').collect();
-            parts.len() == segments.len() && parts.iter().zip(&segments).all(|(p, s)| fnmatch(p, s))
-        });
+    let strings = |name: &str| {
+        role.get(name)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+    };
+    if let Some(patterns) = strings("paths") {
+        return covered_by_patterns(patterns, path);
     }
-    if let Some(prefixes) = role.get("path_hash_prefixes").and_then(Value::as_array) {
-        let digest = hex::encode(Sha256::digest(path.as_bytes()));
-        return prefixes
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|p| digest.starts_with(p));
+    if let Some(prefixes) = strings("path_hash_prefixes") {
+        return covered_by_hash_prefixes(prefixes, path);
     }
     false
+}
+
+/// A `paths` list covers `path` when one pattern matches it segment by
+/// segment (python-tuf's `_is_target_in_pathpattern`).
+pub fn covered_by_patterns<'a>(patterns: impl IntoIterator<Item = &'a str>, path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').collect();
+    patterns.into_iter().any(|pattern| {
+        let parts: Vec<&str> = pattern.split('/').collect();
+        parts.len() == segments.len() && parts.iter().zip(&segments).all(|(p, s)| fnmatch(p, s))
+    })
+}
+
+/// A `path_hash_prefixes` list covers `path` when the hex SHA-256 of the
+/// path starts with one of them.
+pub fn covered_by_hash_prefixes<'a>(
+    prefixes: impl IntoIterator<Item = &'a str>,
+    path: &str,
+) -> bool {
+    let digest = hex::encode(Sha256::digest(path.as_bytes()));
+    prefixes.into_iter().any(|p| digest.starts_with(p))
 }
 
 /// The first role in `roles` (a delegations `roles` list) covering `path`.

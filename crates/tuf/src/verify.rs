@@ -28,7 +28,7 @@ pub enum MetadataError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Verification {
     pub threshold: u64,
-    /// Authorized keyids whose signature verified (each counted once).
+    /// Authorized keyids whose signature verified, one per distinct key.
     pub valid: BTreeSet<String>,
     /// Authorized keyids whose signature did not verify.
     pub invalid: BTreeSet<String>,
@@ -67,7 +67,16 @@ pub fn verify_role(
         }
         match keys.get(keyid) {
             Some(key) if key.verify(signed_canonical, &sig.sig).is_ok() => {
-                v.valid.insert(keyid.to_string());
+                // One key counts once, even when listed under several
+                // keyids (a keyid that is not the key's hash is accepted
+                // for compatibility, so it cannot be what makes it one).
+                let counted = v
+                    .valid
+                    .iter()
+                    .any(|k| keys.get(k).is_some_and(|other| other.same_material(key)));
+                if !counted {
+                    v.valid.insert(keyid.to_string());
+                }
             }
             _ => {
                 v.invalid.insert(keyid.to_string());
@@ -247,8 +256,19 @@ mod tests {
         let v = verify_delegate(&signed, "root", &signed_doc(&signed, 2)).unwrap();
         assert!(v.is_satisfied());
         assert_eq!(v.valid.len(), 1, "a key's signatures count once");
-        let two = root_signed(json!({"keyids": [keyid()], "threshold": 2}));
-        let v = verify_delegate(&two, "root", &signed_doc(&two, 2)).unwrap();
+    }
+
+    #[test]
+    fn one_key_under_two_keyids_counts_once() {
+        let fake = "f".repeat(64);
+        let mut signed = root_signed(json!({"keyids": [keyid(), fake], "threshold": 2}));
+        signed["keys"][&fake] = public_key();
+        let mut doc = signed_doc(&signed, 1);
+        let mut again = doc["signatures"][0].clone();
+        again["keyid"] = json!(fake);
+        doc["signatures"].as_array_mut().unwrap().push(again);
+        let v = verify_delegate(&signed, "root", &doc).unwrap();
+        assert_eq!(v.valid.len(), 1);
         assert!(!v.is_satisfied());
         assert_eq!(v.missing(), 1);
     }
