@@ -8,6 +8,7 @@ use crate::error::{local, CliError, CliResult};
 use crate::keys::{load_private_key, write_atomic, PasswordSource};
 use crate::output::Output;
 use crate::send;
+use serde::Deserialize;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -58,23 +59,16 @@ fn role_keys<'a>(
     holder: &'a Value,
     role: &str,
 ) -> Option<(Vec<String>, u64, &'a serde_json::Map<String, Value>)> {
-    let ids = |def: &Value| -> (Vec<String>, u64) {
-        (
-            def.get("keyids")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|k| k.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            def.get("threshold").and_then(Value::as_u64).unwrap_or(1),
-        )
+    // Read as a typed role: a definition without a threshold, or with 0 or
+    // repeated keyids, names no signers rather than a default of 1.
+    let ids = |def: &Value| -> Option<(Vec<String>, u64)> {
+        let def = rstuf_tuf::metadata::RoleKeys::deserialize(def).ok()?;
+        Some((def.keyids.as_slice().to_vec(), def.threshold.get()))
     };
     if role == "root" {
         let def = holder.pointer("/signed/roles/root")?;
         let keys = holder.pointer("/signed/keys")?.as_object()?;
-        let (k, t) = ids(def);
+        let (k, t) = ids(def)?;
         return Some((k, t, keys));
     }
     let delegations = holder.pointer("/signed/delegations")?;
@@ -84,7 +78,7 @@ fn role_keys<'a>(
         .iter()
         .find(|r| r.get("name").and_then(Value::as_str) == Some(role))?;
     let keys = delegations.get("keys")?.as_object()?;
-    let (k, t) = ids(def);
+    let (k, t) = ids(def)?;
     Some((k, t, keys))
 }
 

@@ -114,10 +114,7 @@ async fn latest_root(base: &str, start: Option<Value>) -> CliResult<Value> {
         )?,
     };
     loop {
-        let version = current
-            .pointer("/signed/version")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
+        let version = root_version(&current)?;
         if version >= MAX_ROOT_VERSIONS {
             return Ok(current);
         }
@@ -219,8 +216,8 @@ pub async fn update(args: &UpdateArgs, client: Option<&Client>, out: &Output) ->
             ))
         }
     };
+    let old_version = root_version(&current)?;
     let old = &current["signed"];
-    let old_version = old.get("version").and_then(Value::as_u64).unwrap_or(0);
     let mut signed = old.clone();
     signed["version"] = json!(old_version + 1);
     if let Some(days) = args.expires_days {
@@ -272,12 +269,13 @@ pub async fn update(args: &UpdateArgs, client: Option<&Client>, out: &Output) ->
         keys.insert(keyid.clone(), public.tuf_key(Some(name.as_str()), None));
         ids.push(keyid);
     }
-    let threshold = args.root_threshold.unwrap_or_else(|| {
-        signed
-            .pointer("/roles/root/threshold")
-            .and_then(Value::as_u64)
-            .unwrap_or(1)
-    });
+    let threshold = match args.root_threshold {
+        Some(t) => t,
+        None => rstuf_tuf::metadata::parse_signed::<rstuf_tuf::metadata::Root>(old)
+            .ok()
+            .and_then(|r| r.role("root").map(|r| r.threshold.get()))
+            .ok_or_else(|| local("the current root has no valid root role threshold"))?,
+    };
     if (ids.len() as u64) < threshold {
         return Err(CliError::Usage(format!(
             "the new root would have {} root keys but needs {threshold} signatures: add keys or lower --root-threshold",
@@ -463,6 +461,15 @@ pub async fn stop_sign(client: &Client, role: &str, out: &Output) -> CliResult<(
         send::print_outcome_text(out, &outcome);
     }
     Ok(())
+}
+
+/// The version of a root document, read as typed metadata (a root without
+/// a valid version is refused, not read as 0).
+fn root_version(doc: &Value) -> CliResult<u64> {
+    use rstuf_tuf::metadata::{parse_signed, Root, Signed};
+    parse_signed::<Root>(&doc["signed"])
+        .map(|r| r.version())
+        .map_err(|e| CliError::Server(format!("the current root is not valid root metadata: {e}")))
 }
 
 #[cfg(test)]

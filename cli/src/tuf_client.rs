@@ -219,7 +219,12 @@ impl Repo {
     }
 
     /// Check expiry and (when given) the expected version.
-    fn check<T: Signed>(&self, doc: &Metadata<T>, name: &str, version: Option<u64>) -> CliResult<()> {
+    fn check<T: Signed>(
+        &self,
+        doc: &Metadata<T>,
+        name: &str,
+        version: Option<u64>,
+    ) -> CliResult<()> {
         if let Some(v) = version {
             if doc.version() != v {
                 return Err(fail(format!(
@@ -347,14 +352,25 @@ impl Repo {
     }
 
     /// Verify a top-level role's document as received, then read it.
-    fn verify_top<T: Signed>(&self, root: &Metadata<Root>, role: &str, doc: &Value) -> CliResult<Metadata<T>> {
-        let v = verify_top_level(&root.signed, role, doc).map_err(|e| fail(format!("{role}: {e}")))?;
+    fn verify_top<T: Signed>(
+        &self,
+        root: &Metadata<Root>,
+        role: &str,
+        doc: &Value,
+    ) -> CliResult<Metadata<T>> {
+        let v =
+            verify_top_level(&root.signed, role, doc).map_err(|e| fail(format!("{role}: {e}")))?;
         satisfied(v, role, "root")?;
         parse(doc, role)
     }
 
     /// Fetch the role `name` listed by `meta`.
-    async fn fetch_listed(&self, name: &str, meta: &MetaFile, consistent: bool) -> CliResult<Value> {
+    async fn fetch_listed(
+        &self,
+        name: &str,
+        meta: &MetaFile,
+        consistent: bool,
+    ) -> CliResult<Value> {
         let version = meta.version.get();
         let file = if consistent {
             format!("{version}.{name}.json")
@@ -391,7 +407,8 @@ impl Repo {
             .cloned()
             .ok_or_else(|| fail(format!("snapshot does not list {name}.json")))?;
         let doc = self.fetch_listed(name, &meta, consistent).await?;
-        let v = verify_delegated(delegations, role, &doc).map_err(|e| fail(format!("{name}: {e}")))?;
+        let v =
+            verify_delegated(delegations, role, &doc).map_err(|e| fail(format!("{name}: {e}")))?;
         satisfied(v, name, "its delegator")?;
         let doc: Metadata<Targets> = parse(&doc, name)?;
         self.check(&doc, name, Some(meta.version.get()))?;
@@ -470,7 +487,11 @@ impl Repo {
             None => (String::new(), found.path.clone()),
         };
         let remote = if hash_prefix {
-            let first = hashes.values().next().map(String::as_str).unwrap_or_default();
+            let first = hashes
+                .values()
+                .next()
+                .map(String::as_str)
+                .unwrap_or_default();
             format!("{dirname}{first}.{basename}")
         } else {
             found.path.clone()
@@ -507,7 +528,10 @@ fn children_for(delegations: &Delegations, path: &str) -> (Vec<Pending>, bool) {
     };
     if let Some(succinct) = &delegations.succinct_roles {
         let name = succinct.bins().role_for(path);
-        return (vec![child(name, ChildRole::Succinct(succinct.clone()))], true);
+        return (
+            vec![child(name, ChildRole::Succinct(succinct.clone()))],
+            true,
+        );
     }
     let mut children = Vec::new();
     for role in delegations.roles.iter().flatten() {
@@ -627,12 +651,16 @@ mod tests {
                      "B.json": {"version": 1}, "C.json": {"version": 1}}}),
         );
         let one = json!({"keyids": [keyid], "threshold": 1});
-        let root = sign(json!({"_type": "root", "spec_version": "1.0.31", "version": 1,
+        let root = sign(
+            json!({"_type": "root", "spec_version": "1.0.31", "version": 1,
             "expires": "2099-01-01T00:00:00Z", "consistent_snapshot": true,
             "keys": {keyid.clone(): key.clone()},
-            "roles": {"root": one, "targets": one, "snapshot": one, "timestamp": one}}));
-        let timestamp = sign(json!({"_type": "timestamp", "spec_version": "1.0.31", "version": 1,
-            "expires": "2099-01-01T00:00:00Z", "meta": {"snapshot.json": {"version": 1}}}));
+            "roles": {"root": one, "targets": one, "snapshot": one, "timestamp": one}}),
+        );
+        let timestamp = sign(
+            json!({"_type": "timestamp", "spec_version": "1.0.31", "version": 1,
+            "expires": "2099-01-01T00:00:00Z", "meta": {"snapshot.json": {"version": 1}}}),
+        );
         let trusted = Trusted {
             root: Metadata::from_value(&root).unwrap(),
             timestamp: Metadata::from_value(&timestamp).unwrap(),

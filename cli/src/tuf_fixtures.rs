@@ -75,9 +75,15 @@ fn repository(version: u64, ts_expires: &str) -> Files {
     let timestamp = json!({"_type": "timestamp", "spec_version": "1.0.31", "version": version,
                            "expires": ts_expires, "meta": {"snapshot.json": {"version": version}}});
     Files::from([
-        ("1.root.json".into(), sign(root_signed(1, &root, &online), &[&root])),
+        (
+            "1.root.json".into(),
+            sign(root_signed(1, &root, &online), &[&root]),
+        ),
         ("1.targets.json".into(), sign(targets, &[&online])),
-        (format!("{version}.snapshot.json"), sign(snapshot, &[&online])),
+        (
+            format!("{version}.snapshot.json"),
+            sign(snapshot, &[&online]),
+        ),
         ("timestamp.json".into(), sign(timestamp, &[&online])),
     ])
 }
@@ -242,7 +248,10 @@ async fn run(case: &str) -> Result<(u64, bool), String> {
     let state = tempfile::tempdir().unwrap();
     let repo = Repo::new(&url, state.path()).unwrap();
     let pinned: Value = serde_json::from_slice(&files.lock().unwrap()["1.root.json"]).unwrap();
-    let trusted = repo.refresh(Some(pinned)).await.map_err(|e| e.to_string())?;
+    let trusted = repo
+        .refresh(Some(pinned))
+        .await
+        .map_err(|e| e.to_string())?;
     let found = repo
         .find(&trusted, "a.txt")
         .await
@@ -256,7 +265,10 @@ async fn the_client_refuses_each_bad_fixture_with_a_named_error() {
     assert_eq!(run("rotated-root").await, Ok((2, true)));
     for (case, expected) in [
         ("expired", "timestamp.json expired at"),
-        ("duplicate-signatures", "multiple signatures found for keyid"),
+        (
+            "duplicate-signatures",
+            "multiple signatures found for keyid",
+        ),
         ("threshold-zero", "threshold must be > 0"),
         ("duplicate-keyids", "nonunique keyids"),
         (

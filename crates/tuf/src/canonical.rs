@@ -69,7 +69,10 @@ pub fn to_canonical_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     Ok(out)
 }
 
-/// Append the canonical bytes of `value` to `out`.
+/// Append the canonical bytes of `value` to `out`. Object keys come out in
+/// the map's order, which is code-point order because serde_json's `Map`
+/// is a BTreeMap; `format::tests::json_maps_are_sorted_so_preserve_order_is_not_enabled`
+/// fails if a crate in the build turns on `preserve_order`.
 pub fn write(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),

@@ -48,6 +48,22 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Stored files list keys sorted (python-tuf's `sort_keys=True`)
+    /// because serde_json's map is a BTreeMap. Enabling serde_json's
+    /// `preserve_order` anywhere in the build would silently change every
+    /// published file; this fails first.
+    #[test]
+    fn json_maps_are_sorted_so_preserve_order_is_not_enabled() {
+        let mut map = serde_json::Map::new();
+        map.insert("b".into(), Value::Null);
+        map.insert("a".into(), Value::Null);
+        assert_eq!(
+            map.keys().next().map(String::as_str),
+            Some("a"),
+            "serde_json's preserve_order feature is enabled in this build"
+        );
+    }
+
     #[test]
     fn formats_like_python_tuf() {
         let doc = json!({"signed": {"b": 1, "a": [1, 2]}, "signatures": []});

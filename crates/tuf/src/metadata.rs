@@ -656,7 +656,13 @@ mod tests {
         let typed = Metadata::<Targets>::from_value(&succinct).unwrap();
         assert_eq!(canonical(&typed.to_value()), canonical(&succinct));
         assert_eq!(
-            typed.signed.delegations.unwrap().succinct_roles.unwrap().bit_length,
+            typed
+                .signed
+                .delegations
+                .unwrap()
+                .succinct_roles
+                .unwrap()
+                .bit_length,
             4
         );
     }
@@ -664,12 +670,28 @@ mod tests {
     #[test]
     fn security_fields_have_no_defaults() {
         let cases: [(&str, Value, &str); 6] = [
-            ("/signed/roles/root/threshold", Value::Null, "threshold is required"),
-            ("/signed/roles/root/threshold", json!(0), "threshold must be > 0"),
+            (
+                "/signed/roles/root/threshold",
+                Value::Null,
+                "threshold is required",
+            ),
+            (
+                "/signed/roles/root/threshold",
+                json!(0),
+                "threshold must be > 0",
+            ),
             ("/signed/version", Value::Null, "version is required"),
             ("/signed/version", json!(0), "version must be > 0"),
-            ("/signed/roles/root/keyids", json!(["aa", "aa"]), "nonunique keyids"),
-            ("/signed/spec_version", json!("2.0.0"), "unsupported spec_version"),
+            (
+                "/signed/roles/root/keyids",
+                json!(["aa", "aa"]),
+                "nonunique keyids",
+            ),
+            (
+                "/signed/spec_version",
+                json!("2.0.0"),
+                "unsupported spec_version",
+            ),
         ];
         for (pointer, value, expected) in cases {
             let mut doc = root_doc();
@@ -688,7 +710,9 @@ mod tests {
     #[test]
     fn the_newtypes_refuse_bad_values_without_the_schema_pass() {
         let role = |v: Value| serde_json::from_value::<RoleKeys>(v).map_err(|e| e.to_string());
-        assert!(role(json!({"keyids": ["a"]})).unwrap_err().contains("threshold"));
+        assert!(role(json!({"keyids": ["a"]}))
+            .unwrap_err()
+            .contains("threshold"));
         assert!(role(json!({"keyids": ["a"], "threshold": 0}))
             .unwrap_err()
             .contains("> 0"));
@@ -705,16 +729,31 @@ mod tests {
             "2030-12-31T23:59:60Z",
             "2030-02-30T00:00:00Z",
         ] {
-            assert!(serde_json::from_value::<Expires>(json!(bad)).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<Expires>(json!(bad)).is_err(),
+                "{bad}"
+            );
         }
         let e: Expires = serde_json::from_value(json!("2030-01-02T03:04:05Z")).unwrap();
-        assert_eq!(serde_json::to_value(e).unwrap(), json!("2030-01-02T03:04:05Z"));
+        assert_eq!(
+            serde_json::to_value(e).unwrap(),
+            json!("2030-01-02T03:04:05Z")
+        );
     }
 
     #[test]
     fn the_type_must_match() {
         let err = Metadata::<Targets>::from_value(&root_doc()).unwrap_err();
-        assert!(matches!(err, ParseError::WrongType { expected: "targets", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                ParseError::WrongType {
+                    expected: "targets",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let mut doc = root_doc();
         doc["signed"]["_type"] = json!("mirrors");
         assert!(Metadata::<Root>::from_value(&doc).is_err());

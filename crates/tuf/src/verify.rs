@@ -3,7 +3,7 @@
 
 use crate::canonical::{to_canonical_vec, CanonicalError};
 use crate::keys::{Key, KeyError};
-use crate::metadata::{Authorizes, Delegations, PublicKey, Root, RoleKeys, Signature};
+use crate::metadata::{Authorizes, Delegations, PublicKey, RoleKeys, Root, Signature};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,8 +100,7 @@ fn received(metadata: &Value) -> Result<Received, MetadataError> {
         .filter(|s| s.is_object())
         .ok_or(MetadataError::Shape)?;
     let signatures = metadata.get("signatures").ok_or(MetadataError::Shape)?;
-    let signatures =
-        Vec::<Signature>::deserialize(signatures).map_err(|_| MetadataError::Shape)?;
+    let signatures = Vec::<Signature>::deserialize(signatures).map_err(|_| MetadataError::Shape)?;
     Ok(Received {
         canonical: to_canonical_vec(signed)?,
         signatures,
@@ -186,7 +185,8 @@ pub fn verify_delegate(
     role: &str,
     metadata: &Value,
 ) -> Result<Verification, MetadataError> {
-    let root = Root::deserialize(delegator_signed).map_err(|e| MetadataError::Delegator(e.to_string()))?;
+    let root =
+        Root::deserialize(delegator_signed).map_err(|e| MetadataError::Delegator(e.to_string()))?;
     verify_top_level(&root, role, metadata)
 }
 
@@ -245,8 +245,14 @@ mod tests {
     }
 
     fn signed_doc(signed: &Value, times: usize) -> Value {
-        let sig = hex::encode(signing_key().sign(&to_canonical_vec(signed).unwrap()).to_bytes());
-        let sigs: Vec<Value> = (0..times).map(|_| json!({"keyid": keyid(), "sig": sig})).collect();
+        let sig = hex::encode(
+            signing_key()
+                .sign(&to_canonical_vec(signed).unwrap())
+                .to_bytes(),
+        );
+        let sigs: Vec<Value> = (0..times)
+            .map(|_| json!({"keyid": keyid(), "sig": sig}))
+            .collect();
         json!({"signatures": sigs, "signed": signed})
     }
 

@@ -11,7 +11,8 @@ use crate::tasks::{TaskName, TaskResult};
 use rstuf_store::NewRole;
 use rstuf_tuf::bins::Bins;
 use rstuf_tuf::format::{expires_in, file_name, parse_time, to_file_bytes};
-use rstuf_tuf::verify::{keys_of, mismatched_keyids, verify_delegate};
+use rstuf_tuf::metadata::{parse_signed, Metadata, Root, Signed};
+use rstuf_tuf::verify::{keys_of, mismatched_keyids, verify_delegate, verify_top_level};
 use rstuf_tuf::SPEC_VERSION;
 use serde_json::{json, Map, Value};
 
@@ -79,17 +80,19 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
         ));
     }
     check_root_shape(signed, ctx.clock.now())?;
-    let sigs = root
-        .get("signatures")
-        .and_then(Value::as_array)
-        .map(Vec::len)
-        .unwrap_or(0);
-    if sigs == 0 {
+    let typed: Metadata<Root> = Metadata::from_value(root)
+        .map_err(|e| WorkError::invalid(format!("invalid root metadata: {e}")))?;
+    if typed.signatures.is_empty() {
         return Err(WorkError::invalid(
             "Metadata requires at least one valid signature",
         ));
     }
-    let v = verify_delegate(signed, "root", root).map_err(|e| WorkError::invalid(e.to_string()))?;
+    let root_role = typed
+        .signed
+        .role("root")
+        .ok_or_else(|| WorkError::invalid("root has no root role"))?;
+    let v = verify_top_level(&typed.signed, "root", root)
+        .map_err(|e| WorkError::invalid(e.to_string()))?;
     if !v.invalid.is_empty() || !v.unauthorized.is_empty() {
         return Err(WorkError::invalid("Bootstrap has invalid signature(s)"));
     }
@@ -104,19 +107,11 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
             .unwrap_or(1);
         items.push((expiration_key(role), json!(days)));
     }
-    let root_keys = signed
-        .pointer("/roles/root/keyids")
-        .and_then(Value::as_array)
-        .map(Vec::len)
-        .unwrap_or(0);
+    items.push(("ROOT_THRESHOLD".into(), json!(root_role.threshold.get())));
     items.push((
-        "ROOT_THRESHOLD".into(),
-        signed
-            .pointer("/roles/root/threshold")
-            .cloned()
-            .unwrap_or(json!(1)),
+        "ROOT_NUM_KEYS".into(),
+        json!(root_role.keyids.as_slice().len()),
     ));
-    items.push(("ROOT_NUM_KEYS".into(), json!(root_keys)));
     for role in ["TARGETS", "SNAPSHOT", "TIMESTAMP"] {
         items.push((format!("{role}_THRESHOLD"), json!(1)));
         items.push((format!("{role}_NUM_KEYS"), json!(1)));
@@ -221,53 +216,38 @@ fn check_root_shape(signed: &Value, now: chrono::DateTime<chrono::Utc>) -> Resul
         Err(e) => return Err(WorkError::invalid(format!("invalid root metadata: {e}"))),
     }
     keys_of(signed).map_err(|e| WorkError::invalid(e.to_string()))?;
-    if signed.get("consistent_snapshot").and_then(Value::as_bool) != Some(true) {
+    let root: Root = parse_signed(signed)
+        .map_err(|e| WorkError::invalid(format!("invalid root metadata: {e}")))?;
+    if root.consistent_snapshot != Some(true) {
         return Err(WorkError::invalid(
             "root must set consistent_snapshot: true (this service publishes consistent snapshots: N.role.json files)",
         ));
     }
-    match signed
-        .get("expires")
-        .and_then(Value::as_str)
-        .and_then(parse_time)
-    {
-        Some(expires) if expires > now => {}
-        Some(expires) => {
-            return Err(WorkError::invalid(format!(
-                "root expired at {expires}; clients would refuse it"
-            )))
-        }
-        None => {
-            return Err(WorkError::invalid(
-                "root 'expires' must be a time like 2030-01-01T00:00:00Z",
-            ))
-        }
+    let expires = root.expires();
+    if expires <= now {
+        return Err(WorkError::invalid(format!(
+            "root expired at {expires}; clients would refuse it"
+        )));
     }
-    let online = signed
-        .pointer("/roles/timestamp/keyids/0")
-        .and_then(Value::as_str);
-    for role in ["timestamp", "snapshot", "targets"] {
-        let keyids = signed
-            .pointer(&format!("/roles/{role}/keyids"))
-            .and_then(Value::as_array);
-        let threshold = signed
-            .pointer(&format!("/roles/{role}/threshold"))
-            .and_then(Value::as_i64);
-        let ok =
-            keyids.is_some_and(|k| k.len() == 1 && k[0].as_str() == online) && threshold == Some(1);
+    // The schema requires all four top-level roles, each with a threshold
+    // of at least 1 (the types cannot hold 0).
+    let role = |name: &str| {
+        root.role(name)
+            .ok_or_else(|| WorkError::invalid(format!("root has no {name} role")))
+    };
+    let online = role("timestamp")?.keyids.as_slice().first();
+    for name in ["timestamp", "snapshot", "targets"] {
+        let r = role(name)?;
+        let ok = r.keyids.as_slice().len() == 1
+            && r.keyids.as_slice().first() == online
+            && r.threshold.get() == 1;
         if !ok {
             return Err(WorkError::invalid(format!(
-                "role '{role}' must be signed by the single online key with threshold 1"
+                "role '{name}' must be signed by the single online key with threshold 1"
             )));
         }
     }
-    let root_threshold = signed
-        .pointer("/roles/root/threshold")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    if root_threshold < 1 {
-        return Err(WorkError::invalid("root threshold must be at least 1"));
-    }
+    role("root")?;
     Ok(())
 }
 
@@ -531,10 +511,9 @@ pub async fn sign_metadata(ctx: &Ctx, payload: &Value) -> Result<TaskResult, Wor
         ));
     }
     pending = candidate;
-    let version = pending
-        .pointer("/signed/version")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
+    let version = parse_signed::<Root>(&pending["signed"])
+        .map_err(|e| WorkError::invalid(format!("invalid pending root: {e}")))?
+        .version();
     let old_ok = verify_delegate(&trusted["signed"], "root", &pending)
         .map_err(|e| WorkError::invalid(e.to_string()))?;
     let new_ok = verify_delegate(&pending["signed"], "root", &pending)
@@ -608,11 +587,14 @@ pub async fn metadata_update(ctx: &Ctx, payload: &Value) -> Result<TaskResult, W
     if signed.get("_type").and_then(Value::as_str) != Some("root") {
         return fail("metadata is not of type root".into());
     }
-    let trusted_version = trusted
-        .pointer("/signed/version")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    let version = signed.get("version").and_then(Value::as_i64).unwrap_or(0);
+    let trusted_version = match Metadata::<Root>::from_value(&trusted) {
+        Ok(t) => t.version(),
+        Err(e) => return fail(format!("the trusted root is unreadable: {e}")),
+    };
+    let version = match Metadata::<Root>::from_value(&new_root) {
+        Ok(n) => n.version(),
+        Err(e) => return fail(format!("invalid root metadata: {e}")),
+    };
     if version != trusted_version + 1 {
         return fail(format!(
             "new root version {version} must be {}",
@@ -695,10 +677,9 @@ async fn finalize_root_update(
 ) -> Result<(), WorkError> {
     let old = OnlineKey::from_root(&trusted["signed"])?;
     let new = OnlineKey::from_root(&new_root["signed"])?;
-    let version = new_root
-        .pointer("/signed/version")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
+    let version = Metadata::<Root>::from_value(new_root)
+        .map_err(|e| WorkError::invalid(format!("invalid root metadata: {e}")))?
+        .version();
     let key_changed = old.keyid != new.keyid;
     if key_changed {
         new.check(&ctx.backends).await?;

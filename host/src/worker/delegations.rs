@@ -17,6 +17,7 @@ use crate::tasks::{TaskName, TaskResult};
 use rstuf_store::NewRole;
 use rstuf_tuf::format::{expires_in, parse_time};
 use rstuf_tuf::keys::Key;
+use rstuf_tuf::metadata::{parse_signed, Signed, Targets};
 use rstuf_tuf::verify::verify_with;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -146,7 +147,14 @@ fn checked_role(
         }
         Some(_) => return Err((name, "keyids must be a list of strings".into())),
     };
-    let threshold = role.get("threshold").and_then(Value::as_i64).unwrap_or(1);
+    // Required at the door (upstream's model has no default); a task
+    // queued around the API without one is refused, not given 1.
+    let Some(threshold) = role.get("threshold").and_then(Value::as_i64) else {
+        return Err((
+            name,
+            "threshold is required (an integer of at least 1)".into(),
+        ));
+    };
     if threshold < 1 {
         return Err((name, "threshold must be at least 1".into()));
     }
@@ -513,10 +521,9 @@ pub async fn sign_delegated(
         }
         None => pending["signatures"] = json!([signature]),
     }
-    let version = pending
-        .pointer("/signed/version")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
+    let version = parse_signed::<Targets>(&pending["signed"])
+        .map_err(|e| WorkError::invalid(format!("invalid pending {role} metadata: {e}")))?
+        .version();
     let all = verify_with(&targets, &role_def, &pending)
         .map_err(|e| WorkError::invalid(e.to_string()))?;
     if !all.is_satisfied() {

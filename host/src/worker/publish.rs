@@ -19,6 +19,7 @@ use crate::tasks::{TaskName, TaskResult};
 use chrono::Duration;
 use rstuf_store::{PublishCommit, Role, VersionRequest};
 use rstuf_tuf::format::{expires_in, file_name, parse_time, to_file_bytes};
+use rstuf_tuf::metadata::{parse_signed, Signed, Targets};
 use rstuf_tuf::SPEC_VERSION;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
@@ -759,19 +760,18 @@ async fn offline_ready(
         .filter(|r| r.active)
         .ok_or_else(|| WorkError::invalid(format!("{name} is not an active delegated role")))?;
     let signed = &doc["signed"];
-    let version = signed.get("version").and_then(Value::as_i64).unwrap_or(0);
+    let typed: Targets = parse_signed(signed)
+        .map_err(|e| WorkError::invalid(format!("{name} is not valid targets metadata: {e}")))?;
+    // The schema keeps versions within i64.
+    let version = i64::try_from(typed.version())
+        .map_err(|_| WorkError::invalid(format!("{name}: version out of range")))?;
     if version <= role.version {
         return Err(WorkError::invalid(format!(
             "{name} v{version} cannot follow the published v{}",
             role.version
         )));
     }
-    let expires = signed
-        .get("expires")
-        .and_then(Value::as_str)
-        .and_then(parse_time)
-        .map(|t| t.naive_utc())
-        .unwrap_or_default();
+    let expires = typed.expires().naive_utc();
     let empty = Map::new();
     let targets = signed
         .get("targets")

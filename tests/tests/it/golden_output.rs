@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn fixture(layout: &str) -> std::path::PathBuf {
-    rstuf_tests::workspace_root().join("tests/fixtures/golden").join(layout)
+    rstuf_tests::workspace_root()
+        .join("tests/fixtures/golden")
+        .join(layout)
 }
 
 /// `name → sha256` of every file in `dir`.
@@ -84,7 +86,12 @@ async fn publish_fixed_repository(layout: &str, paths: &[&str], removed: &[&str]
 async fn succinct_bins_publish_the_checked_in_bytes() {
     publish_fixed_repository(
         "succinct",
-        &["a.tar.gz", "pkg/b-1.0.whl", "pkg/c-2.0.whl", "deep/x/y/z.zip"],
+        &[
+            "a.tar.gz",
+            "pkg/b-1.0.whl",
+            "pkg/c-2.0.whl",
+            "deep/x/y/z.zip",
+        ],
         &["pkg/c-2.0.whl"],
     )
     .await;
@@ -94,7 +101,11 @@ async fn succinct_bins_publish_the_checked_in_bytes() {
 async fn custom_delegations_publish_the_checked_in_bytes() {
     publish_fixed_repository(
         "custom",
-        &["production/app-1.0.tar.gz", "production/app-1.1.tar.gz", "dev/tool.zip"],
+        &[
+            "production/app-1.0.tar.gz",
+            "production/app-1.1.tar.gz",
+            "dev/tool.zip",
+        ],
         &["production/app-1.0.tar.gz"],
     )
     .await;
