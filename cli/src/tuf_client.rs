@@ -68,7 +68,7 @@ enum Pending {
     Top,
     Child {
         name: String,
-        delegations: Delegations,
+        delegations: Box<Delegations>,
         role: ChildRole,
     },
 }
@@ -523,7 +523,7 @@ impl Repo {
 fn children_for(delegations: &Delegations, path: &str) -> (Vec<Pending>, bool) {
     let child = |name: String, role: ChildRole| Pending::Child {
         name,
-        delegations: delegations.clone(),
+        delegations: Box::new(delegations.clone()),
         role,
     };
     if let Some(succinct) = &delegations.succinct_roles {

@@ -318,20 +318,9 @@ fn check_expires(v: Option<&Value>) -> Result<(), SchemaError> {
             format!("expires must be a string, got {}", kind_of(v)),
         ));
     };
-    let shape_ok = text.len() == 20
-        && text.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            10 => b == b'T',
-            13 | 16 => b == b':',
-            19 => b == b'Z',
-            _ => b.is_ascii_digit(),
-        });
-    // chrono takes second 60 (a leap second); Python's strptime, and so
-    // python-tuf, does not.
-    if !shape_ok
-        || &text[17..19] >= "60"
-        || chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ").is_err()
-    {
+    // One definition of the format: `metadata::Expires` (no fraction, no
+    // offset, no leap second, as python-tuf's `strptime` reads it).
+    if crate::metadata::Expires::parse(text).is_none() {
         return Err(SchemaError::at(
             &at,
             format!("expires '{text}' is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ"),
