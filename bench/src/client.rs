@@ -3,11 +3,10 @@
 //! be pointed at any RSTUF deployment.
 
 use anyhow::{anyhow, bail, Context};
+use rstuf_api::responses::{Accepted, Envelope, TaskStatus};
+use rstuf_api::task::TaskState;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-
-/// States after which a task no longer changes.
-const FINAL: [&str; 3] = ["SUCCESS", "ERRORED", "FAILURE"];
 
 #[derive(Clone)]
 pub struct Api {
@@ -43,9 +42,11 @@ impl Api {
         if status.as_u16() != 202 {
             bail!("POST {path}: {status}: {body}");
         }
-        body["data"]["task_id"]
-            .as_str()
-            .map(str::to_string)
+        let accepted: Envelope<Accepted> = serde_json::from_value(body.clone())
+            .with_context(|| format!("POST {path}: not an accepted task: {body}"))?;
+        accepted
+            .data
+            .map(|a| a.task_id)
             .ok_or_else(|| anyhow!("POST {path}: no task id in {body}"))
     }
 
@@ -60,15 +61,22 @@ impl Api {
                 .await
                 .context("GET task")?;
             let body: Value = r.json().await.unwrap_or(Value::Null);
-            let state = body["data"]["state"].as_str().unwrap_or("");
-            if FINAL.contains(&state) {
-                if state != "SUCCESS" {
-                    bail!("task {task_id} ended {state}: {body}");
+            let status: Envelope<TaskStatus> = serde_json::from_value(body.clone())
+                .with_context(|| format!("task {task_id}: not a task state: {body}"))?;
+            let status = status
+                .data
+                .ok_or_else(|| anyhow!("task {task_id}: no data in {body}"))?;
+            if status.state.is_final() {
+                if status.state != TaskState::Success {
+                    bail!("task {task_id} ended {}: {body}", status.state.as_str());
                 }
                 return Ok(body["data"].clone());
             }
             if Instant::now() > deadline {
-                bail!("task {task_id} still {state} after {timeout:?}");
+                bail!(
+                    "task {task_id} still {} after {timeout:?}",
+                    status.state.as_str()
+                );
             }
             tokio::time::sleep(self.poll).await;
         }

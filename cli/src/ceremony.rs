@@ -13,6 +13,9 @@ use crate::keys::{
 };
 use crate::output::Output;
 use crate::send;
+use rstuf_api::requests::{
+    BinsSettings, BootstrapPayload, BootstrapSettings, Delegations, Expiration, RolesData,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -98,50 +101,8 @@ pub struct CeremonyArgs {
     pub passwords: Vec<(PathBuf, PasswordSource)>,
 }
 
-// The payload, in upstream's key order (serde keeps struct field order).
-
-#[derive(Serialize)]
-struct Payload {
-    settings: Settings,
-    metadata: MetadataOut,
-    timeout: u64,
-}
-
-#[derive(Serialize)]
-struct Settings {
-    roles: RolesSettings,
-}
-
-#[derive(Serialize)]
-struct Expiration {
-    expiration: u32,
-}
-
-#[derive(Serialize)]
-struct RolesSettings {
-    root: Expiration,
-    timestamp: Expiration,
-    snapshot: Expiration,
-    targets: Expiration,
-    bins: Option<BinsSettings>,
-    delegations: Option<Value>,
-}
-
-#[derive(Serialize)]
-struct BinsSettings {
-    expiration: u32,
-    number_of_delegated_bins: u32,
-    #[serde(
-        rename = "x-rstuf-bins-layout",
-        skip_serializing_if = "Option::is_none"
-    )]
-    layout: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct MetadataOut {
-    root: RootMetadata,
-}
+// The root document, in upstream's key order (serde keeps struct field
+// order); the payload around it is the API's own `BootstrapPayload`.
 
 #[derive(Serialize)]
 struct RootMetadata {
@@ -583,39 +544,45 @@ pub async fn ceremony(args: &CeremonyArgs, client: Option<&Client>, out: &Output
         });
     }
 
-    let payload = Payload {
-        settings: Settings {
-            roles: RolesSettings {
-                root: Expiration {
-                    expiration: days["root"],
-                },
-                timestamp: Expiration {
-                    expiration: days["timestamp"],
-                },
-                snapshot: Expiration {
-                    expiration: days["snapshot"],
-                },
-                targets: Expiration {
-                    expiration: days["targets"],
-                },
+    let root_doc = RootMetadata {
+        signatures: signatures.clone(),
+        signed,
+    };
+    let root_doc = match serde_json::to_value(&root_doc) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(local("encoding root metadata as a JSON object")),
+    };
+    let expiration = |role: &str| Expiration {
+        expiration: i64::from(days[role]),
+    };
+    let delegations = delegations
+        .map(serde_json::from_value::<Delegations>)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("delegations: {e}")))?;
+    let payload = BootstrapPayload {
+        settings: BootstrapSettings {
+            roles: RolesData {
+                root: expiration("root"),
+                timestamp: expiration("timestamp"),
+                snapshot: expiration("snapshot"),
+                targets: expiration("targets"),
                 bins: bins.map(|n| BinsSettings {
-                    expiration: days["bins"],
-                    number_of_delegated_bins: n,
-                    layout: args.classic_bins.map(|_| "classic"),
+                    expiration: i64::from(days["bins"]),
+                    number_of_delegated_bins: i64::from(n),
+                    layout: args.classic_bins.map(|_| "classic".to_string()),
                 }),
                 delegations,
             },
         },
-        metadata: MetadataOut {
-            root: RootMetadata {
-                signatures: signatures.clone(),
-                signed,
-            },
-        },
-        timeout: args.timeout,
+        metadata: BTreeMap::from([("root".to_string(), root_doc)]),
+        timeout: Some(i64::try_from(args.timeout).unwrap_or(i64::MAX)),
     };
     let text = serde_json::to_string_pretty(&payload)
         .map_err(|e| local(format!("encoding the payload: {e}")))?;
+    // The API's own rules, before anything is written or sent.
+    rstuf_api::body::parse_body::<BootstrapPayload>(text.as_bytes()).map_err(|rejected| {
+        CliError::Usage(format!("the bootstrap payload is invalid: {rejected}"))
+    })?;
 
     // Check the whole document the way a TUF client will.
     let payload_value: Value =

@@ -4,6 +4,8 @@
 
 use crate::error::{CliError, CliResult};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use rstuf_api::responses::{Envelope, TaskStatus};
+use rstuf_api::task::TaskState;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -15,7 +17,7 @@ pub struct Client {
 /// The outcome of a finished task.
 #[derive(Debug)]
 pub struct TaskOutcome {
-    pub state: String,
+    pub state: TaskState,
     pub result: Value,
 }
 
@@ -142,30 +144,40 @@ impl Client {
         let mut delay = Duration::from_millis(100);
         loop {
             let body = self.task(task_id).await?;
-            let state = body
-                .pointer("/data/state")
-                .and_then(Value::as_str)
-                .ok_or_else(|| CliError::Server(format!("task response has no state: {body}")))?
-                .to_string();
-            progress(&state);
-            let result = body.pointer("/data/result").cloned().unwrap_or(Value::Null);
-            match state.as_str() {
-                "SUCCESS" if result.get("status").and_then(Value::as_bool) == Some(true) => {
+            let status = serde_json::from_value::<Envelope<TaskStatus>>(body.clone())
+                .ok()
+                .and_then(|e| e.data)
+                .ok_or_else(|| CliError::Server(format!("not a task state: {body}")))?;
+            let state = status.state;
+            progress(state.as_str());
+            let result = status.result.unwrap_or(Value::Null);
+            match state {
+                TaskState::Success
+                    if result.get("status").and_then(Value::as_bool) == Some(true) =>
+                {
                     return Ok(TaskOutcome { state, result })
                 }
-                "SUCCESS" => {
+                TaskState::Success => {
                     return Err(CliError::Task(format!(
                         "Task status is not successful: {result}"
                     )))
                 }
-                "ERRORED" => {
+                TaskState::Errored => {
                     let error = result
                         .get("error")
                         .and_then(Value::as_str)
                         .unwrap_or("unknown error");
                     return Err(CliError::Task(format!("Errored: {error}")));
                 }
-                "FAILURE" => return Err(CliError::Task(format!("Failed: {}", describe(&result)))),
+                TaskState::Failure => {
+                    return Err(CliError::Task(format!("Failed: {}", describe(&result))))
+                }
+                other if other.is_final() => {
+                    return Err(CliError::Task(format!(
+                        "Task {other}: {}",
+                        describe(&result)
+                    )))
+                }
                 _ => {}
             }
             if started.elapsed() > timeout {

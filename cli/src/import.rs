@@ -172,7 +172,7 @@ pub async fn import(args: &ImportArgs, client: &Client, out: &Output) -> CliResu
         let outcome = client
             .wait(task_id, Duration::from_secs(3600), |_| {})
             .await?;
-        if outcome.state != "SUCCESS"
+        if outcome.state != rstuf_api::task::TaskState::Success
             || outcome.result.get("status").and_then(Value::as_bool) == Some(false)
         {
             return Err(CliError::Task(format!(
@@ -196,7 +196,7 @@ pub async fn import(args: &ImportArgs, client: &Client, out: &Output) -> CliResu
             &Output::new(true),
         )
         .await?;
-        if outcome.state != "SUCCESS" {
+        if outcome.state != rstuf_api::task::TaskState::Success {
             return Err(CliError::Task(format!(
                 "publish task {task_id} failed: {}",
                 outcome.result

@@ -865,6 +865,80 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
+    /// An environment that answers from `vars` and records every name
+    /// asked for.
+    struct Recording<'a> {
+        vars: &'a [(&'a str, &'a str)],
+        asked: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    }
+
+    impl Env for Recording<'_> {
+        fn var(&self, name: &str) -> Option<String> {
+            self.asked.borrow_mut().insert(name.to_string());
+            self.vars
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    /// The `RSTUF_*` names of the first column of docs/configuration.md's
+    /// environment table.
+    fn documented_variables() -> std::collections::BTreeSet<String> {
+        let docs = include_str!("../../docs/configuration.md");
+        let table = docs
+            .split("## Environment variables")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("docs/configuration.md has an environment table");
+        let mut names = std::collections::BTreeSet::new();
+        for row in table.lines().filter(|l| l.starts_with("| `")) {
+            let first = row.split('|').nth(1).unwrap_or_default();
+            for part in first.split('`').skip(1).step_by(2) {
+                let name: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if name.starts_with("RSTUF_") {
+                    names.insert(name);
+                }
+            }
+        }
+        names
+    }
+
+    /// The table in docs/configuration.md and the variables the loader
+    /// reads are the same set: a new variable needs its row, a documented
+    /// one must be read.
+    #[test]
+    fn the_documented_environment_table_is_what_the_loader_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = dir.path().join("metadata");
+        let storage = storage.to_str().unwrap();
+        let envs: [&[(&str, &str)]; 2] = [
+            &[],
+            &[
+                ("RSTUF_STORAGE_BACKEND", "LocalStorage"),
+                ("RSTUF_LOCAL_STORAGE_PATH", storage),
+                ("RSTUF_DB_SERVER", "postgresql://db.example/rstuf"),
+                ("RSTUF_DB_USER", "rstuf"),
+                ("RSTUF_DB_PASSWORD", "secret"),
+            ],
+        ];
+        let mut read = std::collections::BTreeSet::new();
+        for vars in envs {
+            let env = Recording {
+                vars,
+                asked: Default::default(),
+            };
+            // Whether the result validates does not matter here, only
+            // which names were asked for on the way.
+            let _ = Config::load(None, &env);
+            read.extend(env.asked.into_inner());
+        }
+        assert_eq!(read, documented_variables());
+    }
+
     #[test]
     fn defaults_are_embedded_and_valid() {
         let c = Config::load(None, &[("RSTUF_DATA_DIR", "/tmp/x")]).unwrap();

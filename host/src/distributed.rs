@@ -20,10 +20,10 @@
 
 use crate::embedded::EmbeddedState;
 use crate::state::{BoxFuture, NewTask, StateError, StateStore, TaskRecord};
-use crate::tasks::TaskState;
 use crate::worker::tokio_util_shutdown::Shutdown;
 use crate::worker::{execute, retry_delay, Ctx, Finish};
 use futures::StreamExt;
+use rstuf_api::task::TaskState;
 use rstuf_queue::{Broker, QueueError, Received, TaskMessage, TaskStates, TaskStatus};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

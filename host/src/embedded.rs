@@ -3,7 +3,7 @@
 //! commits the task row, then wakes the in-process worker.
 
 use crate::state::{BoxFuture, NewTask, StateError, StateStore, TaskRecord};
-use crate::tasks::TaskState;
+use rstuf_api::task::TaskState;
 use rstuf_store::Store;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -12,5 +12,4 @@ pub mod embedded;
 pub mod notify;
 pub mod service;
 pub mod state;
-pub mod tasks;
 pub mod worker;

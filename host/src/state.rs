@@ -3,7 +3,7 @@
 //! database (a durable in-process queue); distributed mode on PostgreSQL,
 //! RabbitMQ and Redis. The API and worker code above it are the same.
 
-use crate::tasks::{TaskName, TaskResult, TaskState};
+use rstuf_api::task::{TaskName, TaskResult, TaskState};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -194,7 +194,7 @@ impl TestService {
         loop {
             let (_, resp) = self.get(&format!("/api/v1/task/?task_id={task_id}")).await;
             let state = resp["data"]["state"].as_str().unwrap_or("").to_string();
-            if ["SUCCESS", "ERRORED", "FAILURE"].contains(&state.as_str()) {
+            if rstuf_api::task::TaskState::parse(&state).is_some_and(|s| s.is_final()) {
                 return resp["data"].clone();
             }
             assert!(

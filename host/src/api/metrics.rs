@@ -103,7 +103,7 @@ impl Metrics {
         );
     }
 
-    pub fn task_accepted(&self, action: crate::tasks::TaskName) {
+    pub fn task_accepted(&self, action: rstuf_api::task::TaskName) {
         self.count(
             "rstuf_tasks_accepted_total",
             vec![("action", action.as_str().into())],
@@ -112,8 +112,8 @@ impl Metrics {
 
     pub fn task_finished(&self, action: &str, state: &str, d: Duration) {
         // Actions and states come from queued messages: known ones only.
-        let action = crate::tasks::TaskName::parse(action).map_or("unknown", |a| a.as_str());
-        let state = crate::tasks::TaskState::parse(state).map_or("unknown", |s| s.as_str());
+        let action = rstuf_api::task::TaskName::parse(action).map_or("unknown", |a| a.as_str());
+        let state = rstuf_api::task::TaskState::parse(state).map_or("unknown", |s| s.as_str());
         self.count(
             "rstuf_tasks_finished_total",
             vec![("action", action.into()), ("state", state.into())],
@@ -270,7 +270,7 @@ mod tests {
     fn renders_prometheus_text() {
         let m = Metrics::new();
         m.observe_request("/api/v1/task", "GET", 200, Duration::from_millis(3));
-        m.task_accepted(crate::tasks::TaskName::AddArtifacts);
+        m.task_accepted(rstuf_api::task::TaskName::AddArtifacts);
         m.set_queue_depth(7);
         m.set_tasks_by_state([("PENDING".to_string(), 2), ("SUCCESS".to_string(), 5)].into());
         let running = m.task_running();

@@ -8,11 +8,9 @@
 //! metrics.
 
 pub mod extract;
-pub mod lax;
 mod metadata;
 pub mod metrics;
 mod openapi;
-pub mod payloads;
 pub mod response;
 pub mod server;
 mod v1;
@@ -165,16 +163,31 @@ async fn method_not_allowed() -> Response {
 }
 
 /// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/health",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = Value))
+)]
 async fn health() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-/// Readiness: the database/queue/state store answer.
 /// How long `/ready` waits for the dependencies: a database that is down
 /// can hold a connection attempt for much longer (the pool waits up to 30 s
 /// for a connection), and a readiness probe must answer quickly.
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// Readiness: the database/queue/state store answer.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    summary = "Readiness",
+    responses(
+        (status = 200, description = "Ready", body = Value),
+        (status = 503, description = "A dependency is down", body = Value),
+    )
+)]
 async fn ready(State(state): State<AppState>) -> Response {
     let checked = tokio::time::timeout(READY_TIMEOUT, state.store.ready()).await;
     let error = match checked {
@@ -192,6 +205,13 @@ async fn ready(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Prometheus metrics, text exposition format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "OK", content_type = "text/plain", body = String))
+)]
 async fn metrics_endpoint(State(state): State<AppState>) -> Response {
     if let Ok(depth) = state.store.queue_depth().await {
         state.metrics.set_queue_depth(depth);

@@ -5,6 +5,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use rstuf_api::body::Rejected;
+use rstuf_api::responses::Accepted;
 use serde_json::{json, Value};
 
 /// Success: `{"data": data, "message": message}`; `data` omitted when `None`.
@@ -17,12 +19,14 @@ pub fn envelope(status: StatusCode, message: &str, data: Option<Value>) -> Respo
     (status, Json(Value::Object(body))).into_response()
 }
 
-/// `202 Accepted` with the task id and a timezone-aware `last_update`.
-pub fn accepted(message: &str, task_id: &str, extra: Option<(&str, Value)>) -> Response {
-    let mut data = json!({ "task_id": task_id, "last_update": crate::tasks::now_utc_iso() });
-    if let Some((k, v)) = extra {
-        data[k] = v;
-    }
+/// `202 Accepted` with the task id, a timezone-aware `last_update` and,
+/// for artifact adds and removes, the paths asked for.
+pub fn accepted(message: &str, task_id: &str, artifacts: Option<Vec<String>>) -> Response {
+    let data = Accepted {
+        artifacts,
+        ..Accepted::now(task_id)
+    };
+    let data = serde_json::to_value(&data).unwrap_or(Value::Null);
     envelope(StatusCode::ACCEPTED, message, Some(data))
 }
 
@@ -37,44 +41,6 @@ fn strip_nulls(value: Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
         other => other,
-    }
-}
-
-/// One entry of a 422 `detail` list (pydantic v2 shape).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Issue {
-    pub kind: &'static str,
-    pub loc: Vec<Value>,
-    pub msg: String,
-    /// The offending value, as pydantic reports it (`input`).
-    pub input: Option<Value>,
-}
-
-impl Issue {
-    pub fn new(kind: &'static str, loc: &[&str], msg: impl Into<String>) -> Self {
-        Issue {
-            kind,
-            loc: std::iter::once("body")
-                .chain(loc.iter().copied())
-                .map(|s| Value::String(s.into()))
-                .collect(),
-            msg: msg.into(),
-            input: None,
-        }
-    }
-
-    /// The same issue, reporting `input` as the offending value.
-    pub fn with_input(mut self, input: Value) -> Self {
-        self.input = Some(input);
-        self
-    }
-
-    fn to_json(&self) -> Value {
-        let mut v = json!({ "type": self.kind, "loc": self.loc, "msg": self.msg });
-        if let Some(input) = &self.input {
-            v["input"] = input.clone();
-        }
-        v
     }
 }
 
@@ -101,16 +67,8 @@ impl ApiError {
         ApiError::detail(status, json!({ "message": message, "error": error.into() }))
     }
 
-    /// 422 with pydantic-style issues.
-    pub fn validation(issues: Vec<Issue>) -> Self {
-        ApiError::detail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Value::Array(issues.iter().map(Issue::to_json).collect()),
-        )
-    }
-
     pub fn invalid(kind: &'static str, loc: &[&str], msg: impl Into<String>) -> Self {
-        ApiError::validation(vec![Issue::new(kind, loc, msg)])
+        Rejected::invalid(kind, loc, msg).into()
     }
 
     /// A dependency (database, queue) failed: 503, logged, no internals
@@ -121,6 +79,13 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             json!({ "message": "Service temporarily unavailable", "error": format!("{what} is not available; retry later") }),
         )
+    }
+}
+
+/// A refused body is 422 with pydantic-style issues.
+impl From<Rejected> for ApiError {
+    fn from(rejected: Rejected) -> Self {
+        ApiError::detail(StatusCode::UNPROCESSABLE_ENTITY, rejected.to_json())
     }
 }
 

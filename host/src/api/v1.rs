@@ -3,14 +3,17 @@
 //! records a task durably and answers 202; the worker does the rest.
 
 use super::extract::ApiJson;
-use super::payloads::*;
 use super::response::{accepted, envelope, ApiError};
 use super::AppState;
 use crate::state::{BootstrapState, NewTask, BOOTSTRAP};
-use crate::tasks::{is_task_id, new_task_id, TaskName};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use rstuf_api::requests::*;
+use rstuf_api::responses::{
+    Accepted, BootstrapPhase, BootstrapStatus, Envelope, ErrorBody, TaskStatus, WriteResponses,
+};
+use rstuf_api::task::{is_task_id, new_task_id, TaskName, TaskState};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -72,34 +75,51 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
 }
 
 /// `GET /api/v1/bootstrap/`
+#[utoipa::path(
+    get,
+    path = "/api/v1/bootstrap/",
+    summary = "Bootstrap state",
+    responses(
+        (status = 200, description = "Whether the repository can be bootstrapped", body = Envelope<BootstrapStatus>),
+    )
+)]
 pub async fn get_bootstrap(State(state): State<AppState>) -> ApiResult {
     let bs = bootstrap_state(&state).await?;
+    let status = |bootstrap, phase, id: Option<&String>| BootstrapStatus {
+        bootstrap,
+        state: phase,
+        id: id.cloned(),
+    };
     let (data, message) = match &bs {
-        BootstrapState::None => (
-            json!({ "bootstrap": false }),
-            "System available for bootstrap.",
-        ),
+        BootstrapState::None => (status(false, None, None), "System available for bootstrap."),
         BootstrapState::Finished(id) => (
-            json!({ "bootstrap": true, "state": "finished", "id": id }),
+            status(true, Some(BootstrapPhase::Finished), Some(id)),
             "System LOCKED for bootstrap.",
         ),
         BootstrapState::Pre(id) => (
-            json!({ "bootstrap": false, "state": "pre", "id": id }),
+            status(false, Some(BootstrapPhase::Pre), Some(id)),
             "System LOCKED for bootstrap.",
         ),
         BootstrapState::Signing(id) => (
-            json!({ "bootstrap": false, "state": "signing", "id": id }),
+            status(false, Some(BootstrapPhase::Signing), Some(id)),
             "System LOCKED for bootstrap.",
         ),
         BootstrapState::Unknown => (
-            json!({ "bootstrap": false, "state": "unknown" }),
+            status(false, Some(BootstrapPhase::Unknown), None),
             "System available for bootstrap.",
         ),
     };
-    Ok(envelope(StatusCode::OK, message, Some(data)))
+    Ok(envelope(StatusCode::OK, message, Some(to_value(&data))))
 }
 
 /// `POST /api/v1/bootstrap/`
+#[utoipa::path(
+    post,
+    path = "/api/v1/bootstrap/",
+    summary = "Bootstrap the repository from a ceremony payload",
+    request_body = BootstrapPayload,
+    responses(WriteResponses)
+)]
 pub async fn post_bootstrap(
     State(state): State<AppState>,
     ApiJson(payload): ApiJson<BootstrapPayload>,
@@ -165,6 +185,15 @@ fn spawn_bootstrap_watchdog(
 }
 
 /// `GET /api/v1/config/`
+#[utoipa::path(
+    get,
+    path = "/api/v1/config/",
+    summary = "Repository settings",
+    responses(
+        (status = 200, description = "The repository's settings", body = Envelope<Value>),
+        (status = 404, description = "Not bootstrapped yet", body = ErrorBody),
+    )
+)]
 pub async fn get_config(State(state): State<AppState>) -> ApiResult {
     let bs = bootstrap_state(&state).await?;
     // As upstream: the settings are shown once the bootstrap has finished.
@@ -198,6 +227,13 @@ pub async fn get_config(State(state): State<AppState>) -> ApiResult {
 }
 
 /// `PUT /api/v1/config/`
+#[utoipa::path(
+    put,
+    path = "/api/v1/config/",
+    summary = "Update expiration policy",
+    request_body = SettingsPayload,
+    responses(WriteResponses)
+)]
 pub async fn put_config(
     State(state): State<AppState>,
     ApiJson(payload): ApiJson<SettingsPayload>,
@@ -215,6 +251,13 @@ pub async fn put_config(
 }
 
 /// `POST /api/v1/metadata/`
+#[utoipa::path(
+    post,
+    path = "/api/v1/metadata/",
+    summary = "Root metadata update (rotation)",
+    request_body = MetadataUpdatePayload,
+    responses(WriteResponses)
+)]
 pub async fn post_metadata(
     State(state): State<AppState>,
     ApiJson(payload): ApiJson<MetadataUpdatePayload>,
@@ -225,6 +268,13 @@ pub async fn post_metadata(
 }
 
 /// `POST /api/v1/metadata/online`
+#[utoipa::path(
+    post,
+    path = "/api/v1/metadata/online",
+    summary = "Force new versions of online roles",
+    request_body = OnlinePayload,
+    responses(WriteResponses)
+)]
 pub async fn post_metadata_online(
     State(state): State<AppState>,
     ApiJson(payload): ApiJson<OnlinePayload>,
@@ -326,6 +376,15 @@ fn role_of_signing_key(key: &str) -> Option<String> {
 }
 
 /// `GET /api/v1/metadata/sign`
+#[utoipa::path(
+    get,
+    path = "/api/v1/metadata/sign",
+    summary = "Metadata pending signatures",
+    responses(
+        (status = 200, description = "The metadata waiting for signatures, if any", body = Envelope<Value>),
+        (status = 404, description = "Not bootstrapped or signing yet", body = ErrorBody),
+    )
+)]
 pub async fn get_metadata_sign(State(state): State<AppState>) -> ApiResult {
     let bs = bootstrap_state(&state).await?;
     if !matches!(bs, BootstrapState::Finished(_) | BootstrapState::Signing(_)) {
@@ -377,6 +436,13 @@ pub async fn get_metadata_sign(State(state): State<AppState>) -> ApiResult {
 }
 
 /// `POST /api/v1/metadata/sign`
+#[utoipa::path(
+    post,
+    path = "/api/v1/metadata/sign",
+    summary = "Add a signature to pending metadata",
+    request_body = SignPayload,
+    responses(WriteResponses)
+)]
 pub async fn post_metadata_sign(
     State(state): State<AppState>,
     ApiJson(payload): ApiJson<SignPayload>,
@@ -394,6 +460,13 @@ pub async fn post_metadata_sign(
 }
 
 /// `POST /api/v1/metadata/sign/delete`
+#[utoipa::path(
+    post,
+    path = "/api/v1/metadata/sign/delete",
+    summary = "Abort a signing process",
+    request_body = SignDeletePayload,
+    responses(WriteResponses)
+)]
 pub async fn post_metadata_sign_delete(
     State(state): State<AppState>,
     ApiJson(payload): ApiJson<SignDeletePayload>,
@@ -438,6 +511,13 @@ async fn delegation(
 }
 
 /// `POST /api/v1/delegations/`
+#[utoipa::path(
+    post,
+    path = "/api/v1/delegations/",
+    summary = "Add delegated roles",
+    request_body = DelegationsPayload,
+    responses(WriteResponses)
+)]
 pub async fn post_delegations(
     State(state): State<AppState>,
     ApiJson(p): ApiJson<DelegationsPayload>,
@@ -452,6 +532,13 @@ pub async fn post_delegations(
 }
 
 /// `PUT /api/v1/delegations/`
+#[utoipa::path(
+    put,
+    path = "/api/v1/delegations/",
+    summary = "Update delegated roles",
+    request_body = DelegationsPayload,
+    responses(WriteResponses)
+)]
 pub async fn put_delegations(
     State(state): State<AppState>,
     ApiJson(p): ApiJson<DelegationsPayload>,
@@ -466,6 +553,13 @@ pub async fn put_delegations(
 }
 
 /// `POST /api/v1/delegations/delete`
+#[utoipa::path(
+    post,
+    path = "/api/v1/delegations/delete",
+    summary = "Delete delegated roles",
+    request_body = DelegationsDeletePayload,
+    responses(WriteResponses)
+)]
 pub async fn delete_delegations(
     State(state): State<AppState>,
     ApiJson(p): ApiJson<DelegationsDeletePayload>,
@@ -488,54 +582,78 @@ fn skip_suffix(publish: bool) -> &'static str {
 }
 
 /// `POST /api/v1/artifacts/`
+#[utoipa::path(
+    post,
+    path = "/api/v1/artifacts/",
+    summary = "Add artifacts",
+    request_body = AddArtifactsPayload,
+    responses(WriteResponses)
+)]
 pub async fn post_artifacts(
     State(state): State<AppState>,
     ApiJson(payload): ApiJson<AddArtifactsPayload>,
 ) -> ApiResult {
     require_finished(&state, "It requires bootstrap finished.").await?;
-    let paths: Vec<Value> = payload
-        .artifacts
-        .iter()
-        .map(|a| Value::String(a.path.clone()))
-        .collect();
+    let paths: Vec<String> = payload.artifacts.iter().map(|a| a.path.clone()).collect();
     let message = format!(
         "New Artifact(s) successfully submitted.{}",
         skip_suffix(payload.publish_artifacts)
     );
     let task_id = submit(&state, TaskName::AddArtifacts, Some(to_value(&payload))).await?;
-    Ok(accepted(
-        &message,
-        &task_id,
-        Some(("artifacts", Value::Array(paths))),
-    ))
+    Ok(accepted(&message, &task_id, Some(paths)))
 }
 
 /// `POST /api/v1/artifacts/delete`
+#[utoipa::path(
+    post,
+    path = "/api/v1/artifacts/delete",
+    summary = "Remove artifacts",
+    request_body = RemoveArtifactsPayload,
+    responses(WriteResponses)
+)]
 pub async fn post_artifacts_delete(
     State(state): State<AppState>,
     ApiJson(payload): ApiJson<RemoveArtifactsPayload>,
 ) -> ApiResult {
     require_finished(&state, "It requires bootstrap finished.").await?;
-    let paths = to_value(&payload.artifacts);
+    let paths = payload.artifacts.clone();
     let message = format!(
         "Remove Artifact(s) successfully submitted.{}",
         skip_suffix(payload.publish_artifacts)
     );
     let task_id = submit(&state, TaskName::RemoveArtifacts, Some(to_value(&payload))).await?;
-    Ok(accepted(&message, &task_id, Some(("artifacts", paths))))
+    Ok(accepted(&message, &task_id, Some(paths)))
 }
 
 /// `POST /api/v1/artifacts/publish/`
+#[utoipa::path(
+    post,
+    path = "/api/v1/artifacts/publish/",
+    summary = "Publish all pending artifacts",
+    responses(
+        (status = 202, description = "Accepted: a task was queued", body = Envelope<Accepted>),
+    )
+)]
 pub async fn post_artifacts_publish(State(state): State<AppState>) -> ApiResult {
     let task_id = submit(&state, TaskName::PublishArtifacts, None).await?;
     Ok(accepted(
         "Publish artifacts successfully submitted.",
         &task_id,
-        Some(("artifacts", json!([]))),
+        Some(Vec::new()),
     ))
 }
 
 /// `GET /api/v1/task/?task_id=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/task/",
+    summary = "Task state",
+    params(("task_id" = String, Query, description = "The id a 202 answer gave")),
+    responses(
+        (status = 200, description = "The task's state and result (PENDING for an unknown id, as upstream)", body = Envelope<TaskStatus>),
+        (status = 422, description = "Missing or malformed task_id", body = ErrorBody),
+    )
+)]
 pub async fn get_task(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
@@ -569,12 +687,21 @@ pub async fn get_task(
     } else {
         None
     };
-    let mut data = json!({ "task_id": task_id, "state": "PENDING" });
-    if let Some(record) = record {
-        data["state"] = json!(record.state.as_str());
-        if let Some(result) = record.result {
-            data["result"] = result;
-        }
-    }
-    Ok(envelope(StatusCode::OK, "Task state.", Some(data)))
+    let data = match record {
+        Some(record) => TaskStatus {
+            task_id: task_id.clone(),
+            state: record.state,
+            result: record.result,
+        },
+        None => TaskStatus {
+            task_id: task_id.clone(),
+            state: TaskState::Pending,
+            result: None,
+        },
+    };
+    Ok(envelope(
+        StatusCode::OK,
+        "Task state.",
+        Some(to_value(&data)),
+    ))
 }

@@ -6,10 +6,12 @@
 
 use super::publish::{offline_roles, publish, publish_if_free, timestamp_written, PublishOptions};
 use super::{Ctx, Settings, WorkError};
-use crate::tasks::{TaskName, TaskResult};
+use rstuf_api::requests::{AddArtifactsPayload, RemoveArtifactsPayload};
+use rstuf_api::task::{TaskName, TaskResult};
 use rstuf_store::NewFile;
 use rstuf_tuf::bins::Bins;
 use rstuf_tuf::paths::{find_role, invalid_path_reason};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,16 +43,6 @@ impl Layout {
             Layout::Custom(roles) => find_role(roles, path).map(String::from),
         }
     }
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A publish failure after this task's rows are committed: the rows stay
@@ -135,31 +127,19 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
         .into_iter()
         .map(|r| (r.rolename, r.id))
         .collect();
-    let add_task_id = payload
-        .get("add_task_id_to_custom")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let publish_now = payload
-        .get("publish_artifacts")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+    let payload = AddArtifactsPayload::deserialize(payload).map_err(|e| {
+        WorkError::Refused(format!(
+            "no artifact of this task was added: the task is not an add_artifacts request: {e}"
+        ))
+    })?;
 
     let mut files = Vec::new();
     let mut added = Vec::new();
     let mut invalid = Vec::new();
     let mut refused = Vec::new();
     let mut roles = BTreeSet::new();
-    for artifact in payload
-        .get("artifacts")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let path = artifact
-            .get("path")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+    for artifact in payload.artifacts {
+        let path = artifact.path;
         let role = if invalid_path_reason(&path).is_some() {
             None
         } else {
@@ -169,7 +149,7 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
             invalid.push(path);
             continue;
         };
-        let mut info = artifact.get("info").cloned().unwrap_or(json!({}));
+        let mut info = serde_json::to_value(&artifact.info).unwrap_or(Value::Null);
         // The API checked this at the door; a task queued around it (an
         // older version, a hand-made message) is refused whole, before
         // anything is written.
@@ -177,7 +157,7 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
             refused.push(format!("'{path}' ({e})"));
             continue;
         }
-        if add_task_id {
+        if payload.add_task_id_to_custom {
             let mut custom = Map::new();
             custom.insert("added_by_task_id".into(), json!(task_id));
             if let Some(existing) = info.get("custom").and_then(Value::as_object) {
@@ -215,9 +195,9 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
         })
         .map(|f| f.path.clone())
         .collect();
-    if publish_now && !online_paths.is_empty() {
+    if payload.publish_artifacts && !online_paths.is_empty() {
         publish_and_wait(ctx, task_id, &online_paths, &roles).await?;
-    } else if publish_now && !files.is_empty() {
+    } else if payload.publish_artifacts && !files.is_empty() {
         // Only offline roles changed: a pass writes their signing drafts
         // (`<role>_SIGNING`) for the key holders; nothing is published.
         publish(ctx, PublishOptions::default())
@@ -233,7 +213,12 @@ pub async fn add(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult
 
 /// The `remove_artifacts` task.
 pub async fn remove(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult, WorkError> {
-    let paths = strings(payload.get("artifacts"));
+    let payload = RemoveArtifactsPayload::deserialize(payload).map_err(|e| {
+        WorkError::Refused(format!(
+            "no artifact was removed: the task is not a remove_artifacts request: {e}"
+        ))
+    })?;
+    let paths = payload.artifacts;
     if paths.is_empty() {
         return Ok(TaskResult::error(
             TaskName::RemoveArtifacts,
@@ -242,16 +227,12 @@ pub async fn remove(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskRes
             None,
         ));
     }
-    let publish_now = payload
-        .get("publish_artifacts")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
     let (valid, mut not_found): (Vec<String>, Vec<String>) = paths
         .into_iter()
         .partition(|p| invalid_path_reason(p).is_none());
     let (removed, missing) = ctx.store.mark_removed_once(task_id, &valid).await?;
     not_found.extend(missing);
-    if publish_now && !removed.is_empty() {
+    if payload.publish_artifacts && !removed.is_empty() {
         publish_and_wait(ctx, task_id, &removed, &[]).await?;
     }
     Ok(TaskResult::ok(

@@ -7,13 +7,17 @@ use super::publish::{publish, PublishOptions};
 use super::signer::OnlineKey;
 use super::{expiration_key, Ctx, Settings, WorkError};
 use crate::api::signing_key;
-use crate::tasks::{TaskName, TaskResult};
+use rstuf_api::requests::{
+    BootstrapPayload, MetadataUpdatePayload, SignDeletePayload, SignPayload,
+};
+use rstuf_api::task::{TaskName, TaskResult};
 use rstuf_store::NewRole;
 use rstuf_tuf::bins::Bins;
 use rstuf_tuf::format::{expires_in, file_name, parse_time, to_file_bytes};
 use rstuf_tuf::metadata::{parse_signed, Metadata, Root, Signed};
 use rstuf_tuf::verify::{keys_of, mismatched_keyids, verify_delegate, verify_top_level};
 use rstuf_tuf::SPEC_VERSION;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 const BATCH: usize = 256;
@@ -63,12 +67,18 @@ pub async fn bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
 }
 
 async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<TaskResult, WorkError> {
-    let roles = payload
-        .pointer("/settings/roles")
-        .ok_or_else(|| WorkError::invalid("payload has no settings.roles"))?;
-    let root = payload
-        .pointer("/metadata/root")
-        .ok_or_else(|| WorkError::invalid("payload has no metadata.root"))?;
+    let request = BootstrapPayload::deserialize(payload)
+        .map_err(|e| WorkError::invalid(format!("the bootstrap request is malformed: {e}")))?;
+    let roles = &request.settings.roles;
+    // The root document stays the JSON received: its signatures are
+    // verified over the canonical form of exactly these bytes.
+    let root = &Value::Object(
+        request
+            .metadata
+            .get("root")
+            .cloned()
+            .ok_or_else(|| WorkError::invalid("payload has no metadata.root"))?,
+    );
     let signed = root
         .get("signed")
         .ok_or_else(|| WorkError::invalid("root metadata has no 'signed'"))?;
@@ -100,12 +110,13 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
     online.check(&ctx.backends).await?;
 
     let mut items: Vec<(String, Value)> = Vec::new();
-    for role in ["root", "targets", "snapshot", "timestamp"] {
-        let days = roles
-            .pointer(&format!("/{role}/expiration"))
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
-        items.push((expiration_key(role), json!(days)));
+    for (role, days) in [
+        ("root", &roles.root),
+        ("targets", &roles.targets),
+        ("snapshot", &roles.snapshot),
+        ("timestamp", &roles.timestamp),
+    ] {
+        items.push((expiration_key(role), json!(days.expiration)));
     }
     items.push(("ROOT_THRESHOLD".into(), json!(root_role.threshold.get())));
     items.push((
@@ -117,44 +128,34 @@ async fn run_bootstrap(ctx: &Ctx, payload: &Value, task_id: &str) -> Result<Task
         items.push((format!("{role}_NUM_KEYS"), json!(1)));
     }
     items.push(("TARGETS_ONLINE_KEY".into(), json!(true)));
-    if let Some(bins) = roles.get("bins").filter(|b| !b.is_null()) {
-        let n = bins
-            .get("number_of_delegated_bins")
-            .and_then(Value::as_u64)
-            .unwrap_or(256);
+    if let Some(bins) = &roles.bins {
+        let n = u64::try_from(bins.number_of_delegated_bins).map_err(|_| {
+            WorkError::invalid(format!(
+                "number_of_delegated_bins must be a power of two from 2 to 16384, got {}",
+                bins.number_of_delegated_bins
+            ))
+        })?;
         Bins::from_number_of_bins(n).map_err(|e| WorkError::invalid(e.to_string()))?;
-        items.push((
-            "BINS_EXPIRATION".into(),
-            bins.get("expiration").cloned().unwrap_or(json!(1)),
-        ));
+        items.push(("BINS_EXPIRATION".into(), json!(bins.expiration)));
         items.push(("BINS_THRESHOLD".into(), json!(1)));
         items.push(("BINS_NUM_KEYS".into(), json!(1)));
         items.push(("NUMBER_OF_DELEGATED_BINS".into(), json!(n)));
-        let layout = bins
-            .get("x-rstuf-bins-layout")
-            .and_then(Value::as_str)
-            .unwrap_or("succinct");
+        let layout = bins.layout.as_deref().unwrap_or("succinct");
         items.push(("BINS_LAYOUT".into(), json!(layout)));
-    } else if let Some(delegations) = roles.get("delegations").filter(|d| !d.is_null()) {
+    } else if let Some(delegations) = &roles.delegations {
         let names: Vec<Value> = delegations
-            .get("roles")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(|r| r.get("name").cloned()).collect())
-            .unwrap_or_default();
-        for role in delegations
-            .get("roles")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let (Some(name), Some(days)) = (
-                role.get("name").and_then(Value::as_str),
-                role.get("x-rstuf-expire-policy"),
-            ) {
-                items.push((expiration_key(name), days.clone()));
+            .roles
+            .iter()
+            .map(|r| Value::String(r.name.clone()))
+            .collect();
+        for role in &delegations.roles {
+            if let Some(days) = role.expire_policy {
+                items.push((expiration_key(&role.name), json!(days)));
             }
         }
-        items.push(("DELEGATIONS".into(), delegations.clone()));
+        let delegations = serde_json::to_value(delegations)
+            .map_err(|e| WorkError::invalid(format!("delegations: {e}")))?;
+        items.push(("DELEGATIONS".into(), delegations));
         items.push(("DELEGATED_ROLES".into(), Value::Array(names)));
     } else {
         return Err(WorkError::invalid(
@@ -438,12 +439,12 @@ fn add_signature(doc: &mut Value, signature: &Value) {
 
 /// The `sign_metadata` task.
 pub async fn sign_metadata(ctx: &Ctx, payload: &Value) -> Result<TaskResult, WorkError> {
-    let role = payload
-        .get("role")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let signature = payload.get("signature").cloned().unwrap_or(Value::Null);
+    let request = SignPayload::deserialize(payload)
+        .map_err(|e| WorkError::invalid(format!("the sign request is malformed: {e}")))?;
+    let role = request.role;
+    // Forwarded as received (with any extra members), as upstream does.
+    let signature = serde_json::to_value(&request.signature)
+        .map_err(|e| WorkError::invalid(format!("signature: {e}")))?;
     let settings = Settings::load(&ctx.store).await?;
     let Some(mut pending) = settings.get(&signing_key(&role)).cloned() else {
         return Ok(TaskResult::error(
@@ -538,11 +539,9 @@ pub async fn sign_metadata(ctx: &Ctx, payload: &Value) -> Result<TaskResult, Wor
 
 /// The `delete_sign_metadata` task.
 pub async fn delete_sign(ctx: &Ctx, payload: &Value) -> Result<TaskResult, WorkError> {
-    let role = payload
-        .get("role")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let role = SignDeletePayload::deserialize(payload)
+        .map_err(|e| WorkError::invalid(format!("the request is malformed: {e}")))?
+        .role;
     let settings = Settings::load(&ctx.store).await?;
     let mut items = vec![(signing_key(&role), Value::Null)];
     let mut details = json!({});
@@ -570,10 +569,11 @@ pub async fn metadata_update(ctx: &Ctx, payload: &Value) -> Result<TaskResult, W
             None,
         ));
     }
-    let new_root = payload
-        .pointer("/metadata/root")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let request = MetadataUpdatePayload::deserialize(payload).map_err(|e| {
+        WorkError::invalid(format!("the metadata update request is malformed: {e}"))
+    })?;
+    // As received: its signatures are verified over these bytes.
+    let new_root = request.metadata.get("root").cloned().unwrap_or(Value::Null);
     let trusted = settings.trusted_root()?.clone();
     let fail = |e: String| {
         Ok(TaskResult::error(

@@ -13,7 +13,7 @@ use super::publish::{offline_draft, offline_roles_of, publish, PublishOptions};
 use super::signer::OnlineKey;
 use super::{expiration_key, Ctx, Settings, WorkError};
 use crate::api::signing_key;
-use crate::tasks::{TaskName, TaskResult};
+use rstuf_api::task::{TaskName, TaskResult};
 use rstuf_store::NewRole;
 use rstuf_tuf::format::{expires_in, parse_time};
 use rstuf_tuf::keys::Key;

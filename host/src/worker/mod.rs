@@ -13,8 +13,8 @@ mod settings_task;
 mod signer;
 
 use crate::backends::Backends;
-use crate::tasks::{TaskName, TaskResult};
 use clock::Clock;
+use rstuf_api::task::{TaskName, TaskResult};
 use rstuf_plugins::PluginError;
 use rstuf_store::{Store, StoreError};
 use serde_json::Value;

@@ -15,12 +15,13 @@
 use super::failpoint::failpoint;
 use super::signer::OnlineKey;
 use super::{Ctx, Settings, WorkError};
-use crate::tasks::{TaskName, TaskResult};
 use chrono::Duration;
+use rstuf_api::task::{TaskName, TaskResult};
 use rstuf_store::{PublishCommit, Role, VersionRequest};
 use rstuf_tuf::format::{expires_in, file_name, parse_time, to_file_bytes};
 use rstuf_tuf::metadata::{parse_signed, Signed, Targets};
 use rstuf_tuf::SPEC_VERSION;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -862,15 +863,9 @@ pub async fn bump_online_roles(ctx: &Ctx) -> Result<TaskResult, WorkError> {
 
 /// `POST /metadata/online`: new versions of the requested online roles.
 pub async fn force_online(ctx: &Ctx, payload: &Value) -> Result<TaskResult, WorkError> {
-    let requested: Vec<String> = payload
-        .get("roles")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let requested = rstuf_api::requests::OnlinePayload::deserialize(payload)
+        .map_err(|e| WorkError::invalid(format!("the request is malformed: {e}")))?
+        .roles;
     let mut force_roles = Vec::new();
     let bump_targets = requested.iter().any(|r| r == "targets");
     for role in &requested {

@@ -72,7 +72,7 @@ async fn poison_artifacts_never_stop_publishing() {
         .await
         .unwrap();
     // A task queued around the API (an older API, a hand-made message).
-    let poison_task = rstuf_host::tasks::new_task_id();
+    let poison_task = rstuf_api::task::new_task_id();
     store
         .enqueue(&NewTask {
             task_id: poison_task.clone(),

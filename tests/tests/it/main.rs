@@ -24,6 +24,7 @@ mod embedded_e2e;
 mod golden_output;
 mod input_safety;
 mod notify_e2e;
+mod openapi_contract;
 mod plugins_awskms;
 mod plugins_keyvault;
 mod plugins_s3;

@@ -3,12 +3,12 @@
 //! values: they are forwarded verbatim so signatures over their canonical
 //! form still verify.
 
-use super::extract::Validate;
-use super::lax;
-use super::response::Issue;
+use crate::body::{Issue, Validate};
+use crate::lax;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 /// Longest artifact path accepted.
 pub const MAX_PATH_LEN: usize = 4096;
@@ -29,17 +29,20 @@ const KNOWN_SIGNED_FIELDS: [&str; 10] = [
     "delegations",
 ];
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Expiration {
     #[serde(deserialize_with = "lax::int")]
+    #[schema(schema_with = crate::openapi::days)]
     pub expiration: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BinsSettings {
     #[serde(deserialize_with = "lax::int")]
+    #[schema(schema_with = crate::openapi::days)]
     pub expiration: i64,
     #[serde(deserialize_with = "lax::int")]
+    #[schema(schema_with = crate::openapi::bin_count)]
     pub number_of_delegated_bins: i64,
     /// Extension: `classic` writes `path_hash_prefixes` delegations (readable
     /// by the tough client); `succinct` (default) is TAP 15 as upstream.
@@ -48,52 +51,63 @@ pub struct BinsSettings {
         rename = "x-rstuf-bins-layout",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(schema_with = crate::openapi::bins_layout)]
     pub layout: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The roles' expiry settings, in upstream's key order (serde writes
+/// fields in declaration order, and the CLI's payload file follows it).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RolesData {
     pub root: Expiration,
-    pub targets: Expiration,
-    pub snapshot: Expiration,
     pub timestamp: Expiration,
+    pub snapshot: Expiration,
+    pub targets: Expiration,
     #[serde(default)]
     pub bins: Option<BinsSettings>,
     #[serde(default)]
     pub delegations: Option<Delegations>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BootstrapSettings {
     pub roles: RolesData,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BootstrapPayload {
     pub settings: BootstrapSettings,
+    #[schema(schema_with = crate::openapi::root_metadata)]
     pub metadata: BTreeMap<String, Map<String, Value>>,
     #[serde(default, deserialize_with = "lax::opt_int")]
+    #[schema(schema_with = crate::openapi::timeout)]
     pub timeout: Option<i64>,
 }
 
 /// TUF delegations as upstream's `TUFDelegations`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Delegations {
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::keys)]
     pub keys: BTreeMap<String, Map<String, Value>>,
+    #[schema(min_items = 1, inline)]
     pub roles: Vec<DelegatedRolePayload>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DelegatedRolePayload {
+    #[schema(pattern = "^[a-zA-Z0-9_-]+$")]
     pub name: String,
     #[serde(default = "yes", deserialize_with = "lax::boolean")]
+    #[schema(schema_with = crate::openapi::lax_bool)]
     pub terminating: bool,
     #[serde(default)]
     pub keyids: Vec<String>,
     #[serde(default = "one", deserialize_with = "lax::int")]
+    #[schema(schema_with = crate::openapi::threshold)]
     pub threshold: i64,
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::path_patterns)]
     pub paths: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_hash_prefixes: Option<Vec<String>>,
@@ -103,6 +117,7 @@ pub struct DelegatedRolePayload {
         deserialize_with = "lax::some_int",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(schema_with = crate::openapi::days, required = true)]
     pub expire_policy: Option<i64>,
 }
 
@@ -431,8 +446,9 @@ impl Delegations {
 }
 
 /// `POST/PUT /api/v1/delegations/`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DelegationsPayload {
+    #[schema(inline)]
     pub delegations: Delegations,
 }
 
@@ -445,18 +461,18 @@ impl Validate for DelegationsPayload {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RoleName {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DelegationsDeleteInner {
     pub roles: Vec<RoleName>,
 }
 
 /// `POST /api/v1/delegations/delete`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DelegationsDeletePayload {
     pub delegations: DelegationsDeleteInner,
 }
@@ -485,28 +501,33 @@ impl Validate for DelegationsDeletePayload {
 }
 
 /// One artifact's target info.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ArtifactInfo {
     #[serde(deserialize_with = "lax::int")]
+    #[schema(schema_with = crate::openapi::length)]
     pub length: i64,
+    #[schema(schema_with = crate::openapi::hashes)]
     pub hashes: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub custom: Option<Map<String, Value>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Artifact {
     pub path: String,
     pub info: ArtifactInfo,
 }
 
 /// `POST /api/v1/artifacts/`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AddArtifactsPayload {
     pub artifacts: Vec<Artifact>,
     #[serde(default, deserialize_with = "lax::boolean")]
+    #[schema(schema_with = crate::openapi::lax_bool)]
     pub add_task_id_to_custom: bool,
     #[serde(default = "yes", deserialize_with = "lax::boolean")]
+    #[schema(schema_with = crate::openapi::lax_bool)]
     pub publish_artifacts: bool,
 }
 
@@ -566,10 +587,11 @@ impl Validate for AddArtifactsPayload {
 }
 
 /// `POST /api/v1/artifacts/delete`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RemoveArtifactsPayload {
     pub artifacts: Vec<String>,
     #[serde(default = "yes", deserialize_with = "lax::boolean")]
+    #[schema(schema_with = crate::openapi::lax_bool)]
     pub publish_artifacts: bool,
 }
 
@@ -595,14 +617,15 @@ impl Validate for RemoveArtifactsPayload {
 }
 
 /// `PUT /api/v1/config/`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SettingsPayload {
     pub settings: SettingsInner,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SettingsInner {
     #[serde(deserialize_with = "lax::int_map")]
+    #[schema(schema_with = crate::openapi::days_by_role)]
     pub expiration: BTreeMap<String, i64>,
 }
 
@@ -624,8 +647,9 @@ impl Validate for SettingsPayload {
 }
 
 /// `POST /api/v1/metadata/`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MetadataUpdatePayload {
+    #[schema(schema_with = crate::openapi::root_metadata_only)]
     pub metadata: Map<String, Value>,
 }
 
@@ -654,7 +678,7 @@ impl Validate for MetadataUpdatePayload {
 }
 
 /// `POST /api/v1/metadata/online`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OnlinePayload {
     #[serde(default)]
     pub roles: Vec<String>,
@@ -676,16 +700,17 @@ impl Validate for OnlinePayload {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SignaturePayload {
     pub keyid: String,
     pub sig: String,
     #[serde(flatten)]
+    #[schema(ignore)]
     pub extra: Map<String, Value>,
 }
 
 /// `POST /api/v1/metadata/sign`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SignPayload {
     pub role: String,
     pub signature: SignaturePayload,
@@ -722,7 +747,7 @@ impl Validate for SignPayload {
 }
 
 /// `POST /api/v1/metadata/sign/delete`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SignDeletePayload {
     pub role: String,
 }
@@ -743,8 +768,8 @@ impl Validate for SignDeletePayload {
 
 #[cfg(test)]
 mod tests {
-    use super::super::extract::parse_body;
     use super::*;
+    use crate::body::parse_body;
     use serde_json::json;
 
     #[test]
@@ -755,7 +780,7 @@ mod tests {
             "metadata":{"root":{"signatures":[],"signed":{"_type":"root"}}}}"#;
         let err = parse_body::<BootstrapPayload>(body).unwrap_err();
         assert!(err
-            .body
+            .to_json()
             .to_string()
             .contains("Exactly one of 'bins' and 'delegations' must be set"));
     }
@@ -781,7 +806,7 @@ mod tests {
             br#"{"artifacts":[{"path":"a","info":{"length":-1,"hashes":{"sha256":"zz"}}}]}"#,
         )
         .unwrap_err();
-        let text = err.body.to_string();
+        let text = err.to_json().to_string();
         assert!(
             text.contains("greater than or equal to 0") && text.contains("hex digest"),
             "{text}"
@@ -804,7 +829,7 @@ mod tests {
             );
             let text = parse_body::<AddArtifactsPayload>(body.as_bytes())
                 .unwrap_err()
-                .body
+                .to_json()
                 .to_string();
             assert!(text.contains(problem), "{text}");
         }
@@ -816,7 +841,7 @@ mod tests {
             br#"{"metadata":{"root":{"signatures":[],"signed":{"_type":"root","custom":1}}}}"#,
         )
         .unwrap_err();
-        assert!(err.body.to_string().contains("x-<vendor>-<name>"));
+        assert!(err.to_json().to_string().contains("x-<vendor>-<name>"));
         let mut root = valid_root();
         root["signed"]["x-acme-note"] = json!(1);
         let body = json!({ "metadata": { "root": root } }).to_string();
@@ -983,12 +1008,7 @@ mod tests {
             change(&mut root);
             let body = json!({ "metadata": { "root": root } }).to_string();
             let err = parse_body::<MetadataUpdatePayload>(body.as_bytes()).unwrap_err();
-            assert_eq!(
-                err.status,
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "{name}"
-            );
-            let text = err.body.to_string();
+            let text = err.to_json().to_string();
             assert!(text.contains(words), "{name}: {text}");
         }
     }
@@ -1016,7 +1036,7 @@ mod tests {
                 r#"{{"artifacts":[{{"path":"p","info":{{"length":1,"hashes":{{"sha256":"{sha}"}},"custom":{custom}}}}}]}}"#
             );
             let err = parse_body::<AddArtifactsPayload>(body.as_bytes()).unwrap_err();
-            let d = &err.body["detail"][0];
+            let d = &err.to_json()[0];
             assert_eq!(d["type"], "value_error", "{custom}");
             assert!(d["msg"].as_str().unwrap().contains("only integers"), "{d}");
             // The location names the member; indexes inside `custom`
@@ -1041,9 +1061,8 @@ mod tests {
         );
         let err = parse_body::<DelegationsPayload>(body.as_bytes()).unwrap_err();
         assert!(
-            err.body.to_string().contains("x-rstuf-weight"),
-            "{}",
-            err.body
+            err.to_json().to_string().contains("x-rstuf-weight"),
+            "{err}"
         );
     }
 }

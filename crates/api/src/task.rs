@@ -63,14 +63,18 @@ impl std::fmt::Display for TaskName {
 pub const QUEUE_REPOSITORY: &str = "metadata_repository";
 pub const QUEUE_INTERNALS: &str = "rstuf_internals";
 
-/// Task states as `GET /api/v1/task` reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Task states as `GET /api/v1/task` reports them: ours, and the Celery
+/// states an upstream server can also report (the CLI and the load
+/// generator talk to both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TaskState {
     /// Unknown id, or accepted and not yet picked up.
     Pending,
     /// Picked up by a worker.
     Received,
+    /// Upstream only: about to run (Celery's `task_prerun`).
+    PreRun,
     Started,
     /// Waiting for its artifacts to be published.
     Running,
@@ -80,6 +84,12 @@ pub enum TaskState {
     /// Failed with an exception, or gave up after retries.
     Failure,
     Retry,
+    /// Upstream only: Celery revoked the task.
+    Revoked,
+    /// Upstream only: a worker rejected the message.
+    Rejected,
+    /// Upstream only: Celery ignored the result.
+    Ignored,
 }
 
 impl TaskState {
@@ -93,6 +103,10 @@ impl TaskState {
             TaskState::Errored => "ERRORED",
             TaskState::Failure => "FAILURE",
             TaskState::Retry => "RETRY",
+            TaskState::PreRun => "PRE_RUN",
+            TaskState::Revoked => "REVOKED",
+            TaskState::Rejected => "REJECTED",
+            TaskState::Ignored => "IGNORED",
         }
     }
 
@@ -104,8 +118,19 @@ impl TaskState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            TaskState::Success | TaskState::Errored | TaskState::Failure
+            TaskState::Success
+                | TaskState::Errored
+                | TaskState::Failure
+                | TaskState::Revoked
+                | TaskState::Rejected
+                | TaskState::Ignored
         )
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -195,6 +220,15 @@ mod tests {
             "\"ERRORED\""
         );
         assert_eq!(TaskState::parse("RUNNING"), Some(TaskState::Running));
+        assert_eq!(TaskState::parse("PRE_RUN"), Some(TaskState::PreRun));
+        for s in [
+            "PENDING", "RECEIVED", "PRE_RUN", "STARTED", "RUNNING", "SUCCESS", "ERRORED",
+            "FAILURE", "RETRY", "REVOKED", "REJECTED", "IGNORED",
+        ] {
+            let state = TaskState::parse(s).unwrap();
+            assert_eq!(state.as_str(), s);
+            assert_eq!(serde_json::to_value(state).unwrap(), s);
+        }
     }
 
     #[test]
