@@ -1,38 +1,27 @@
-//! Prometheus metrics in the text exposition format: request latency,
-//! accepted tasks, task outcomes, queue depth, publish latency, and plugin
-//! call latency and errors. A small registry of our own keeps the hot path
-//! to one short mutex section per observation.
+//! Prometheus metrics: request latency, accepted tasks, task outcomes, queue
+//! depth, publish latency, plugin call latency and errors, notify outcomes.
+//! Kept with `prometheus-client` (the Prometheus project's Rust client) and
+//! exposed in the OpenMetrics text format. Every label value comes from a
+//! bounded set (route templates, known methods, status codes, task names and
+//! states, configured plugin names), whatever clients send.
 
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+/// Seconds: 1 ms to 10 s.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if seconds <= *b {
-                self.counts[i] += 1;
-            }
-        }
-        self.count += 1;
-        self.sum += seconds;
-    }
-}
-
-type Labels = Vec<(&'static str, String)>;
+/// The content type of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// HTTP methods get their own label value; any other method (clients can
 /// send any token) is counted as `other`.
@@ -47,44 +36,160 @@ fn bounded_method(method: &str) -> &'static str {
         .unwrap_or("other")
 }
 
-#[derive(Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    action: &'static str,
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLabels {
+    plugin: String,
+    op: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifyLabels {
+    plugin: String,
+    outcome: &'static str,
+}
+
+fn histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
 pub struct Metrics {
-    histograms: Mutex<BTreeMap<(&'static str, Labels), Histogram>>,
-    counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
-    queue_depth: AtomicU64,
+    registry: Registry,
+    requests: Histograms<RequestLabels>,
+    accepted: Family<ActionLabels, Counter>,
+    finished: Family<OutcomeLabels, Counter>,
+    task_duration: Histograms<ActionLabels>,
+    publish_duration: Histogram,
+    published_roles: Counter,
+    plugin_calls: Histograms<PluginLabels>,
+    plugin_errors: Family<PluginLabels, Counter>,
+    notify: Family<NotifyLabels, Counter>,
+    queue_depth: Gauge<u64, AtomicU64>,
     /// Tasks this process's worker is running now.
-    running: AtomicI64,
+    running: Gauge,
     /// Tasks by state in the task store, as of the last scrape (embedded
     /// mode; distributed mode keeps task state in Redis, by key only).
-    tasks_by_state: Mutex<BTreeMap<String, u64>>,
+    tasks_by_state: Family<StateLabels, Gauge<u64, AtomicU64>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Counts a running task for as long as it lives.
-pub struct Running<'a>(&'a AtomicI64);
+pub struct Running<'a>(&'a Gauge);
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.dec();
     }
 }
 
 impl Metrics {
     pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn histogram(&self, name: &'static str, labels: Labels, d: Duration) {
-        if let Ok(mut h) = self.histograms.lock() {
-            h.entry((name, labels))
-                .or_default()
-                .observe(d.as_secs_f64());
-        }
-    }
-
-    fn count(&self, name: &'static str, labels: Labels) {
-        if let Ok(mut c) = self.counters.lock() {
-            *c.entry((name, labels)).or_default() += 1;
-        }
+        let mut registry = Registry::default();
+        let m = Metrics {
+            requests: Family::new_with_constructor(histogram),
+            accepted: Family::default(),
+            finished: Family::default(),
+            task_duration: Family::new_with_constructor(histogram),
+            publish_duration: histogram(),
+            published_roles: Counter::default(),
+            plugin_calls: Family::new_with_constructor(histogram),
+            plugin_errors: Family::default(),
+            notify: Family::default(),
+            queue_depth: Gauge::default(),
+            running: Gauge::default(),
+            tasks_by_state: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "rstuf_queue_depth",
+            "Tasks waiting in the queue",
+            m.queue_depth.clone(),
+        );
+        registry.register(
+            "rstuf_worker_tasks_running",
+            "Tasks this process is running",
+            m.running.clone(),
+        );
+        registry.register(
+            "rstuf_tasks",
+            "Tasks in the task store by state",
+            m.tasks_by_state.clone(),
+        );
+        registry.register(
+            "rstuf_tasks_accepted",
+            "Tasks accepted by the API",
+            m.accepted.clone(),
+        );
+        registry.register(
+            "rstuf_tasks_finished",
+            "Tasks finished by the worker, by final state",
+            m.finished.clone(),
+        );
+        registry.register(
+            "rstuf_published_roles",
+            "Role files written by publish passes",
+            m.published_roles.clone(),
+        );
+        registry.register(
+            "rstuf_plugin_errors",
+            "Plugin calls that failed",
+            m.plugin_errors.clone(),
+        );
+        registry.register(
+            "rstuf_notify_events",
+            "Publish events handed to notifiers: delivered, failed or dropped",
+            m.notify.clone(),
+        );
+        registry.register(
+            "rstuf_http_request_duration_seconds",
+            "HTTP request latency",
+            m.requests.clone(),
+        );
+        registry.register(
+            "rstuf_task_duration_seconds",
+            "Task run time",
+            m.task_duration.clone(),
+        );
+        registry.register(
+            "rstuf_publish_duration_seconds",
+            "Publish pass latency",
+            m.publish_duration.clone(),
+        );
+        registry.register(
+            "rstuf_plugin_call_duration_seconds",
+            "Plugin call latency",
+            m.plugin_calls.clone(),
+        );
+        Metrics { registry, ..m }
     }
 
     /// One HTTP request. Every label comes from a bounded set, whatever a
@@ -92,142 +197,90 @@ impl Metrics {
     /// `unmatched`), `method` one of the standard methods (or `other`),
     /// `status` a valid status code.
     pub fn observe_request(&self, route: &str, method: &str, status: u16, d: Duration) {
-        self.histogram(
-            "rstuf_http_request_duration_seconds",
-            vec![
-                ("route", route.into()),
-                ("method", bounded_method(method).into()),
-                ("status", status.to_string()),
-            ],
-            d,
-        );
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_string(),
+                method: bounded_method(method),
+                status,
+            })
+            .observe(d.as_secs_f64());
     }
 
     pub fn task_accepted(&self, action: rstuf_api::task::TaskName) {
-        self.count(
-            "rstuf_tasks_accepted_total",
-            vec![("action", action.as_str().into())],
-        );
+        self.accepted
+            .get_or_create(&ActionLabels {
+                action: action.as_str(),
+            })
+            .inc();
     }
 
     pub fn task_finished(&self, action: &str, state: &str, d: Duration) {
         // Actions and states come from queued messages: known ones only.
         let action = rstuf_api::task::TaskName::parse(action).map_or("unknown", |a| a.as_str());
         let state = rstuf_api::task::TaskState::parse(state).map_or("unknown", |s| s.as_str());
-        self.count(
-            "rstuf_tasks_finished_total",
-            vec![("action", action.into()), ("state", state.into())],
-        );
-        self.histogram(
-            "rstuf_task_duration_seconds",
-            vec![("action", action.into())],
-            d,
-        );
+        self.finished
+            .get_or_create(&OutcomeLabels { action, state })
+            .inc();
+        self.task_duration
+            .get_or_create(&ActionLabels { action })
+            .observe(d.as_secs_f64());
     }
 
     pub fn publish(&self, roles: usize, d: Duration) {
-        self.histogram("rstuf_publish_duration_seconds", vec![], d);
-        if let Ok(mut c) = self.counters.lock() {
-            *c.entry(("rstuf_published_roles_total", vec![]))
-                .or_default() += roles as u64;
-        }
+        self.publish_duration.observe(d.as_secs_f64());
+        self.published_roles.inc_by(roles as u64);
     }
 
-    fn record_plugin_call(&self, plugin: &str, op: &str, d: Duration, ok: bool) {
-        self.histogram(
-            "rstuf_plugin_call_duration_seconds",
-            vec![("plugin", plugin.into()), ("op", op.into())],
-            d,
-        );
+    fn record_plugin_call(&self, plugin: &str, op: &'static str, d: Duration, ok: bool) {
+        let labels = PluginLabels {
+            plugin: plugin.to_string(),
+            op,
+        };
+        self.plugin_calls
+            .get_or_create(&labels)
+            .observe(d.as_secs_f64());
         if !ok {
-            self.count(
-                "rstuf_plugin_errors_total",
-                vec![("plugin", plugin.into()), ("op", op.into())],
-            );
+            self.plugin_errors.get_or_create(&labels).inc();
         }
     }
 
     /// One publish event handed to a notifier: `delivered`, `failed`
     /// (the plugin gave up) or `dropped` (its outbox was full).
     pub fn notify(&self, plugin: &str, outcome: &'static str) {
-        self.count(
-            "rstuf_notify_events_total",
-            vec![("plugin", plugin.into()), ("outcome", outcome.into())],
-        );
+        self.notify
+            .get_or_create(&NotifyLabels {
+                plugin: plugin.to_string(),
+                outcome,
+            })
+            .inc();
     }
 
     pub fn set_queue_depth(&self, depth: u64) {
-        self.queue_depth.store(depth, Ordering::Relaxed);
+        self.queue_depth.set(depth);
     }
 
     /// A task starts running in this process; it stops when the guard goes.
     pub fn task_running(&self) -> Running<'_> {
-        self.running.fetch_add(1, Ordering::Relaxed);
+        self.running.inc();
         Running(&self.running)
     }
 
+    /// The store's task counts by state (states the store no longer has
+    /// disappear from the output).
     pub fn set_tasks_by_state(&self, counts: BTreeMap<String, u64>) {
-        if let Ok(mut t) = self.tasks_by_state.lock() {
-            *t = counts;
+        self.tasks_by_state.clear();
+        for (state, n) in counts {
+            self.tasks_by_state
+                .get_or_create(&StateLabels { state })
+                .set(n);
         }
     }
 
-    /// The text exposition of every metric.
+    /// The OpenMetrics text exposition of every metric ([`CONTENT_TYPE`]).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# TYPE rstuf_queue_depth gauge\nrstuf_queue_depth {}",
-            self.queue_depth.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE rstuf_worker_tasks_running gauge\nrstuf_worker_tasks_running {}",
-            self.running.load(Ordering::Relaxed).max(0)
-        );
-        if let Ok(by_state) = self.tasks_by_state.lock() {
-            if !by_state.is_empty() {
-                let _ = writeln!(out, "# TYPE rstuf_tasks gauge");
-            }
-            for (state, n) in by_state.iter() {
-                let labels = vec![("state", state.clone())];
-                let _ = writeln!(out, "rstuf_tasks{} {n}", fmt_labels(&labels, None));
-            }
-        }
-        if let Ok(counters) = self.counters.lock() {
-            let mut last = "";
-            for ((name, labels), value) in counters.iter() {
-                if *name != last {
-                    let _ = writeln!(out, "# TYPE {name} counter");
-                    last = name;
-                }
-                let _ = writeln!(out, "{name}{} {value}", fmt_labels(labels, None));
-            }
-        }
-        if let Ok(histograms) = self.histograms.lock() {
-            let mut last = "";
-            for ((name, labels), h) in histograms.iter() {
-                if *name != last {
-                    let _ = writeln!(out, "# TYPE {name} histogram");
-                    last = name;
-                }
-                for (i, b) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "{name}_bucket{} {}",
-                        fmt_labels(labels, Some(&b.to_string())),
-                        h.counts[i]
-                    );
-                }
-                let _ = writeln!(
-                    out,
-                    "{name}_bucket{} {}",
-                    fmt_labels(labels, Some("+Inf")),
-                    h.count
-                );
-                let _ = writeln!(out, "{name}_sum{} {}", fmt_labels(labels, None), h.sum);
-                let _ = writeln!(out, "{name}_count{} {}", fmt_labels(labels, None), h.count);
-            }
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!("encoding metrics failed: {e}");
         }
         out
     }
@@ -239,35 +292,13 @@ impl rstuf_plugins::CallObserver for Metrics {
     }
 }
 
-fn fmt_labels(labels: &Labels, le: Option<&str>) -> String {
-    let mut parts: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}=\"{}\"",
-                v.replace('\\', "\\\\")
-                    .replace('"', "\\\"")
-                    .replace('\n', "\\n")
-            )
-        })
-        .collect();
-    if let Some(le) = le {
-        parts.push(format!("le=\"{le}\""));
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("{{{}}}", parts.join(","))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rstuf_plugins::CallObserver;
 
     #[test]
-    fn renders_prometheus_text() {
+    fn renders_openmetrics_text() {
         let m = Metrics::new();
         m.observe_request("/api/v1/task", "GET", 200, Duration::from_millis(3));
         m.task_accepted(rstuf_api::task::TaskName::AddArtifacts);
@@ -291,8 +322,17 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("rstuf_queue_depth 7"));
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        // A state the store no longer reports disappears.
+        m.set_tasks_by_state([("SUCCESS".to_string(), 6)].into());
+        let later = m.render();
+        assert!(!later.contains("state=\"PENDING\""), "{later}");
+        assert!(
+            later.contains("rstuf_tasks{state=\"SUCCESS\"} 6"),
+            "{later}"
+        );
         assert!(text.contains("rstuf_tasks_accepted_total{action=\"add_artifacts\"} 1"));
-        assert!(text.contains("rstuf_http_request_duration_seconds_bucket{route=\"/api/v1/task\",method=\"GET\",status=\"200\",le=\"0.005\"} 1"));
+        assert!(text.contains("rstuf_http_request_duration_seconds_bucket{le=\"0.005\",route=\"/api/v1/task\",method=\"GET\",status=\"200\"} 1"));
         assert!(text.contains("rstuf_http_request_duration_seconds_count{route=\"/api/v1/task\",method=\"GET\",status=\"200\"} 1"));
     }
 }

@@ -210,7 +210,7 @@ async fn ready(State(state): State<AppState>) -> Response {
     get,
     path = "/metrics",
     summary = "Prometheus metrics",
-    responses((status = 200, description = "OK", content_type = "text/plain", body = String))
+    responses((status = 200, description = "OK", content_type = "application/openmetrics-text", body = String))
 )]
 async fn metrics_endpoint(State(state): State<AppState>) -> Response {
     if let Ok(depth) = state.store.queue_depth().await {
@@ -220,7 +220,7 @@ async fn metrics_endpoint(State(state): State<AppState>) -> Response {
         state.metrics.set_tasks_by_state(counts);
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
         state.metrics.render(),
     )
         .into_response()
