@@ -11,7 +11,36 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=$1
 examples=${2:-50}
-command -v schemathesis >/dev/null || python3 -m pip install --quiet --disable-pip-version-check schemathesis
+
+# schemathesis runs from its own virtualenv on CPython >= 3.12. Under 3.11,
+# ast.parse may only nest as deep as what is left of the *Python* recursion
+# limit; hypothesis describes its lambdas with ast.parse deep inside the
+# generation of nested request bodies (POST /api/v1/delegations/), the parse
+# runs out, and 3.11 reports it as "SystemError: AST constructor recursion
+# depth mismatch" (cpython gh-106905), a flaky Runtime Error in the report.
+# From 3.12 that budget is counted on the C stack and the parse succeeds.
+newer_python() {
+  local c v
+  for c in "${SCHEMATHESIS_PYTHON:-}" python3.13 python3.12; do
+    [ -n "$c" ] && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v "$c"; return; }
+  done
+  if command -v pyenv >/dev/null; then
+    for v in $(pyenv versions --bare 2>/dev/null | sort -rV); do
+      c=$(pyenv root)/versions/$v/bin/python3
+      [ -x "$c" ] && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$c"; return; }
+    done
+  fi
+  return 1
+}
+venv=target/fuzz-venv
+pin=$(grep -E '^schemathesis==' tests/python/fuzz-requirements.txt)
+if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qx "$pin"; then
+  python=$(newer_python) || { echo "fuzz-api: needs CPython >= 3.12 for schemathesis (set SCHEMATHESIS_PYTHON)" >&2; exit 1; }
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$pin"
+fi
+schemathesis=$venv/bin/schemathesis
 
 work=$(mktemp -d)
 export RUST_BACKTRACE=0
@@ -29,7 +58,7 @@ done
 
 fuzz() { # label
   echo "==> schemathesis ($1)"
-  schemathesis run "$base/openapi.json" \
+  "$schemathesis" run "$base/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection \
     --phases examples,coverage,fuzzing \
     --max-examples "$examples" \
