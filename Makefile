@@ -3,6 +3,10 @@
 # TUF clients they need first).
 
 CARGO ?= cargo
+# Tests run this many at a time per binary. Most of them wait on servers,
+# child processes and fsyncs (two threads keep a 2-core machine about a
+# third busy), so more than one per core finishes sooner.
+TEST_THREADS ?= 6
 PYTHON ?= python3
 PLUGIN_TARGET := wasm32-wasip2
 PLUGIN_OUT := plugins/target/$(PLUGIN_TARGET)/release
@@ -39,7 +43,7 @@ plugins: setup
 ## then a short schema-driven fuzz run of the API (schemathesis).
 test: plugins
 	$(CARGO) build --workspace --all-targets
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace -- --test-threads=$(TEST_THREADS)
 	cd plugins && $(CARGO) test
 	bash scripts/fuzz-api.sh target/debug/rstuf-host 25
 

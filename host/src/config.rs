@@ -118,6 +118,10 @@ pub struct QueueConfig {
     /// `RSTUF_TASK_MAX_ATTEMPTS`: runs of a task that keeps failing with a
     /// retryable error before it is dead-lettered.
     pub max_attempts: u32,
+    /// `RSTUF_TASK_RETRY_DELAY_MS`: the first wait before a failed task
+    /// runs again, in milliseconds; each later wait doubles it (six
+    /// doublings at most).
+    pub retry_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,6 +221,7 @@ impl std::fmt::Debug for QueueConfig {
             .field("result_ttl_secs", &self.result_ttl_secs)
             .field("name", &self.name)
             .field("max_attempts", &self.max_attempts)
+            .field("retry_delay_ms", &self.retry_delay_ms)
             .finish()
     }
 }
@@ -264,6 +269,7 @@ impl Default for QueueConfig {
             result_ttl_secs: 86_400,
             name: "metadata_repository".into(),
             max_attempts: 5,
+            retry_delay_ms: 1000,
         }
     }
 }
@@ -468,6 +474,9 @@ impl Config {
         if let Some(v) = env.var("RSTUF_TASK_MAX_ATTEMPTS") {
             self.queue.max_attempts = parse_env("RSTUF_TASK_MAX_ATTEMPTS", &v)?;
         }
+        if let Some(v) = env.var("RSTUF_TASK_RETRY_DELAY_MS") {
+            self.queue.retry_delay_ms = parse_env("RSTUF_TASK_RETRY_DELAY_MS", &v)?;
+        }
         if let Some(v) = env.var("RSTUF_TASK_RESULT_TTL") {
             self.queue.result_ttl_secs = parse_env("RSTUF_TASK_RESULT_TTL", &v)?;
         }
@@ -630,6 +639,12 @@ impl Config {
             return invalid(format!(
                 "queue.max_attempts (RSTUF_TASK_MAX_ATTEMPTS) must be from 1 to 100, got {}",
                 self.queue.max_attempts
+            ));
+        }
+        if !(10..=600_000).contains(&self.queue.retry_delay_ms) {
+            return invalid(format!(
+                "queue.retry_delay_ms (RSTUF_TASK_RETRY_DELAY_MS) must be from 10 to 600000, got {}",
+                self.queue.retry_delay_ms
             ));
         }
         if !(1..=100_000).contains(&self.plugins.notify_outbox) {
@@ -1018,6 +1033,15 @@ mod tests {
         assert!(err.to_string().contains("RSTUF_LISTEN"), "{err}");
         let err = Config::load(None, &[("RSTUF_STORAGE_BACKEND", "AWSS3")]).unwrap_err();
         assert!(err.to_string().contains("[plugins.storage]"), "{err}");
+        for bad in ["0", "5", "600001", "soon"] {
+            let err = Config::load(None, &[("RSTUF_TASK_RETRY_DELAY_MS", bad)]).unwrap_err();
+            assert!(
+                err.to_string().contains("RSTUF_TASK_RETRY_DELAY_MS"),
+                "{err}"
+            );
+        }
+        let c = Config::load(None, &[("RSTUF_TASK_RETRY_DELAY_MS", "50")]).unwrap();
+        assert_eq!(c.queue.retry_delay_ms, 50);
     }
 
     #[test]

@@ -327,7 +327,7 @@ async fn handle(ctx: &Arc<Ctx>, transport: &Transport, received: Received) {
                 },
             )
             .await;
-            tokio::time::sleep(retry_delay(attempts - 1)).await;
+            tokio::time::sleep(retry_delay(ctx.retry_delay, attempts - 1)).await;
             let again = TaskMessage {
                 attempts,
                 ..message.clone()

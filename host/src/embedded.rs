@@ -14,6 +14,8 @@ pub struct EmbeddedState {
     pub store: Store,
     /// Wakes this process's worker, when it runs one.
     pub wake: Option<Arc<Notify>>,
+    /// `queue.max_attempts`, recorded on each task it enqueues.
+    pub max_attempts: u32,
 }
 
 fn err(what: &'static str) -> impl Fn(rstuf_store::StoreError) -> StateError {
@@ -62,6 +64,7 @@ impl StateStore for EmbeddedState {
                     action: task.action.as_str().to_string(),
                     queue: task.action.queue().to_string(),
                     payload: task.payload,
+                    max_attempts: self.max_attempts,
                 })
                 .await
                 .map_err(err("task queue"))?;

@@ -62,6 +62,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
         wake: wake.clone(),
         worker_id: config.worker.id.clone(),
         lease: Duration::from_secs(config.worker.lock_timeout_secs),
+        retry_delay: Duration::from_millis(config.queue.retry_delay_ms),
         hours_before_expire: config.worker.hours_before_expire as i64,
         metrics: metrics.clone(),
         outbox: crate::notify::Outbox::start(
@@ -102,12 +103,14 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
                 settings: EmbeddedState {
                     store: store.clone(),
                     wake: None,
+                    max_attempts: config.queue.max_attempts,
                 },
                 transport: t.clone(),
             }),
             None => Arc::new(EmbeddedState {
                 store: store.clone(),
                 wake: config.server.role.runs_worker().then(|| wake.clone()),
+                max_attempts: config.queue.max_attempts,
             }),
         };
         let state = AppState {
@@ -189,7 +192,7 @@ async fn connect_database(url: &str) -> Result<rstuf_store::Store, rstuf_store::
 }
 
 /// How many times the start-up publish pass is retried after a failure
-/// of a dependency (about six minutes with `retry_delay`'s back-off).
+/// of a dependency (about six minutes with the default `queue.retry_delay_ms`).
 const RECOVERY_ATTEMPTS: u32 = 12;
 
 /// Finish what a crash left behind (a stale timestamp, pending rows) with a
@@ -216,7 +219,7 @@ async fn recover(ctx: Arc<Ctx>, shutdown: Shutdown) {
             Err(e) => tracing::warn!(attempt, "start-up publish pass failed, retrying: {e}"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(worker::retry_delay(attempt)) => {}
+            _ = tokio::time::sleep(worker::retry_delay(ctx.retry_delay, attempt)) => {}
             _ = shutdown.wait() => return,
         }
     }

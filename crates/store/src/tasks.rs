@@ -16,6 +16,8 @@ pub struct NewTask {
     pub action: String,
     pub queue: String,
     pub payload: Option<serde_json::Value>,
+    /// Runs before a task that keeps failing is recorded FAILURE.
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,12 +75,13 @@ impl Store {
         self.db
             .execute_raw(self.stmt(
                 "INSERT INTO rstuf_tasks (task_id, action, queue, payload, state, attempts, max_attempts, available_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'PENDING', 0, 5, $5, $5, $5)",
+                 VALUES ($1, $2, $3, $4, 'PENDING', 0, $5, $6, $6, $6)",
                 vec![
                     task.task_id.clone().into(),
                     task.action.clone().into(),
                     task.queue.clone().into(),
                     text(&task.payload),
+                    (task.max_attempts.clamp(1, i32::MAX as u32) as i32).into(),
                     ts.into(),
                 ],
             ))

@@ -408,6 +408,7 @@ async fn concurrent_claims_never_share_a_task_and_expired_leases_are_redelivered
                     action: "add_artifacts".into(),
                     queue: "metadata_repository".into(),
                     payload: Some(json!({"i": i})),
+                    max_attempts: 5,
                 })
                 .await
                 .unwrap();
@@ -445,6 +446,7 @@ async fn concurrent_claims_never_share_a_task_and_expired_leases_are_redelivered
                 action: "bootstrap".into(),
                 queue: "q".into(),
                 payload: None,
+                max_attempts: 5,
             })
             .await
             .unwrap();
@@ -485,6 +487,36 @@ async fn concurrent_claims_never_share_a_task_and_expired_leases_are_redelivered
         assert_eq!(state, "FAILURE");
         let dead = store.task(&t.task_id).await.unwrap().unwrap();
         assert_eq!(dead.result, Some(json!({"message": "storage unavailable"})));
+
+        // The configured number of runs is the task's: with 2, the second
+        // failure is final.
+        store
+            .enqueue(&NewTask {
+                task_id: "2".repeat(32),
+                action: "add_artifacts".into(),
+                queue: "q".into(),
+                payload: None,
+                max_attempts: 2,
+            })
+            .await
+            .unwrap();
+        let mut states = Vec::new();
+        for _ in 0..2 {
+            let t = store
+                .claim("survivor", StdDuration::from_secs(60))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(t.task_id, "2".repeat(32));
+            assert_eq!(t.max_attempts, 2);
+            states.push(
+                store
+                    .retry_or_fail(&t.task_id, "storage unavailable", StdDuration::ZERO)
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert_eq!(states, ["RETRY", "FAILURE"]);
     }
 }
 

@@ -79,6 +79,8 @@ pub struct Ctx {
     pub wake: Arc<Notify>,
     pub worker_id: String,
     pub lease: Duration,
+    /// The first wait before a failed task runs again (see [`retry_delay`]).
+    pub retry_delay: Duration,
     pub hours_before_expire: i64,
     pub metrics: Arc<crate::api::Metrics>,
     /// Where each committed publish pass is announced to notify plugins.
@@ -197,7 +199,7 @@ async fn run_one(ctx: &Arc<Ctx>, task: rstuf_store::Task) {
         Finish::Done { state, result } => (state.to_string(), result),
         Finish::Retry(error) => {
             tracing::warn!(task = %task.task_id, action = %task.action, "task failed, will retry: {error}");
-            let delay = retry_delay(task.attempts.clamp(0, 6) as u32);
+            let delay = retry_delay(ctx.retry_delay, task.attempts.clamp(0, 6) as u32);
             match ctx.store.retry_or_fail(&task.task_id, &error, delay).await {
                 Ok(state) => ctx
                     .metrics
@@ -229,9 +231,10 @@ pub enum Finish {
     Retry(String),
 }
 
-/// Backoff before retry number `attempts + 1`: 1, 2, 4 … 64 s.
-pub fn retry_delay(attempts: u32) -> Duration {
-    Duration::from_secs(2u64.saturating_pow(attempts.min(6)))
+/// Backoff before retry number `attempts + 1`: `first`, then doubling up
+/// to 64 × `first` (1, 2, 4 … 64 s with the default `first` of 1 s).
+pub fn retry_delay(first: Duration, attempts: u32) -> Duration {
+    first.saturating_mul(2u32.pow(attempts.min(6)))
 }
 
 /// Run one task and say how it ended; the caller records it (the

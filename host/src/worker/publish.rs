@@ -11,6 +11,10 @@
 //! uses fresh version numbers; a crash after it leaves `timestamp.json` one
 //! version behind, which the next pass (and start-up) repairs before doing
 //! anything else.
+//!
+//! [`pass`] runs those steps as one function each, after [`plan`] decides
+//! what the pass publishes: [`reserve`], [`build_and_sign`], [`write`],
+//! [`commit`], [`write_committed_timestamp`].
 
 use super::failpoint::failpoint;
 use super::signer::OnlineKey;
@@ -355,11 +359,75 @@ async fn build_role(
     })
 }
 
+/// What a pass publishes, decided before anything is reserved.
+struct Plan {
+    settings: Settings,
+    online: OnlineKey,
+    /// Delegated roles the online key re-signs, by name.
+    roles: BTreeMap<String, Role>,
+    /// The `signed` part of top-level targets as this pass publishes it.
+    targets_signed: Value,
+    /// Whether top-level targets gets a new version.
+    bump_targets: bool,
+}
+
+/// Everything a pass built and signed: the files to write, and the
+/// database commit that makes them current.
+struct Built {
+    files: Vec<(String, Vec<u8>)>,
+    commit: PublishCommit,
+    /// The new version of every delegated role the pass writes.
+    roles: BTreeMap<String, i64>,
+    announced: crate::notify::Published,
+    targets_version: i64,
+    snapshot_version: i64,
+    snapshot_expires: String,
+}
+
+/// The `timestamp.json` a committed pass writes.
+struct NextTimestamp {
+    version: i64,
+    expires: String,
+}
+
+/// One pass, in the five steps whose order keeps clients safe (see the
+/// module docs): reserve, build and sign, write, commit, timestamp.
 async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishOutcome, WorkError> {
     let started = Instant::now();
+    let Some(mut plan) = plan(ctx, &options).await? else {
+        return Ok(PublishOutcome::default());
+    };
+    let versions = reserve(ctx, token, &plan, &options).await?;
+    let roles = std::mem::take(&mut plan.roles);
+    let mut built = build_and_sign(ctx, &plan, roles, &versions, &options).await?;
+    write(ctx, token, &built.files).await?;
+    let timestamp = commit(ctx, token, &plan.settings, &mut built).await?;
+    write_committed_timestamp(ctx, token, &plan.online, &timestamp, built.snapshot_version).await?;
+
+    let roles: Vec<String> = built.roles.keys().cloned().collect();
+    ctx.metrics.publish(roles.len(), started.elapsed());
+    announce(ctx, &plan, built, timestamp.version);
+    tracing::info!(
+        roles = roles.len(),
+        snapshot = versions["snapshot"],
+        timestamp = timestamp.version,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "published"
+    );
+    Ok(PublishOutcome {
+        roles,
+        snapshot_version: Some(versions["snapshot"]),
+    })
+}
+
+/// Decide what the pass publishes: every delegated role with pending
+/// changes (and those `options` force), except roles signed by offline
+/// keys, whose changes wait in `<role>_SIGNING` for their key holders.
+/// `None` when there is nothing to do. Repairs a `timestamp.json` a
+/// crashed pass left behind first.
+async fn plan(ctx: &Ctx, options: &PublishOptions) -> Result<Option<Plan>, WorkError> {
     let settings = Settings::load(&ctx.store).await?;
-    let root = settings.trusted_root()?;
-    let online = OnlineKey::from_root(&root["signed"])?;
+    let online = OnlineKey::from_root(&settings.trusted_root()?["signed"])?;
     repair_timestamp(ctx, &settings, &online).await?;
 
     let mut roles: BTreeMap<String, Role> = ctx
@@ -378,9 +446,7 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
             }
         }
     }
-    // Roles signed by offline keys are not published by the online key:
-    // their changes wait in `<role>_SIGNING` for the key holders.
-    let targets_now = options
+    let targets_signed = options
         .targets_signed
         .clone()
         .or_else(|| {
@@ -390,7 +456,7 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
                 .cloned()
         })
         .unwrap_or(Value::Null);
-    let offline = offline_roles_of(&targets_now, &online.keyid);
+    let offline = offline_roles_of(&targets_signed, &online.keyid);
     let gone: BTreeSet<&String> = options.deactivate.iter().collect();
     let mut waiting = Vec::new();
     roles.retain(|name, role| {
@@ -404,13 +470,28 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
         ctx.store.put_settings(&pending_signing).await?;
     }
     if roles.is_empty() && !options.has_work() {
-        return Ok(PublishOutcome::default());
+        return Ok(None);
     }
+    Ok(Some(Plan {
+        bump_targets: options.bump_targets || options.targets_signed.is_some(),
+        settings,
+        online,
+        roles,
+        targets_signed,
+    }))
+}
 
-    // Every file name this pass writes gets its version from the
-    // reservations (fenced, committed before any write), never reused.
-    let bump_targets = options.bump_targets || options.targets_signed.is_some();
-    let mut requests: Vec<VersionRequest> = roles
+/// Step 1: reserve the version of every file name the pass writes (a
+/// fenced commit before any write), so no file name is ever written by two
+/// passes.
+async fn reserve(
+    ctx: &Ctx,
+    token: i64,
+    plan: &Plan,
+    options: &PublishOptions,
+) -> Result<BTreeMap<String, i64>, WorkError> {
+    let mut requests: Vec<VersionRequest> = plan
+        .roles
         .values()
         .map(|r| VersionRequest::next(&r.rolename, r.version + 1))
         .collect();
@@ -424,15 +505,15 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
             exact: true,
         });
     }
-    if bump_targets {
+    if plan.bump_targets {
         requests.push(VersionRequest::next(
             "targets",
-            settings.int("TARGETS_VERSION").unwrap_or(1) + 1,
+            plan.settings.int("TARGETS_VERSION").unwrap_or(1) + 1,
         ));
     }
     requests.push(VersionRequest::next(
         "snapshot",
-        settings.int("SNAPSHOT_VERSION").unwrap_or(1) + 1,
+        plan.settings.int("SNAPSHOT_VERSION").unwrap_or(1) + 1,
     ));
     let Some(versions) = ctx
         .store
@@ -444,26 +525,36 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
         ));
     };
     failpoint("publish-after-reserve");
+    Ok(versions)
+}
 
-    // Build and sign every touched role, concurrently (the key vault pools
-    // instances; each signature is one plugin call).
+/// Step 2: build and sign the new version of every role the pass
+/// publishes: the delegated roles (concurrently: the key vault pools
+/// instances, each signature is one plugin call), the offline-signed
+/// documents `options` brings, top-level targets when it changes, and the
+/// snapshot listing them all.
+async fn build_and_sign(
+    ctx: &Ctx,
+    plan: &Plan,
+    roles: BTreeMap<String, Role>,
+    versions: &BTreeMap<String, i64>,
+    options: &PublishOptions,
+) -> Result<Built, WorkError> {
     use futures::stream::{self, StreamExt, TryStreamExt};
-    let built: Vec<BuiltRole> = stream::iter(roles.into_values())
+    let signed_roles: Vec<BuiltRole> = stream::iter(roles.into_values())
         .map(|role| {
-            let online = &online;
-            let settings = &settings;
             let version = versions[&role.rolename];
-            build_role(ctx, online, role, version, settings)
+            build_role(ctx, &plan.online, role, version, &plan.settings)
         })
         .buffer_unordered(16)
         .try_collect()
         .await?;
 
-    let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(built.len() + 2);
+    let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(signed_roles.len() + 2);
     let mut commit = PublishCommit::default();
     let mut new_versions: BTreeMap<String, i64> = BTreeMap::new();
     let mut announced = crate::notify::Published::default();
-    for b in built {
+    for b in signed_roles {
         files.push((
             file_name(&b.role.rolename, b.version as u64),
             to_file_bytes(&b.doc),
@@ -488,10 +579,10 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
     commit.settings.extend(options.settings.iter().cloned());
     commit.deactivate = options.deactivate.clone();
 
-    // Top-level targets.
+    let settings = &plan.settings;
     let mut targets_version = settings.int("TARGETS_VERSION").unwrap_or(1);
-    if bump_targets {
-        let mut signed = targets_now.clone();
+    if plan.bump_targets {
+        let mut signed = plan.targets_signed.clone();
         if !signed.is_object() {
             return Err(WorkError::invalid("no trusted targets metadata"));
         }
@@ -499,7 +590,7 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
         let expires = expires_in(ctx.clock.now(), settings.expiration("targets"));
         signed["version"] = json!(targets_version);
         signed["expires"] = json!(expires);
-        let doc = online.sign_document(&ctx.backends, signed).await?;
+        let doc = plan.online.sign_document(&ctx.backends, signed).await?;
         files.push((
             file_name("targets", targets_version as u64),
             to_file_bytes(&doc),
@@ -518,7 +609,7 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
     meta.insert("targets.json".into(), json!({ "version": targets_version }));
     for r in ctx.store.active_roles().await? {
         let version = new_versions.get(&r.rolename).copied().unwrap_or(r.version);
-        if version >= 1 && !gone.contains(&r.rolename) {
+        if version >= 1 && !options.deactivate.contains(&r.rolename) {
             meta.insert(
                 format!("{}.json", r.rolename),
                 json!({ "version": version }),
@@ -527,7 +618,8 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
     }
     let snapshot_version = versions["snapshot"];
     let snapshot_expires = expires_in(ctx.clock.now(), settings.expiration("snapshot"));
-    let snapshot = online
+    let snapshot = plan
+        .online
         .sign_document(
             &ctx.backends,
             json!({
@@ -543,10 +635,23 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
         file_name("snapshot", snapshot_version as u64),
         to_file_bytes(&snapshot),
     ));
+    Ok(Built {
+        files,
+        commit,
+        roles: new_versions,
+        announced,
+        targets_version,
+        snapshot_version,
+        snapshot_expires,
+    })
+}
 
+/// Step 3: write the role files and the snapshot (nothing references them
+/// yet). A publisher that stalled past its lease must not overwrite files
+/// a newer pass wrote: the lease is checked (and extended) before each
+/// batch.
+async fn write(ctx: &Ctx, token: i64, files: &[(String, Vec<u8>)]) -> Result<(), WorkError> {
     for batch in files.chunks(PUT_BATCH) {
-        // A publisher that stalled past its lease must not overwrite files
-        // a newer pass wrote: check (and extend) the lease before each batch.
         if !ctx
             .store
             .renew_publisher(&ctx.worker_id, token, ctx.lease)
@@ -563,24 +668,39 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
             .map_err(WorkError::plugin)?;
     }
     failpoint("publish-after-files");
+    Ok(())
+}
 
-    let timestamp_version = settings.int("TIMESTAMP_VERSION").unwrap_or(1) + 1;
-    let timestamp_expires = expires_in(ctx.clock.now(), settings.expiration("timestamp"));
+/// Step 4: the database commit, fenced by the lease token: the new
+/// versions become current, the rows they list published, and the
+/// timestamp to write next is recorded (so a crash after this step is
+/// repaired by the next pass).
+async fn commit(
+    ctx: &Ctx,
+    token: i64,
+    settings: &Settings,
+    built: &mut Built,
+) -> Result<NextTimestamp, WorkError> {
+    let timestamp = NextTimestamp {
+        version: settings.int("TIMESTAMP_VERSION").unwrap_or(1) + 1,
+        expires: expires_in(ctx.clock.now(), settings.expiration("timestamp")),
+    };
+    let commit = &mut built.commit;
     commit
         .settings
-        .push(("SNAPSHOT_VERSION".into(), json!(snapshot_version)));
+        .push(("SNAPSHOT_VERSION".into(), json!(built.snapshot_version)));
     commit
         .settings
-        .push(("SNAPSHOT_EXPIRES".into(), json!(snapshot_expires)));
+        .push(("SNAPSHOT_EXPIRES".into(), json!(built.snapshot_expires)));
     commit
         .settings
-        .push(("TIMESTAMP_VERSION".into(), json!(timestamp_version)));
+        .push(("TIMESTAMP_VERSION".into(), json!(timestamp.version)));
     commit
         .settings
-        .push(("TIMESTAMP_EXPIRES".into(), json!(timestamp_expires)));
+        .push(("TIMESTAMP_EXPIRES".into(), json!(timestamp.expires)));
     if !ctx
         .store
-        .commit_publish(&ctx.worker_id, token, &commit)
+        .commit_publish(&ctx.worker_id, token, commit)
         .await?
     {
         return Err(WorkError::Retry(
@@ -588,9 +708,19 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
         ));
     }
     failpoint("publish-after-commit");
-    // The pass is committed. A publisher that stalled here past its lease
-    // leaves the timestamp to the next holder (which repairs it first)
-    // rather than overwrite a newer one.
+    Ok(timestamp)
+}
+
+/// Step 5: `timestamp.json`, which makes the pass visible to clients. A
+/// publisher that stalled past its lease after committing leaves it to the
+/// next holder (which repairs it first) rather than overwrite a newer one.
+async fn write_committed_timestamp(
+    ctx: &Ctx,
+    token: i64,
+    online: &OnlineKey,
+    timestamp: &NextTimestamp,
+    snapshot_version: i64,
+) -> Result<(), WorkError> {
     if ctx
         .store
         .renew_publisher(&ctx.worker_id, token, ctx.lease)
@@ -598,44 +728,41 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
     {
         write_timestamp(
             ctx,
-            &online,
-            timestamp_version,
+            online,
+            timestamp.version,
             snapshot_version,
-            &timestamp_expires,
+            &timestamp.expires,
         )
-        .await?;
+        .await
     } else {
         tracing::warn!(
-            timestamp = timestamp_version,
+            timestamp = timestamp.version,
             "lost the publisher lease after committing; the next pass writes timestamp.json"
         );
+        Ok(())
     }
+}
 
-    let roles: Vec<String> = new_versions.keys().cloned().collect();
-    ctx.metrics.publish(roles.len(), started.elapsed());
-    if !ctx.outbox.is_empty() {
-        announced.roles = new_versions;
-        if bump_targets {
-            announced.roles.insert("targets".into(), targets_version);
-        }
-        announced.roles.insert("snapshot".into(), snapshot_version);
+/// Hand the committed pass to the notify plugins (when any is configured).
+fn announce(ctx: &Ctx, plan: &Plan, built: Built, timestamp_version: i64) {
+    if ctx.outbox.is_empty() {
+        return;
+    }
+    let mut announced = built.announced;
+    announced.roles = built.roles;
+    if plan.bump_targets {
         announced
             .roles
-            .insert("timestamp".into(), timestamp_version);
-        ctx.outbox
-            .publish(announced.event(rstuf_tuf::format::format_time(ctx.clock.now())));
+            .insert("targets".into(), built.targets_version);
     }
-    tracing::info!(
-        roles = roles.len(),
-        snapshot = snapshot_version,
-        timestamp = timestamp_version,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "published"
-    );
-    Ok(PublishOutcome {
-        roles,
-        snapshot_version: Some(snapshot_version),
-    })
+    announced
+        .roles
+        .insert("snapshot".into(), built.snapshot_version);
+    announced
+        .roles
+        .insert("timestamp".into(), timestamp_version);
+    ctx.outbox
+        .publish(announced.event(rstuf_tuf::format::format_time(ctx.clock.now())));
 }
 
 /// Custom roles whose keys are not just the online key (their new

@@ -82,6 +82,7 @@ async fn poison_artifacts_never_stop_publishing() {
                 {"path": "poison/task.txt", "info": {"length": 1, "hashes": {"sha256": sha(3)}, "custom": {"ratio": 0.5}}},
                 artifact("poison/innocent.txt", 9),
             ]})),
+            max_attempts: 5,
         })
         .await
         .unwrap();

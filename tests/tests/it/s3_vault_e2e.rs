@@ -43,14 +43,16 @@ fn entry(name: &str, file: &str, config: Value, host: String) -> PluginEntry {
 /// The service on storage-s3 (bucket `BUCKET`, prefix `metadata`) and
 /// keyvault-vault, each granted only its server's host and retrying a
 /// failed call `retries` times, bootstrapped with `bins` hash bins and the
-/// transit key `rstuf-online` (hex `public`) as online key; with the
-/// bootstrap payload.
+/// transit key `rstuf-online` (hex `public`) as online key; a failed task
+/// runs `attempts` times, the first retry after `retry_ms` (doubling after
+/// that). With the bootstrap payload.
 async fn s3_vault_service(
     s3: &SeaweedFs,
     bao: &OpenBao,
     public: &str,
     bins: u32,
     retries: u32,
+    (attempts, retry_ms): (u32, u64),
 ) -> (TestService, Value) {
     let storage = entry(
         "storage",
@@ -71,6 +73,8 @@ async fn s3_vault_service(
     let svc = start_configured(&[], |c| {
         c.plugins.storage = storage;
         c.plugins.keyvaults = vec![vault];
+        c.queue.max_attempts = attempts;
+        c.queue.retry_delay_ms = retry_ms;
     })
     .await;
     let payload = svc.ceremony(&[
@@ -92,7 +96,8 @@ async fn s3_and_vault_backends_publish_a_verifiable_repository() {
     bao.create_key("rstuf-online", "ed25519").await;
     let public = vault_ed25519_public(&bao, "rstuf-online").await;
 
-    let (svc, payload) = s3_vault_service(&s3, &bao, &public, 8, 1).await;
+    // A task that cannot publish fails after a second, quick attempt.
+    let (svc, payload) = s3_vault_service(&s3, &bao, &public, 8, 1, (2, 100)).await;
     let adds: Vec<Value> = (0..6)
         .map(|i| artifact(&format!("pkg/{i}.tar.gz"), 100 + i))
         .collect();
@@ -194,7 +199,9 @@ async fn s3_and_vault_stopped_mid_publish_the_work_completes_when_they_return() 
     bao.enable_transit().await;
     bao.create_key("rstuf-online", "ed25519").await;
     let public = vault_ed25519_public(&bao, "rstuf-online").await;
-    let (svc, _) = s3_vault_service(&s3, &bao, &public, 256, 0).await;
+    // Retried every few hundred milliseconds, for over a minute: the task
+    // runs again soon after a server is back, and outlasts its restart.
+    let (svc, _) = s3_vault_service(&s3, &bao, &public, 256, 0, (12, 200)).await;
 
     // One add touching every bin; S3 stops as soon as the first new bin
     // files appear, while the pass is still writing. Whether the stop lands
