@@ -9,7 +9,7 @@ use crate::client::Client;
 use crate::error::{local, CliError, CliResult};
 use crate::keys::{
     default_name, load_private_key, load_public_key, write_atomic, PasswordSource, PrivateKey,
-    PublicKey,
+    PublicKey, TufKeyForm as _,
 };
 use crate::output::Output;
 use crate::send;

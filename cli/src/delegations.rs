@@ -7,7 +7,7 @@
 use crate::ceremony::{check_delegations, read_delegations, split_file_arg};
 use crate::client::Client;
 use crate::error::{local, CliError, CliResult};
-use crate::keys::{default_name, load_public_key, write_atomic};
+use crate::keys::{default_name, load_public_key, write_atomic, TufKeyForm as _};
 use crate::output::Output;
 use crate::send;
 use serde_json::{json, Map, Value};

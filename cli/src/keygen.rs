@@ -2,7 +2,7 @@
 //! with a password when one is given) plus `FILE.pub`, and its TUF key JSON.
 
 use crate::error::{local, CliResult};
-use crate::keys::{pub_path, write_atomic, KeyKind, PasswordSource, PrivateKey};
+use crate::keys::{pub_path, write_atomic, KeyKind, PasswordSource, PrivateKey, TufKeyForm as _};
 use crate::output::Output;
 use serde_json::json;
 use std::path::Path;
@@ -30,7 +30,7 @@ pub fn keygen(args: KeygenArgs<'_>, out: &Output) -> CliResult<()> {
         .as_ref()
         .map(PasswordSource::read)
         .transpose()?;
-    let key = PrivateKey::generate(args.kind)?;
+    let key = PrivateKey::generate(args.kind.into())?;
     let pem = key.to_pem(password.as_ref().map(|p| p.as_bytes()))?;
     let public_pem = key.public_pem()?;
     let public = key.public()?;

@@ -1,42 +1,30 @@
-//! The administrator's offline keys: generating them (`rstuf admin keygen`),
-//! loading PEM files (PKCS#8 private keys, encrypted or not, and SPKI public
-//! keys), the TUF key JSON with spec-exact keyids, and signing with the TUF
-//! schemes (raw Ed25519; DER ECDSA P-256 over SHA-256; RSASSA-PSS SHA-256
-//! with a 32-byte salt).
+//! The administrator's offline keys in the CLI: key files on disk (bounded
+//! reads, atomic writes, `FILE.pub` companions, names from file names),
+//! where passwords come from, and the TUF key objects the CLI writes into
+//! metadata (with `x-rstuf-key-name` and the online key URI) with
+//! spec-exact keyids. Parsing, generating, encoding and signing are
+//! `rstuf-keys`, shared with the keyvault-file plugin.
 //!
 //! These keys never go near the server: the service signs with its own
 //! online key through a key-vault plugin.
 
 use crate::error::{local, CliError, CliResult};
-use ed25519_dalek::pkcs8::DecodePrivateKey as _;
-use p256::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
-use pkcs8::der::{Decode as _, SecretDocument};
-use rand_core::{OsRng, RngCore as _};
-use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Signer as _};
 use rstuf_tuf::keys::Key;
 use serde_json::{json, Map, Value};
-use sha2::Sha256;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-/// RSA modulus size of generated keys.
-pub const RSA_BITS: usize = 3072;
-/// RSA-PSS salt length of `rsassa-pss-sha256` (the SHA-256 digest length).
-const PSS_SALT_LEN: usize = 32;
-/// Key files larger than this are not keys.
-const MAX_KEY_FILE: u64 = 64 * 1024;
-/// scrypt cost for encrypted key files: N = 2^15, r = 8, p = 1 (32 MiB), so
-/// the key-vault plugin can also open them inside its memory cap.
-const SCRYPT_LOG_N: u8 = 15;
+pub use rstuf_keys::{PrivateKey, PublicKey, MAX_KEY_FILE};
 
 pub const KEY_NAME_FIELD: &str = "x-rstuf-key-name";
 pub const ONLINE_URI_FIELD: &str = "x-rstuf-online-key-uri";
 
-const OID_ED25519: &str = "1.3.101.112";
-const OID_EC: &str = "1.2.840.10045.2.1";
-const OID_P256: &str = "1.2.840.10045.3.1.7";
-const OID_RSA: &str = "1.2.840.113549.1.1.1";
+impl From<rstuf_keys::KeyError> for CliError {
+    fn from(e: rstuf_keys::KeyError) -> CliError {
+        local(e)
+    }
+}
 
 /// Key types `rstuf admin keygen` makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,31 +34,40 @@ pub enum KeyKind {
     Rsa,
 }
 
-/// A private key, ready to sign.
-pub enum PrivateKey {
-    Ed25519(ed25519_dalek::SigningKey),
-    Ecdsa(p256::ecdsa::SigningKey),
-    Rsa(Box<rsa::RsaPrivateKey>),
-}
-
-impl std::fmt::Debug for PrivateKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PrivateKey({})", self.public_parts_kind())
+impl From<KeyKind> for rstuf_keys::KeyKind {
+    fn from(kind: KeyKind) -> rstuf_keys::KeyKind {
+        match kind {
+            KeyKind::Ed25519 => rstuf_keys::KeyKind::Ed25519,
+            KeyKind::Ecdsa => rstuf_keys::KeyKind::Ecdsa,
+            KeyKind::Rsa => rstuf_keys::KeyKind::Rsa,
+        }
     }
 }
 
-/// The TUF view of a public key: `keytype`, `scheme`, `keyval.public`,
-/// byte for byte what securesystemslib writes for the same key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey {
-    pub keytype: &'static str,
-    pub scheme: &'static str,
-    pub public: String,
+/// The TUF key objects the CLI writes for a public key.
+pub trait TufKeyForm {
+    /// The TUF key object, with `x-rstuf-key-name` (and the online key URI).
+    fn tuf_key(&self, name: Option<&str>, online_uri: Option<&str>) -> Value;
+
+    /// Keyid of the key object with `name` (and URI): SHA-256 of its
+    /// canonical JSON, custom fields included.
+    fn keyid(&self, name: Option<&str>, online_uri: Option<&str>) -> String {
+        keyid_of(&self.tuf_key(name, online_uri))
+    }
+
+    /// Keyid of the bare key (no custom fields): how securesystemslib names
+    /// a key before a name is attached, and the `fn:` file name upstream's
+    /// ceremony gives the online key.
+    fn bare_keyid(&self) -> String {
+        self.keyid(None, None)
+    }
+
+    /// Is `key` (a TUF key object) this key material?
+    fn matches(&self, key: &Value) -> bool;
 }
 
-impl PublicKey {
-    /// The TUF key object, with `x-rstuf-key-name` (and the online key URI).
-    pub fn tuf_key(&self, name: Option<&str>, online_uri: Option<&str>) -> Value {
+impl TufKeyForm for PublicKey {
+    fn tuf_key(&self, name: Option<&str>, online_uri: Option<&str>) -> Value {
         let mut key = Map::new();
         key.insert("keytype".into(), self.keytype.into());
         key.insert("scheme".into(), self.scheme.into());
@@ -84,21 +81,7 @@ impl PublicKey {
         Value::Object(key)
     }
 
-    /// Keyid of the key object with `name` (and URI): SHA-256 of its
-    /// canonical JSON, custom fields included.
-    pub fn keyid(&self, name: Option<&str>, online_uri: Option<&str>) -> String {
-        keyid_of(&self.tuf_key(name, online_uri))
-    }
-
-    /// Keyid of the bare key (no custom fields): how securesystemslib names
-    /// a key before a name is attached, and the `fn:` file name upstream's
-    /// ceremony gives the online key.
-    pub fn bare_keyid(&self) -> String {
-        self.keyid(None, None)
-    }
-
-    /// Is `key` (a TUF key object) this key material?
-    pub fn matches(&self, key: &Value) -> bool {
+    fn matches(&self, key: &Value) -> bool {
         Key::from_value(key).is_ok_and(|k| {
             k.scheme_name() == self.scheme && k.public().trim() == self.public.trim()
         })
@@ -109,192 +92,11 @@ pub fn keyid_of(key: &Value) -> String {
     Key::from_value(key).map(|k| k.keyid()).unwrap_or_default()
 }
 
-impl PrivateKey {
-    /// A new random key (RSA: 3072 bits).
-    pub fn generate(kind: KeyKind) -> CliResult<PrivateKey> {
-        Ok(match kind {
-            KeyKind::Ed25519 => {
-                PrivateKey::Ed25519(ed25519_dalek::SigningKey::generate(&mut OsRng))
-            }
-            KeyKind::Ecdsa => PrivateKey::Ecdsa(p256::ecdsa::SigningKey::random(&mut OsRng)),
-            KeyKind::Rsa => PrivateKey::Rsa(Box::new(
-                rsa::RsaPrivateKey::new(&mut OsRng, RSA_BITS)
-                    .map_err(|e| local(format!("generating an RSA key failed: {e}")))?,
-            )),
-        })
-    }
-
-    fn public_parts_kind(&self) -> &'static str {
-        match self {
-            PrivateKey::Ed25519(_) => "ed25519",
-            PrivateKey::Ecdsa(_) => "ecdsa",
-            PrivateKey::Rsa(_) => "rsa",
-        }
-    }
-
-    /// The public half in TUF form.
-    pub fn public(&self) -> CliResult<PublicKey> {
-        let pem_err = |e: &dyn std::fmt::Display| local(format!("encoding a public key: {e}"));
-        Ok(match self {
-            PrivateKey::Ed25519(k) => PublicKey {
-                keytype: "ed25519",
-                scheme: "ed25519",
-                public: hex::encode(k.verifying_key().as_bytes()),
-            },
-            PrivateKey::Ecdsa(k) => PublicKey {
-                keytype: "ecdsa",
-                scheme: "ecdsa-sha2-nistp256",
-                public: k
-                    .verifying_key()
-                    .to_public_key_pem(LineEnding::LF)
-                    .map_err(|e| pem_err(&e))?,
-            },
-            PrivateKey::Rsa(k) => PublicKey {
-                keytype: "rsa",
-                scheme: "rsassa-pss-sha256",
-                public: k
-                    .to_public_key()
-                    .to_public_key_pem(LineEnding::LF)
-                    .map_err(|e| pem_err(&e))?,
-            },
-        })
-    }
-
-    /// The public key as a PEM SubjectPublicKeyInfo file.
-    pub fn public_pem(&self) -> CliResult<String> {
-        let pem_err = |e: &dyn std::fmt::Display| local(format!("encoding a public key: {e}"));
-        match self {
-            PrivateKey::Ed25519(k) => {
-                use ed25519_dalek::pkcs8::EncodePublicKey as _;
-                k.verifying_key()
-                    .to_public_key_pem(LineEnding::LF)
-                    .map_err(|e| pem_err(&e))
-            }
-            PrivateKey::Ecdsa(_) | PrivateKey::Rsa(_) => Ok(self.public()?.public),
-        }
-    }
-
-    /// Unencrypted PKCS#8 DER (PKCS#8 v1 for Ed25519, as python
-    /// `cryptography` writes it).
-    fn pkcs8_der(&self) -> CliResult<SecretDocument> {
-        let enc = |e: &dyn std::fmt::Display| local(format!("encoding the private key: {e}"));
-        match self {
-            PrivateKey::Ed25519(k) => {
-                use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-                ed25519_dalek::pkcs8::KeypairBytes {
-                    secret_key: k.to_bytes(),
-                    public_key: None,
-                }
-                .to_pkcs8_der()
-                .map_err(|e| enc(&e))
-            }
-            PrivateKey::Ecdsa(k) => k.to_pkcs8_der().map_err(|e| enc(&e)),
-            PrivateKey::Rsa(k) => {
-                use rsa::pkcs8::EncodePrivateKey as _;
-                k.to_pkcs8_der().map_err(|e| enc(&e))
-            }
-        }
-    }
-
-    /// PKCS#8 PEM; encrypted (PBES2: scrypt + AES-256-CBC) with `password`.
-    pub fn to_pem(&self, password: Option<&[u8]>) -> CliResult<Zeroizing<String>> {
-        let der = self.pkcs8_der()?;
-        let enc = |e: &dyn std::fmt::Display| local(format!("encoding the private key: {e}"));
-        match password {
-            None => der
-                .to_pem("PRIVATE KEY", LineEnding::LF)
-                .map_err(|e| enc(&e)),
-            Some(password) => {
-                let mut salt = [0u8; 16];
-                let mut iv = [0u8; 16];
-                OsRng.fill_bytes(&mut salt);
-                OsRng.fill_bytes(&mut iv);
-                let scrypt = pkcs8::pkcs5::scrypt::Params::new(SCRYPT_LOG_N, 8, 1, 32)
-                    .map_err(|e| enc(&e))?;
-                let params = pkcs8::pkcs5::pbes2::Parameters::scrypt_aes256cbc(scrypt, &salt, &iv)
-                    .map_err(|e| enc(&e))?;
-                let encrypted = params
-                    .encrypt(password, der.as_bytes())
-                    .map_err(|e| enc(&e))?;
-                let info = pkcs8::EncryptedPrivateKeyInfo {
-                    encryption_algorithm: params.into(),
-                    encrypted_data: &encrypted,
-                };
-                let doc = SecretDocument::try_from(info).map_err(|e| enc(&e))?;
-                doc.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
-                    .map_err(|e| enc(&e))
-            }
-        }
-    }
-
-    /// Sign `message` with the key's TUF scheme.
-    pub fn sign(&self, message: &[u8]) -> CliResult<Vec<u8>> {
-        Ok(match self {
-            PrivateKey::Ed25519(k) => k.sign(message).to_bytes().to_vec(),
-            PrivateKey::Ecdsa(k) => {
-                let sig: p256::ecdsa::Signature = k.sign(message);
-                sig.to_der().as_bytes().to_vec()
-            }
-            PrivateKey::Rsa(k) => {
-                let signer =
-                    rsa::pss::SigningKey::<Sha256>::new_with_salt_len((**k).clone(), PSS_SALT_LEN);
-                signer
-                    .try_sign_with_rng(&mut OsRng, message)
-                    .map_err(|e| local(format!("RSA-PSS signing failed: {e}")))?
-                    .to_vec()
-            }
-        })
-    }
-
-    fn from_pkcs8_der(name: &str, der: &[u8]) -> CliResult<PrivateKey> {
-        let info = pkcs8::PrivateKeyInfo::from_der(der)
-            .map_err(|e| local(format!("{name}: malformed PKCS#8 private key ({e})")))?;
-        let oid = info.algorithm.oid.to_string();
-        let bad = |e: &dyn std::fmt::Display| local(format!("{name}: {e}"));
-        match oid.as_str() {
-            OID_ED25519 => ed25519_dalek::SigningKey::from_pkcs8_der(der)
-                .map(PrivateKey::Ed25519)
-                .map_err(|e| bad(&e)),
-            OID_EC => {
-                let curve = info
-                    .algorithm
-                    .parameters_oid()
-                    .map(|o| o.to_string())
-                    .unwrap_or_default();
-                if curve != OID_P256 {
-                    return Err(local(format!(
-                        "{name}: only ECDSA keys on P-256 (ecdsa-sha2-nistp256) are supported"
-                    )));
-                }
-                p256::SecretKey::from_pkcs8_der(der)
-                    .map(|k| PrivateKey::Ecdsa(k.into()))
-                    .map_err(|e| bad(&e))
-            }
-            OID_RSA => {
-                use rsa::pkcs8::DecodePrivateKey as _;
-                rsa::RsaPrivateKey::from_pkcs8_der(der)
-                    .map(|k| PrivateKey::Rsa(Box::new(k)))
-                    .map_err(|e| bad(&e))
-            }
-            other => Err(local(format!(
-                "{name}: key algorithm {other} is not supported (ed25519, ecdsa P-256, rsa)"
-            ))),
-        }
-    }
-}
-
 /// A key file as found on disk.
-pub enum KeyFile {
-    /// A private key (decrypted if it was encrypted).
-    Private(PrivateKey),
-    /// A public key only.
-    Public(PublicKey),
-    /// An encrypted private key that was not decrypted (no password given).
-    Encrypted,
-}
+pub type KeyFile = rstuf_keys::Pem;
 
 /// Read a PEM file, bounded in size.
-fn read_pem(path: &Path) -> CliResult<String> {
+fn read_pem(path: &Path) -> CliResult<Vec<u8>> {
     let meta = std::fs::metadata(path)
         .map_err(|e| local(format!("cannot read key file {}: {e}", path.display())))?;
     if meta.len() > MAX_KEY_FILE {
@@ -304,120 +106,15 @@ fn read_pem(path: &Path) -> CliResult<String> {
             meta.len()
         )));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| local(format!("cannot read key file {}: {e}", path.display())))?;
-    String::from_utf8(bytes).map_err(|_| local(format!("{} is not a PEM key file", path.display())))
+    std::fs::read(path).map_err(|e| local(format!("cannot read key file {}: {e}", path.display())))
 }
 
-/// The first PEM block in `text`, ignoring text around it.
-fn first_pem_block(text: &str) -> Option<&str> {
-    let start = text.find("-----BEGIN ")?;
-    let end_marker = start + text[start..].find("-----END ")?;
-    let end = text[end_marker..]
-        .find('\n')
-        .map_or(text.len(), |i| end_marker + i + 1);
-    Some(&text[start..end])
-}
-
-/// Load a key file: a PKCS#8 private key (`PRIVATE KEY`, or `ENCRYPTED
-/// PRIVATE KEY` decrypted with `password` when given) or a public key
-/// (`PUBLIC KEY`, SubjectPublicKeyInfo).
+/// Load a key file: a private key (PKCS#8, encrypted PKCS#8 decrypted with
+/// `password` when given, PKCS#1 or SEC1) or a public key (`PUBLIC KEY`,
+/// SubjectPublicKeyInfo).
 pub fn load_key_file(path: &Path, password: Option<&str>) -> CliResult<KeyFile> {
     let name = path.display().to_string();
-    let text = read_pem(path)?;
-    let block = first_pem_block(&text)
-        .ok_or_else(|| local(format!("{name}: no PEM block found (not a key file)")))?;
-    if block.contains("Proc-Type:") {
-        return Err(local(format!(
-            "{name}: legacy OpenSSL-encrypted PEM is not supported; convert it with `openssl pkcs8 -topk8`"
-        )));
-    }
-    let (label, doc) = SecretDocument::from_pem(block)
-        .map_err(|e| local(format!("{name}: malformed PEM ({e})")))?;
-    match label {
-        "PRIVATE KEY" => Ok(KeyFile::Private(PrivateKey::from_pkcs8_der(
-            &name,
-            doc.as_bytes(),
-        )?)),
-        "ENCRYPTED PRIVATE KEY" => {
-            let Some(password) = password else {
-                return Ok(KeyFile::Encrypted);
-            };
-            let info = pkcs8::EncryptedPrivateKeyInfo::from_der(doc.as_bytes())
-                .map_err(|e| local(format!("{name}: malformed encrypted key ({e})")))?;
-            let wrong = || local(format!("wrong password for key file {name}"));
-            let decrypted = match info.decrypt(password) {
-                Ok(d) => d,
-                Err(pkcs8::Error::EncryptedPrivateKey(
-                    pkcs8::pkcs5::Error::DecryptFailed | pkcs8::pkcs5::Error::EncryptFailed,
-                ))
-                | Err(pkcs8::Error::Asn1(_)) => return Err(wrong()),
-                Err(e) => {
-                    return Err(local(format!(
-                        "{name}: unsupported key encryption ({e})"
-                    )))
-                }
-            };
-            if pkcs8::PrivateKeyInfo::from_der(decrypted.as_bytes()).is_err() {
-                return Err(wrong());
-            }
-            Ok(KeyFile::Private(PrivateKey::from_pkcs8_der(
-                &name,
-                decrypted.as_bytes(),
-            )?))
-        }
-        "PUBLIC KEY" => Ok(KeyFile::Public(public_from_spki(&name, doc.as_bytes())?)),
-        other => Err(local(format!(
-            "{name}: PEM label '{other}' is not supported (PKCS#8 'PRIVATE KEY', 'ENCRYPTED PRIVATE KEY' or 'PUBLIC KEY')"
-        ))),
-    }
-}
-
-/// A TUF public key from SubjectPublicKeyInfo DER.
-fn public_from_spki(name: &str, der: &[u8]) -> CliResult<PublicKey> {
-    use pkcs8::spki::DecodePublicKey as _;
-    let spki = pkcs8::spki::SubjectPublicKeyInfoRef::from_der(der)
-        .map_err(|e| local(format!("{name}: malformed public key ({e})")))?;
-    let bad = |e: &dyn std::fmt::Display| local(format!("{name}: {e}"));
-    match spki.algorithm.oid.to_string().as_str() {
-        OID_ED25519 => {
-            let vk = ed25519_dalek::VerifyingKey::from_public_key_der(der).map_err(|e| bad(&e))?;
-            Ok(PublicKey {
-                keytype: "ed25519",
-                scheme: "ed25519",
-                public: hex::encode(vk.as_bytes()),
-            })
-        }
-        OID_EC => {
-            let curve = spki
-                .algorithm
-                .parameters_oid()
-                .map(|o| o.to_string())
-                .unwrap_or_default();
-            if curve != OID_P256 {
-                return Err(local(format!(
-                    "{name}: only ECDSA keys on P-256 (ecdsa-sha2-nistp256) are supported"
-                )));
-            }
-            let pk = p256::PublicKey::from_public_key_der(der).map_err(|e| bad(&e))?;
-            Ok(PublicKey {
-                keytype: "ecdsa",
-                scheme: "ecdsa-sha2-nistp256",
-                public: pk.to_public_key_pem(LineEnding::LF).map_err(|e| bad(&e))?,
-            })
-        }
-        OID_RSA => {
-            let pk = rsa::RsaPublicKey::from_public_key_der(der).map_err(|e| bad(&e))?;
-            Ok(PublicKey {
-                keytype: "rsa",
-                scheme: "rsassa-pss-sha256",
-                public: pk.to_public_key_pem(LineEnding::LF).map_err(|e| bad(&e))?,
-            })
-        }
-        other => Err(local(format!(
-            "{name}: key algorithm {other} is not supported (ed25519, ecdsa P-256, rsa)"
-        ))),
-    }
+    Ok(rstuf_keys::Pem::parse(&name, &read_pem(path)?, password)?)
 }
 
 /// Where a password comes from.
@@ -512,7 +209,7 @@ pub fn load_private_key(
 pub fn load_public_key(path: &Path, password: Option<&PasswordSource>) -> CliResult<PublicKey> {
     match load_key_file(path, None)? {
         KeyFile::Public(p) => Ok(p),
-        KeyFile::Private(k) => k.public(),
+        KeyFile::Private(k) => Ok(k.public()?),
         KeyFile::Encrypted => {
             let companion = pub_path(path);
             if companion.is_file() {
@@ -579,9 +276,11 @@ pub fn write_atomic(dest: &Path, data: &[u8], mode: u32, overwrite: bool) -> Cli
             dest.display()
         )));
     }
-    let mut rnd = [0u8; 8];
-    OsRng.fill_bytes(&mut rnd);
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", hex::encode(rnd)));
+    // Unique enough for one writer; `create_new` refuses a collision.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = dir.join(format!(".{file_name}.{}.{nanos}.tmp", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -625,7 +324,7 @@ mod tests {
     use super::*;
 
     fn round_trip(kind: KeyKind, password: Option<&str>) {
-        let key = PrivateKey::generate(kind).unwrap();
+        let key = PrivateKey::generate(kind.into()).unwrap();
         let public = key.public().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.pem");

@@ -5,7 +5,7 @@
 use crate::ceremony::{sign_checked, SignatureOut};
 use crate::client::Client;
 use crate::error::{local, CliError, CliResult};
-use crate::keys::{load_private_key, write_atomic, PasswordSource};
+use crate::keys::{load_private_key, write_atomic, PasswordSource, TufKeyForm as _};
 use crate::output::Output;
 use crate::send;
 use serde::Deserialize;

@@ -13,7 +13,9 @@
 use crate::ceremony::{sign_checked, split_file_arg, SignatureOut};
 use crate::client::Client;
 use crate::error::{local, CliError, CliResult};
-use crate::keys::{default_name, load_private_key, load_public_key, write_atomic, PasswordSource};
+use crate::keys::{
+    default_name, load_private_key, load_public_key, write_atomic, PasswordSource, TufKeyForm as _,
+};
 use crate::output::Output;
 use crate::send;
 use rstuf_tuf::verify::verify_delegate;

@@ -256,17 +256,21 @@ pub struct PublicKey {
     pub public: String,
 }
 
-/// PEM `PUBLIC KEY` for a DER SubjectPublicKeyInfo, as python
-/// `cryptography` writes it (64 columns, `\n`, final newline).
-pub fn spki_pem(der: &[u8]) -> String {
-    let encoded = B64.encode(der);
-    let mut out = String::from("-----BEGIN PUBLIC KEY-----\n");
-    for line in encoded.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).unwrap_or_default());
-        out.push('\n');
+/// The TUF `keyval.public` of the key `id`'s DER SubjectPublicKeyInfo,
+/// which must be a `kind` key: PEM as python `cryptography` writes it
+/// (64 columns, `\n`, final newline), through `rstuf-keys`, which also
+/// checks the key really is one.
+pub fn spki_pem(id: &str, kind: KeyKind, der: &[u8]) -> Result<String, Error> {
+    let public = rstuf_keys::PublicKey::from_spki_der(&format!("KMS key '{id}'"), der)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    if public.keytype != kind.keytype() {
+        return Err(Error::Internal(format!(
+            "KMS key '{id}': its public key is {}, not the {} its spec says",
+            public.keytype,
+            kind.keytype()
+        )));
     }
-    out.push_str("-----END PUBLIC KEY-----\n");
-    out
+    Ok(public.public)
 }
 
 /// Interpret a `GetPublicKey` response for the key `id`.
@@ -307,7 +311,7 @@ pub fn key_from_response(id: &str, v: &Value) -> Result<(KeyKind, String), Error
         .ok_or_else(|| {
             Error::Internal(format!("KMS key '{id}': response has no DER public key"))
         })?;
-    Ok((kind, spki_pem(&der)))
+    Ok((kind, spki_pem(id, kind, &der)?))
 }
 
 /// The `Sign` request body for `message`.
@@ -697,22 +701,32 @@ mod tests {
 
     #[test]
     fn key_specs_become_tuf_keys() {
-        let der = [0x30u8, 0x59, 0x30, 0x13];
-        let v = json!({"KeyUsage":"SIGN_VERIFY","KeySpec":"ECC_NIST_P256","SigningAlgorithms":["ECDSA_SHA_256"],"PublicKey":B64.encode(der)});
+        // Real SubjectPublicKeyInfos (python `cryptography`), base64 as KMS
+        // returns them.
+        const P256: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEwuqcVksnOtcBeyEmh/1XWR5zLqy3TyIVzBB3P8R7Xwf64H8tORqLM9XtJAgX99e0aDNi3PUzxmyQzOG9kCNbbg==";
+        const RSA: &str = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuyPtuH2aRqSuBiK4ZRC/3Z5NFmHTeJ2NMYF2cU/uSDJiXymiOXbaWWh7nFigX4o8BtqMJXzlNSqDGCdjPrvUoDj5WVqromgcjYkGzn7Bq8vmBOiQdyzHjLrn9T20Va04qzYvm+aNPeoK5DNXJYbNcbAjPurkqjWqNDB/q9F5nmVxEbKO1/7SfRpW+tnD+IWG/ITn4F81CZIZmDKlzOdvXo1LEkljbb54+QTP/4uVCTM57XHa8Q8DmTt3u/via/gB8HvaX/3nccaoy7V8QHEwUCO0ksq1lNadsXsoybONWbo2qWvPVfYSmjVcuw75e6D3g/PhxpMLtD0PWxreT/YYiwIDAQAB";
+        let v = json!({"KeyUsage":"SIGN_VERIFY","KeySpec":"ECC_NIST_P256","SigningAlgorithms":["ECDSA_SHA_256"],"PublicKey":P256});
         let (kind, pem) = key_from_response("k", &v).unwrap();
         assert_eq!(
             (kind.keytype(), kind.scheme()),
             ("ecdsa", "ecdsa-sha2-nistp256")
         );
-        assert!(
-            pem.starts_with("-----BEGIN PUBLIC KEY-----\nMFkwEw==\n")
-                && pem.ends_with("-----END PUBLIC KEY-----\n")
+        assert_eq!(
+            pem,
+            "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEwuqcVksnOtcBeyEmh/1XWR5zLqy3\nTyIVzBB3P8R7Xwf64H8tORqLM9XtJAgX99e0aDNi3PUzxmyQzOG9kCNbbg==\n-----END PUBLIC KEY-----\n"
         );
-        let v = json!({"KeyUsage":"SIGN_VERIFY","CustomerMasterKeySpec":"RSA_3072","PublicKey":B64.encode(der)});
+        let v =
+            json!({"KeyUsage":"SIGN_VERIFY","CustomerMasterKeySpec":"RSA_3072","PublicKey":RSA});
         assert_eq!(
             key_from_response("k", &v).unwrap().0.scheme(),
             "rsassa-pss-sha256"
         );
+        // A public key that is not what the spec says, or not a key.
+        let v = json!({"KeyUsage":"SIGN_VERIFY","KeySpec":"RSA_2048","PublicKey":P256});
+        let err = format!("{:?}", key_from_response("k", &v).unwrap_err());
+        assert!(err.contains("ecdsa, not the rsa"), "{err}");
+        let v = json!({"KeyUsage":"SIGN_VERIFY","KeySpec":"ECC_NIST_P256","PublicKey":B64.encode([0x30u8, 0x59, 0x30, 0x13])});
+        assert!(key_from_response("k", &v).is_err());
         for (v, want) in [
             (
                 json!({"KeyUsage":"ENCRYPT_DECRYPT","KeySpec":"RSA_2048"}),

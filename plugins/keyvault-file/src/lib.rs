@@ -7,12 +7,12 @@
 //! sandboxed plugin: the host only ever receives public keys and
 //! signatures, and the plugin sees only the key directory it is granted.
 //!
-//! The logic lives in [`keys`] (PEM parsing, TUF schemes) and [`vault`]
-//! (configuration, URIs, cache), which are plain Rust tested natively
-//! against python `cryptography`; this file only adapts them to the
-//! generated bindings, which exist only when compiling for `wasm32`.
+//! The logic lives in `rstuf-keys` (PEM parsing, TUF schemes, shared with
+//! the CLI) and [`vault`] (configuration, URIs, cache), which are plain
+//! Rust tested natively against python `cryptography`; this file only
+//! adapts them to the generated bindings, which exist only when compiling
+//! for `wasm32`.
 
-pub mod keys;
 pub mod vault;
 
 #[cfg(target_arch = "wasm32")]

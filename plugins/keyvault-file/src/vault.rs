@@ -8,7 +8,7 @@
 //! Passwords are secrets: they are held in zeroizing strings, never
 //! formatted into an error or log text, and `Vault` has no `Debug`.
 
-use crate::keys::{KeyError, PrivateKey, MAX_KEY_FILE};
+use rstuf_keys::{KeyError, PrivateKey, MAX_KEY_FILE};
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::PathBuf;
@@ -274,7 +274,7 @@ fn read_key_file(path: &std::path::Path, file: &str) -> Result<Zeroizing<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::tests::{generate_keys, python_verifies, PASSWORD};
+    use rstuf_keys::testing::{generate_keys, python_verifies, PASSWORD};
 
     fn vault(dir: &std::path::Path, extra: serde_json::Value) -> Vault {
         let mut config = serde_json::json!({ "dir": dir.to_str().unwrap() });

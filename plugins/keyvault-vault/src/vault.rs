@@ -373,8 +373,18 @@ impl TransitKey {
                     }
                     hex::encode(raw)
                 }
-                KeyKind::EcdsaP256 | KeyKind::Rsa => normalize_spki_pem(public)
-                    .map_err(|e| Error::Internal(format!("key '{name}' v{version}: {e}")))?,
+                KeyKind::EcdsaP256 | KeyKind::Rsa => {
+                    let spki = normalize_spki_pem(public)
+                        .map_err(|e| Error::Internal(format!("key '{name}' v{version}: {e}")))?;
+                    if spki.keytype != kind.keytype() {
+                        return Err(Error::Internal(format!(
+                            "key '{name}' v{version}: its public key is {}, not {}",
+                            spki.keytype,
+                            kind.keytype()
+                        )));
+                    }
+                    spki.public
+                }
             };
             publics.insert(version, public);
         }
@@ -397,9 +407,11 @@ impl TransitKey {
     }
 }
 
-/// Re-encode a `PUBLIC KEY` PEM block as python `cryptography` writes it:
-/// 64-column base64, `\n` line ends, final newline.
-pub fn normalize_spki_pem(pem: &str) -> Result<String, String> {
+/// The TUF public key in a `PUBLIC KEY` PEM block as Vault returns it
+/// (base64 read leniently: any line breaks), re-encoded as python
+/// `cryptography` writes it (64-column base64, `\n` line ends, final
+/// newline) by `rstuf-keys`, which also checks it really is a key.
+pub fn normalize_spki_pem(pem: &str) -> Result<rstuf_keys::PublicKey, String> {
     const BEGIN: &str = "-----BEGIN PUBLIC KEY-----";
     const END: &str = "-----END PUBLIC KEY-----";
     let start = pem
@@ -411,20 +423,7 @@ pub fn normalize_spki_pem(pem: &str) -> Result<String, String> {
     let der = B64
         .decode(b64.as_bytes())
         .map_err(|e| format!("public key PEM is not base64: {e}"))?;
-    // An SPKI is a DER SEQUENCE.
-    if der.first() != Some(&0x30) {
-        return Err("public key PEM does not hold a DER SEQUENCE".into());
-    }
-    let encoded = B64.encode(&der);
-    let mut out = String::from(BEGIN);
-    out.push('\n');
-    for line in encoded.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).unwrap_or_default());
-        out.push('\n');
-    }
-    out.push_str(END);
-    out.push('\n');
-    Ok(out)
+    rstuf_keys::PublicKey::from_spki_der("public key", &der).map_err(|e| e.to_string())
 }
 
 /// Decode the `data` of a sign response (`vault:v<N>:<base64>`).
@@ -924,7 +923,7 @@ mod tests {
         assert_eq!(k.public("ec", None).unwrap(), pem);
         // Line-wrapping noise is normalized away.
         let squashed = pem.replace("\n", "").replace("-----M", "-----\r\nM");
-        assert_eq!(normalize_spki_pem(&squashed).unwrap(), pem);
+        assert_eq!(normalize_spki_pem(&squashed).unwrap().public, pem);
 
         let aes = json!({"type":"aes256-gcm96","latest_version":1,"keys":{"1":1}});
         assert!(

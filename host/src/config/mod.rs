@@ -6,6 +6,17 @@
 //! Precedence: built-in defaults < file (`--config` or `RSTUF_CONFIG`) <
 //! environment.
 
+//!
+//! [`file`] reads the TOML file, [`env`] applies the environment (and maps
+//! upstream's backend variables onto plugins), [`validate`] checks the
+//! result; this module holds the types and their defaults.
+
+mod env;
+mod file;
+mod validate;
+
+pub use env::{Env, ProcessEnv};
+
 use rstuf_plugins::{DirGrant, Grants, PluginKind, PluginSpec};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -339,29 +350,6 @@ fn file_keyvault_entry(dir: &Path) -> PluginEntry {
     }
 }
 
-/// Reads environment variables; a trait so tests need not touch the process
-/// environment.
-pub trait Env {
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-/// The real process environment.
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    }
-}
-
-impl<const N: usize> Env for [(&str, &str); N] {
-    fn var(&self, name: &str) -> Option<String> {
-        self.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    }
-}
-
 impl Config {
     /// Load defaults, then `file` (or `RSTUF_CONFIG`), then the environment,
     /// and validate.
@@ -379,174 +367,6 @@ impl Config {
         Ok(config)
     }
 
-    fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        // A file that sets data_dir but not the plugins gets plugin defaults
-        // under that data_dir.
-        let defaults = PluginsConfig::defaults_for(&PathBuf::from("var"));
-        if config.plugins.storage == defaults.storage {
-            config.plugins.storage = local_storage_entry(&config.data_dir.join("metadata"));
-        }
-        if config.plugins.keyvaults == defaults.keyvaults {
-            config.plugins.keyvaults = vec![file_keyvault_entry(&config.data_dir.join("keys"))];
-        }
-        Ok(config)
-    }
-
-    fn apply_env(&mut self, env: &dyn Env) -> Result<(), ConfigError> {
-        if let Some(dir) = env.var("RSTUF_DATA_DIR") {
-            // Plugins still at their defaults under the old data directory
-            // follow it; plugins the file configured stay as configured.
-            let old_storage = local_storage_entry(&self.data_dir.join("metadata"));
-            let old_keys = vec![file_keyvault_entry(&self.data_dir.join("keys"))];
-            self.data_dir = PathBuf::from(dir);
-            if self.plugins.storage == old_storage {
-                self.plugins.storage = local_storage_entry(&self.data_dir.join("metadata"));
-            }
-            if self.plugins.keyvaults == old_keys {
-                self.plugins.keyvaults = vec![file_keyvault_entry(&self.data_dir.join("keys"))];
-            }
-        }
-        if let Some(v) = env.var("RSTUF_LISTEN") {
-            self.server.listen = parse_env("RSTUF_LISTEN", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_ROLE") {
-            self.server.role = match v.to_ascii_lowercase().as_str() {
-                "all" => Role::All,
-                "api" => Role::Api,
-                "worker" => Role::Worker,
-                _ => {
-                    return Err(env_err(
-                        "RSTUF_ROLE",
-                        format!("'{v}' is not one of all, api, worker"),
-                    ))
-                }
-            };
-        }
-        if let Some(v) = env.var("RSTUF_BODY_LIMIT") {
-            self.server.body_limit = parse_env("RSTUF_BODY_LIMIT", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_SERVE_METADATA") {
-            self.server.serve_metadata = parse_bool("RSTUF_SERVE_METADATA", &v)?;
-        }
-        // Upstream reads DISABLE_ENDPOINTS; its docs say DISABLED_ENDPOINTS.
-        if let Some(v) = env
-            .var("RSTUF_DISABLE_ENDPOINTS")
-            .or_else(|| env.var("RSTUF_DISABLED_ENDPOINTS"))
-        {
-            self.server.disable_endpoints = v
-                .split(':')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect();
-        }
-        if let Some(v) = env.var("RSTUF_AUTH_TOKENS") {
-            self.server.auth_tokens = parse_tokens(&v)?;
-        }
-        if let Some(v) = env.var("RSTUF_AUTH_REQUIRED") {
-            self.server.auth_required = parse_bool("RSTUF_AUTH_REQUIRED", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_HEADER_READ_TIMEOUT") {
-            self.server.header_read_timeout_secs = parse_env("RSTUF_HEADER_READ_TIMEOUT", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_MAX_CONNECTIONS") {
-            self.server.max_connections = parse_env("RSTUF_MAX_CONNECTIONS", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_DB_SERVER") {
-            self.database.url = db_url_with_credentials(&v, env)?;
-        }
-        if let Some(v) = env.var("RSTUF_BROKER_SERVER") {
-            self.queue.broker = v;
-        }
-        if let Some(v) = env.var("RSTUF_REDIS_SERVER") {
-            self.queue.redis = v;
-        }
-        if let Some(v) = env.var("RSTUF_QUEUE_NAME") {
-            self.queue.name = v;
-        }
-        if let Some(v) = env.var("RSTUF_TASK_MAX_ATTEMPTS") {
-            self.queue.max_attempts = parse_env("RSTUF_TASK_MAX_ATTEMPTS", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_TASK_RETRY_DELAY_MS") {
-            self.queue.retry_delay_ms = parse_env("RSTUF_TASK_RETRY_DELAY_MS", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_TASK_RESULT_TTL") {
-            self.queue.result_ttl_secs = parse_env("RSTUF_TASK_RESULT_TTL", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_WORKER_ID") {
-            self.worker.id = v;
-        }
-        if let Some(v) = env.var("RSTUF_WORKER_CONCURRENCY") {
-            self.worker.concurrency = parse_env("RSTUF_WORKER_CONCURRENCY", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_LOCK_TIMEOUT") {
-            self.worker.lock_timeout_secs = parse_env("RSTUF_LOCK_TIMEOUT", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_BUMP_ONLINE_ROLES_INTERVAL") {
-            self.worker.bump_interval_secs = parse_env("RSTUF_BUMP_ONLINE_ROLES_INTERVAL", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_HOURS_BEFORE_EXPIRE") {
-            self.worker.hours_before_expire = parse_env("RSTUF_HOURS_BEFORE_EXPIRE", &v)?;
-        }
-        if let Some(v) = env.var("RSTUF_LOG_LEVEL") {
-            self.log_level = v.to_ascii_lowercase();
-        }
-        if let Some(v) = env.var("RSTUF_PLUGIN_DIR") {
-            self.plugins.dir = PathBuf::from(v);
-        }
-        self.apply_upstream_backends(env)
-    }
-
-    /// Upstream selects backends with `RSTUF_STORAGE_BACKEND` and
-    /// `RSTUF_ONLINE_KEY_DIR`; map those onto the equivalent plugins.
-    fn apply_upstream_backends(&mut self, env: &dyn Env) -> Result<(), ConfigError> {
-        if let Some(backend) = env.var("RSTUF_STORAGE_BACKEND") {
-            match backend.to_ascii_lowercase().as_str() {
-                "localstorage" => {
-                    let path = env
-                        .var("RSTUF_LOCAL_STORAGE_BACKEND_PATH")
-                        .or_else(|| env.var("RSTUF_LOCAL_STORAGE_PATH"))
-                        .ok_or_else(|| {
-                            env_err(
-                                "RSTUF_LOCAL_STORAGE_BACKEND_PATH",
-                                "required when RSTUF_STORAGE_BACKEND=LocalStorage".into(),
-                            )
-                        })?;
-                    self.plugins.storage = local_storage_entry(Path::new(&path));
-                }
-                other => {
-                    return Err(env_err(
-                        "RSTUF_STORAGE_BACKEND",
-                        format!(
-                            "'{other}' has no built-in mapping; configure [plugins.storage] in the \
-                             configuration file to use another storage plugin"
-                        ),
-                    ))
-                }
-            }
-        }
-        if let Some(dir) = env.var("RSTUF_ONLINE_KEY_DIR") {
-            let entry = file_keyvault_entry(Path::new(&dir));
-            match self
-                .plugins
-                .keyvaults
-                .iter_mut()
-                .find(|k| k.file == entry.file)
-            {
-                Some(existing) => *existing = entry,
-                None => self.plugins.keyvaults.push(entry),
-            }
-        }
-        Ok(())
-    }
-
     /// Fill in values derived from others.
     fn resolve(&mut self) {
         if self.database.url.is_empty() {
@@ -561,144 +381,6 @@ impl Config {
                 .unwrap_or_else(|_| "rstuf".into());
             self.worker.id = format!("{host}-{}", std::process::id());
         }
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |m: String| Err(ConfigError::Invalid(m));
-        let url = &self.database.url;
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
-            return invalid(format!(
-                "database.url (RSTUF_DB_SERVER) must start with sqlite://, postgres:// or postgresql://, got '{}'",
-                redact_url(url)
-            ));
-        }
-        if !self.queue.broker.is_empty() && !self.queue.broker.starts_with("amqp") {
-            return invalid(format!(
-                "queue.broker (RSTUF_BROKER_SERVER) must be an amqp:// URL (RabbitMQ) or empty for the embedded queue, got '{}'",
-                redact_url(&self.queue.broker)
-            ));
-        }
-        if !self.queue.redis.is_empty() && !self.queue.redis.starts_with("redis") {
-            return invalid(format!(
-                "queue.redis (RSTUF_REDIS_SERVER) must start with redis://, got '{}'",
-                redact_url(&self.queue.redis)
-            ));
-        }
-        if self.queue.broker.is_empty() != self.queue.redis.is_empty() {
-            return invalid(
-                "distributed mode needs both RSTUF_BROKER_SERVER (RabbitMQ) and RSTUF_REDIS_SERVER; \
-                 set both, or neither for embedded mode"
-                    .into(),
-            );
-        }
-        if self.is_distributed() && url.starts_with("sqlite:") {
-            return invalid("distributed mode needs a shared database: set RSTUF_DB_SERVER to a postgresql:// URL".into());
-        }
-        if self.server.auth_required && self.server.auth_tokens.is_empty() {
-            return invalid(
-                "RSTUF_AUTH_REQUIRED is set but no API tokens are configured: set RSTUF_AUTH_TOKENS \
-                 (token=scope,scope;...) or server.auth_tokens"
-                    .into(),
-            );
-        }
-        if !(1..=3600).contains(&self.server.header_read_timeout_secs) {
-            return invalid(format!(
-                "server.header_read_timeout_secs must be from 1 to 3600, got {}",
-                self.server.header_read_timeout_secs
-            ));
-        }
-        if !(1..=1_000_000).contains(&self.server.max_connections) {
-            return invalid(format!(
-                "server.max_connections must be from 1 to 1000000, got {}",
-                self.server.max_connections
-            ));
-        }
-        if self.server.body_limit < 1024 {
-            return invalid(format!(
-                "server.body_limit must be at least 1024 bytes, got {}",
-                self.server.body_limit
-            ));
-        }
-        if self.queue.name.is_empty()
-            || self.queue.name.len() > 200
-            || !self
-                .queue
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        {
-            return invalid(format!(
-                "queue.name (RSTUF_QUEUE_NAME) must be 1-200 letters, digits, '-', '_' or '.', got '{}'",
-                self.queue.name
-            ));
-        }
-        if !(1..=100).contains(&self.queue.max_attempts) {
-            return invalid(format!(
-                "queue.max_attempts (RSTUF_TASK_MAX_ATTEMPTS) must be from 1 to 100, got {}",
-                self.queue.max_attempts
-            ));
-        }
-        if !(10..=600_000).contains(&self.queue.retry_delay_ms) {
-            return invalid(format!(
-                "queue.retry_delay_ms (RSTUF_TASK_RETRY_DELAY_MS) must be from 10 to 600000, got {}",
-                self.queue.retry_delay_ms
-            ));
-        }
-        if !(1..=100_000).contains(&self.plugins.notify_outbox) {
-            return invalid(format!(
-                "plugins.notify_outbox must be from 1 to 100000 events, got {}",
-                self.plugins.notify_outbox
-            ));
-        }
-        if self.worker.concurrency == 0 || self.worker.concurrency > 256 {
-            return invalid(format!(
-                "worker.concurrency must be 1..=256, got {}",
-                self.worker.concurrency
-            ));
-        }
-        if self.worker.lock_timeout_secs < 5 {
-            return invalid(format!(
-                "worker.lock_timeout_secs (RSTUF_LOCK_TIMEOUT) must be at least 5, got {}",
-                self.worker.lock_timeout_secs
-            ));
-        }
-        if self.worker.bump_interval_secs == 0 {
-            return invalid("worker.bump_interval_secs must be positive".into());
-        }
-        for (token, scopes) in &self.server.auth_tokens {
-            if token.len() < 16 {
-                return invalid("every auth token must be at least 16 characters long".into());
-            }
-            for scope in scopes {
-                if !crate_scopes().contains(&scope.as_str()) {
-                    return invalid(format!(
-                        "unknown auth scope '{scope}'; known: {}",
-                        crate_scopes().join(", ")
-                    ));
-                }
-            }
-        }
-        let mut names = std::collections::BTreeSet::new();
-        for entry in std::iter::once(&self.plugins.storage)
-            .chain(&self.plugins.keyvaults)
-            .chain(&self.plugins.notify)
-        {
-            if !names.insert(entry.name.as_str()) {
-                return invalid(format!(
-                    "two plugins are named '{}'; plugin names must be unique",
-                    entry.name
-                ));
-            }
-        }
-        if self.plugins.keyvaults.is_empty() {
-            return invalid(
-                "at least one key-vault plugin must be configured ([[plugins.keyvaults]])".into(),
-            );
-        }
-        Ok(())
     }
 
     /// Distributed mode: RabbitMQ + Redis + PostgreSQL.
@@ -779,89 +461,6 @@ pub fn crate_scopes() -> &'static [&'static str] {
     ]
 }
 
-fn env_err(name: &str, message: String) -> ConfigError {
-    ConfigError::Env {
-        name: name.to_string(),
-        message,
-    }
-}
-
-fn parse_env<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    value
-        .trim()
-        .parse()
-        .map_err(|e| env_err(name, format!("cannot parse '{value}': {e}")))
-}
-
-fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(env_err(
-            name,
-            format!("'{value}' is not a boolean (true/false)"),
-        )),
-    }
-}
-
-/// `token=scope,scope;token2=scope`.
-fn parse_tokens(value: &str) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {
-    let mut tokens = BTreeMap::new();
-    for item in value.split(';').filter(|s| !s.trim().is_empty()) {
-        let (token, scopes) = item.split_once('=').ok_or_else(|| {
-            env_err(
-                "RSTUF_AUTH_TOKENS",
-                "expected `token=scope,scope;token2=scope`".into(),
-            )
-        })?;
-        tokens.insert(
-            token.trim().to_string(),
-            scopes
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
-        );
-    }
-    Ok(tokens)
-}
-
-/// Upstream passes the user and password separately (`RSTUF_DB_USER`,
-/// `RSTUF_DB_PASSWORD`, which may name a `/run/secrets/…` file).
-fn db_url_with_credentials(url: &str, env: &dyn Env) -> Result<String, ConfigError> {
-    let Some(user) = env.var("RSTUF_DB_USER") else {
-        return Ok(url.to_string());
-    };
-    let password = match env.var("RSTUF_DB_PASSWORD") {
-        Some(p) if p.starts_with("/run/secrets/") => std::fs::read_to_string(&p)
-            .map(|s| s.trim().to_string())
-            .map_err(|e| {
-                env_err(
-                    "RSTUF_DB_PASSWORD",
-                    format!("cannot read secret file {p}: {e}"),
-                )
-            })?,
-        Some(p) => p,
-        None => String::new(),
-    };
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(env_err(
-            "RSTUF_DB_SERVER",
-            "must include a scheme such as postgresql://".into(),
-        ));
-    };
-    let rest = rest.rsplit_once('@').map(|(_, host)| host).unwrap_or(rest);
-    let auth = if password.is_empty() {
-        user
-    } else {
-        format!("{user}:{password}")
-    };
-    Ok(format!("{scheme}://{auth}@{rest}"))
-}
-
 /// A URL with any password replaced, safe to log or show.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -900,7 +499,7 @@ mod tests {
     /// The `RSTUF_*` names of the first column of docs/configuration.md's
     /// environment table.
     fn documented_variables() -> std::collections::BTreeSet<String> {
-        let docs = include_str!("../../docs/configuration.md");
+        let docs = include_str!("../../../docs/configuration.md");
         let table = docs
             .split("## Environment variables")
             .nth(1)
