@@ -58,6 +58,20 @@ const OID_EC: &str = "1.2.840.10045.2.1";
 const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_RSA: &str = "1.2.840.113549.1.1.1";
 
+/// An EC key must be on P-256, the one curve of `ecdsa-sha2-nistp256`.
+fn require_p256(name: &str, algorithm: &pkcs8::AlgorithmIdentifierRef<'_>) -> Result<(), KeyError> {
+    let curve = algorithm
+        .parameters_oid()
+        .map(|o| o.to_string())
+        .unwrap_or_default();
+    if curve == OID_P256 {
+        return Ok(());
+    }
+    Err(KeyError::Unsupported(format!(
+        "{name}: only ECDSA keys on P-256 (ecdsa-sha2-nistp256) are supported, not curve {curve}"
+    )))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

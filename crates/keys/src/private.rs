@@ -4,7 +4,7 @@
 use crate::pem::Pem;
 use crate::public::PublicKey;
 use crate::rng::SystemRng;
-use crate::{hex, KeyError, OID_EC, OID_ED25519, OID_P256, OID_RSA};
+use crate::{hex, require_p256, KeyError, OID_EC, OID_ED25519, OID_RSA};
 use ed25519_dalek::pkcs8::DecodePrivateKey as _;
 use p256::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
 use pkcs8::der::{Decode as _, SecretDocument};
@@ -102,16 +102,7 @@ impl PrivateKey {
                 .map(PrivateKey::Ed25519)
                 .map_err(|e| bad(&e)),
             OID_EC => {
-                let curve = info
-                    .algorithm
-                    .parameters_oid()
-                    .map(|o| o.to_string())
-                    .unwrap_or_default();
-                if curve != OID_P256 {
-                    return Err(KeyError::Unsupported(format!(
-                        "{name}: only ECDSA keys on P-256 (ecdsa-sha2-nistp256) are supported, not curve {curve}"
-                    )));
-                }
+                require_p256(name, &info.algorithm)?;
                 p256::SecretKey::from_pkcs8_der(der)
                     .map(|k| PrivateKey::Ecdsa(k.into()))
                     .map_err(|e| bad(&e))

@@ -1,6 +1,6 @@
 //! Public keys in TUF form.
 
-use crate::{hex, KeyError, OID_EC, OID_ED25519, OID_P256, OID_RSA};
+use crate::{hex, require_p256, KeyError, OID_EC, OID_ED25519, OID_RSA};
 use p256::pkcs8::{EncodePublicKey as _, LineEnding};
 use pkcs8::der::Decode as _;
 
@@ -34,16 +34,7 @@ impl PublicKey {
                 })
             }
             OID_EC => {
-                let curve = spki
-                    .algorithm
-                    .parameters_oid()
-                    .map(|o| o.to_string())
-                    .unwrap_or_default();
-                if curve != OID_P256 {
-                    return Err(KeyError::Unsupported(format!(
-                        "{name}: only ECDSA keys on P-256 (ecdsa-sha2-nistp256) are supported, not curve {curve}"
-                    )));
-                }
+                require_p256(name, &spki.algorithm)?;
                 let pk = p256::PublicKey::from_public_key_der(der).map_err(|e| bad(&e))?;
                 Ok(PublicKey {
                     keytype: "ecdsa",
