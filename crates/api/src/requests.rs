@@ -477,6 +477,28 @@ pub struct DelegationsDeletePayload {
     pub delegations: DelegationsDeleteInner,
 }
 
+/// The message of a `metadata_delegation` task: a checked request of one of
+/// the three delegation operations and which one it is, queued as
+/// `{"action": "add" | "update" | "delete", "delegations": {...}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum DelegationTask {
+    Add { delegations: Delegations },
+    Update { delegations: Delegations },
+    Delete { delegations: DelegationsDeleteInner },
+}
+
+impl DelegationTask {
+    /// `add`, `update` or `delete`.
+    pub fn action(&self) -> &'static str {
+        match self {
+            DelegationTask::Add { .. } => "add",
+            DelegationTask::Update { .. } => "update",
+            DelegationTask::Delete { .. } => "delete",
+        }
+    }
+}
+
 impl Validate for DelegationsDeletePayload {
     fn validate(&self) -> Vec<Issue> {
         let mut issues = Vec::new();
@@ -1064,5 +1086,33 @@ mod tests {
             err.to_json().to_string().contains("x-rstuf-weight"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn delegation_tasks_travel_as_action_and_delegations() {
+        let body = r#"{"delegations": {"keys": {}, "roles": [{"name": "dev", "paths": ["dev/*"], "x-rstuf-expire-policy": 30}]}}"#;
+        let p = parse_body::<DelegationsPayload>(body.as_bytes()).unwrap();
+        let task = DelegationTask::Update {
+            delegations: p.delegations,
+        };
+        let wire = serde_json::to_value(&task).unwrap();
+        assert_eq!(wire["action"], "update");
+        assert_eq!(wire["delegations"]["roles"][0]["name"], "dev");
+        assert_eq!(wire.as_object().unwrap().len(), 2);
+        let back = DelegationTask::deserialize(&wire).unwrap();
+        assert_eq!(back.action(), "update");
+        let delete =
+            serde_json::json!({"action": "delete", "delegations": {"roles": [{"name": "dev"}]}});
+        assert_eq!(
+            DelegationTask::deserialize(&delete).unwrap().action(),
+            "delete"
+        );
+        for bad in [
+            serde_json::json!({"action": "rename", "delegations": {"roles": []}}),
+            serde_json::json!({"delegations": {"roles": []}}),
+            serde_json::json!({"action": "add"}),
+        ] {
+            assert!(DelegationTask::deserialize(&bad).is_err(), "{bad}");
+        }
     }
 }

@@ -492,21 +492,11 @@ pub async fn post_metadata_sign_delete(
     Ok(accepted("Metadata sign delete accepted.", &task_id, None))
 }
 
-async fn delegation(
-    state: &AppState,
-    action: &str,
-    delegations: Value,
-    message: &str,
-) -> ApiResult {
+async fn delegation(state: &AppState, task: DelegationTask, message: &str) -> ApiResult {
     // Upstream answers 200 here (a bug, contract §8); we answer 404 like the
     // other write endpoints.
     require_finished(state, "Requires bootstrap finished.").await?;
-    let task_id = submit(
-        state,
-        TaskName::MetadataDelegation,
-        Some(json!({ "delegations": delegations, "action": action })),
-    )
-    .await?;
+    let task_id = submit(state, TaskName::MetadataDelegation, Some(to_value(&task))).await?;
     Ok(accepted(message, &task_id, None))
 }
 
@@ -522,13 +512,10 @@ pub async fn post_delegations(
     State(state): State<AppState>,
     ApiJson(p): ApiJson<DelegationsPayload>,
 ) -> ApiResult {
-    delegation(
-        &state,
-        "add",
-        to_value(&p.delegations),
-        "Metadata delegation add accepted.",
-    )
-    .await
+    let task = DelegationTask::Add {
+        delegations: p.delegations,
+    };
+    delegation(&state, task, "Metadata delegation add accepted.").await
 }
 
 /// `PUT /api/v1/delegations/`
@@ -543,13 +530,10 @@ pub async fn put_delegations(
     State(state): State<AppState>,
     ApiJson(p): ApiJson<DelegationsPayload>,
 ) -> ApiResult {
-    delegation(
-        &state,
-        "update",
-        to_value(&p.delegations),
-        "Metadata delegation update accepted.",
-    )
-    .await
+    let task = DelegationTask::Update {
+        delegations: p.delegations,
+    };
+    delegation(&state, task, "Metadata delegation update accepted.").await
 }
 
 /// `POST /api/v1/delegations/delete`
@@ -564,13 +548,10 @@ pub async fn delete_delegations(
     State(state): State<AppState>,
     ApiJson(p): ApiJson<DelegationsDeletePayload>,
 ) -> ApiResult {
-    delegation(
-        &state,
-        "delete",
-        to_value(&p.delegations),
-        "Metadata delegation delete accepted.",
-    )
-    .await
+    let task = DelegationTask::Delete {
+        delegations: p.delegations,
+    };
+    delegation(&state, task, "Metadata delegation delete accepted.").await
 }
 
 fn skip_suffix(publish: bool) -> &'static str {

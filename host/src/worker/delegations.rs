@@ -13,12 +13,14 @@ use super::publish::{offline_draft, offline_roles_of, publish, PublishOptions};
 use super::signer::OnlineKey;
 use super::{expiration_key, Ctx, Settings, WorkError};
 use crate::api::signing_key;
+use rstuf_api::requests::DelegationTask;
 use rstuf_api::task::{TaskName, TaskResult};
 use rstuf_store::NewRole;
 use rstuf_tuf::format::{expires_in, parse_time};
 use rstuf_tuf::keys::Key;
 use rstuf_tuf::metadata::{parse_signed, Signed, Targets};
 use rstuf_tuf::verify::verify_with;
+use serde::Deserialize as _;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
@@ -87,11 +89,19 @@ pub async fn metadata_delegation(ctx: &Ctx, payload: &Value) -> Result<TaskResul
         .and_then(|t| t.get("signed"))
         .cloned()
         .ok_or_else(|| WorkError::invalid("no trusted targets metadata"))?;
-    let action = payload
-        .get("action")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let delegations = payload.get("delegations").cloned().unwrap_or(json!({}));
+    let task = DelegationTask::deserialize(payload).map_err(|e| {
+        WorkError::Refused(format!(
+            "no delegation was changed: the task is not a metadata_delegation request: {e}"
+        ))
+    })?;
+    let action = task.action();
+    let delegations = match &task {
+        DelegationTask::Add { delegations } | DelegationTask::Update { delegations } => {
+            serde_json::to_value(delegations)
+        }
+        DelegationTask::Delete { delegations } => serde_json::to_value(delegations),
+    }
+    .map_err(|e| WorkError::invalid(format!("delegations: {e}")))?;
     let requested = delegations
         .get("roles")
         .and_then(Value::as_array)
@@ -105,17 +115,11 @@ pub async fn metadata_delegation(ctx: &Ctx, payload: &Value) -> Result<TaskResul
             None,
         ));
     }
-    match action {
-        "add" | "update" => {
+    match task {
+        DelegationTask::Add { .. } | DelegationTask::Update { .. } => {
             change(ctx, &online, &mut targets, &delegations, &requested, action).await
         }
-        "delete" => delete(ctx, &mut targets, &requested).await,
-        other => Ok(TaskResult::error(
-            TaskName::MetadataDelegation,
-            "Metadata delegation failed",
-            format!("unknown delegation action '{other}' (expected add, update or delete)"),
-            None,
-        )),
+        DelegationTask::Delete { .. } => delete(ctx, &mut targets, &requested).await,
     }
 }
 
