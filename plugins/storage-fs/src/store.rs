@@ -9,6 +9,8 @@
 //!   dot-prefixed temporary file next to the target, fsyncs it, renames it
 //!   over the target and fsyncs the directory. Dot-files are never valid
 //!   object names, so temporary files can neither be read nor listed.
+//!   `put_many` does the same for a group of objects with one fsync per file
+//!   and one for the directory, all files written before the first fsync.
 //! - Several plugin instances may share the directory, so temporary names
 //!   carry 64 random bits and are created with `create_new`.
 
@@ -23,6 +25,9 @@ pub const DEFAULT_PATH: &str = "/data";
 
 /// JSON Schema of the configuration `configure` accepts.
 pub const CONFIG_SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"examples":[{"path":"/data"}],"properties":{"path":{"type":"string","default":"/data","description":"Guest path of the directory the host grants to the plugin"}}}"#;
+
+/// Objects of one `put_many` staged (and so open) at a time.
+const PUT_GROUP: usize = 128;
 
 /// Longest accepted object name, in bytes (the usual file-name limit).
 pub const MAX_NAME_LEN: usize = 255;
@@ -188,12 +193,85 @@ impl FsStore {
         Ok(())
     }
 
-    /// Write each object in order, each atomically; stop at the first
-    /// failure and report it (earlier objects stay written).
+    /// Write each object atomically, in order; stop at the first failure
+    /// and report it (earlier objects stay written). Durable like `put`,
+    /// but with far fewer waits: a group's files are all written before
+    /// any is fsynced (the first fsync commits what the file system has
+    /// pending, so the others find little left to flush), then renamed
+    /// into place in order, and the directory is fsynced once at the end,
+    /// where `put` would wait twice per object.
     pub fn put_many(&self, objects: &[(String, Vec<u8>)]) -> Result<(), Error> {
-        objects
-            .iter()
-            .try_for_each(|(name, data)| self.put(name, data))
+        let mut renamed_any = false;
+        let mut result = Ok(());
+        for group in objects.chunks(PUT_GROUP) {
+            let (renamed, failure) = self.put_group(group);
+            renamed_any |= renamed > 0;
+            if let Some(e) = failure {
+                result = Err(e);
+                break;
+            }
+        }
+        if renamed_any {
+            self.sync_root();
+        }
+        result
+    }
+
+    /// Stage, fsync and rename `group` in order; how many objects are in
+    /// place, and the first failure.
+    fn put_group(&self, group: &[(String, Vec<u8>)]) -> (usize, Option<Error>) {
+        let mut staged: Vec<(PathBuf, PathBuf, fs::File)> = Vec::with_capacity(group.len());
+        let mut failure = None;
+        for (name, data) in group {
+            match self.stage(name, data) {
+                Ok(file) => staged.push(file),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        // Data durable before any rename; an object that cannot be made
+        // durable is the first failure, and nothing after it is renamed.
+        let mut ready = staged.len();
+        for (i, ((_, _, file), (name, _))) in staged.iter().zip(group).enumerate() {
+            if let Err(e) = file.sync_all() {
+                failure = Some(io_error(&format!("writing {name}"), &e));
+                ready = i;
+                break;
+            }
+        }
+        let mut renamed = 0;
+        for ((tmp, target, _), (name, _)) in staged[..ready].iter().zip(group) {
+            if let Err(e) = fs::rename(tmp, target) {
+                failure = Some(io_error(&format!("writing {name}"), &e));
+                break;
+            }
+            renamed += 1;
+        }
+        for (tmp, _, _) in &staged[renamed..] {
+            let _ = fs::remove_file(tmp);
+        }
+        (renamed, failure)
+    }
+
+    /// Write `data` to a new temporary file next to `name`'s target, not
+    /// yet synced: (temporary path, target path, open file).
+    fn stage(&self, name: &str, data: &[u8]) -> Result<(PathBuf, PathBuf, fs::File), Error> {
+        let target = self.path(name)?;
+        let tmp = self.root.join(temp_name(name)?);
+        let written = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(data).map(|()| f));
+        match written {
+            Ok(file) => Ok((tmp, target, file)),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(io_error(&format!("writing {name}"), &e))
+            }
+        }
     }
 
     /// Read `name`; `None` when it does not exist.
@@ -420,6 +498,29 @@ mod tests {
         s.put_many(&[("c.json".into(), b"c".to_vec()), ("d.json".into(), vec![])])
             .unwrap();
         assert_eq!(s.get("d.json").unwrap().unwrap(), b"");
+    }
+
+    #[test]
+    fn put_many_of_several_groups_writes_and_overwrites_everything() {
+        let (dir, s) = store();
+        s.put("k-7.json", b"old").unwrap();
+        let objects: Vec<(String, Vec<u8>)> = (0..(2 * PUT_GROUP + 3))
+            .map(|i| (format!("k-{i}.json"), format!("v{i}").into_bytes()))
+            .collect();
+        s.put_many(&objects).unwrap();
+        for (name, data) in &objects {
+            assert_eq!(s.get(name).unwrap().as_deref(), Some(&data[..]), "{name}");
+        }
+        // No temporary file is left behind.
+        assert_eq!(files_on_disk(dir.path()).len(), objects.len());
+        // The same name twice in one call: the later object wins, as with
+        // one `put` after another.
+        s.put_many(&[
+            ("d.json".into(), b"1".to_vec()),
+            ("d.json".into(), b"2".to_vec()),
+        ])
+        .unwrap();
+        assert_eq!(s.get("d.json").unwrap().unwrap(), b"2");
     }
 
     #[test]
