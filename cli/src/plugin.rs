@@ -167,16 +167,23 @@ pub fn config_keys(schema: &serde_json::Value) -> String {
         "DESCRIPTION".to_string(),
     ]];
     for (key, p) in props {
-        let kind = match (p.get("type"), p.get("enum")) {
-            (_, Some(serde_json::Value::Array(values))) => values
+        // `null` in a type or enum list means "may be absent": the
+        // DEFAULT column says that already.
+        let alternatives = |values: &Vec<serde_json::Value>| {
+            values
                 .iter()
+                .filter(|v| !v.is_null() && v.as_str() != Some("null"))
                 .map(|v| {
                     v.as_str()
                         .map(String::from)
                         .unwrap_or_else(|| v.to_string())
                 })
                 .collect::<Vec<_>>()
-                .join("|"),
+                .join("|")
+        };
+        let kind = match (p.get("type"), p.get("enum")) {
+            (_, Some(serde_json::Value::Array(values))) => alternatives(values),
+            (Some(serde_json::Value::Array(types)), _) => alternatives(types),
             (Some(t), _) => t
                 .as_str()
                 .map(String::from)
@@ -333,6 +340,8 @@ mod tests {
                 "url": {"type": "string", "description": "Where to POST"},
                 "secret": {"type": "string", "writeOnly": true, "description": "HMAC key"},
                 "mode": {"enum": ["auto", "raw"], "default": "auto"},
+                "token": {"type": ["string", "null"], "writeOnly": true},
+                "level": {"type": ["string", "null"], "enum": ["a", "b", null]},
             }
         });
         let table = config_keys(&schema);
@@ -349,6 +358,9 @@ mod tests {
             line("mode").contains("auto|raw") && line("mode").contains("\"auto\""),
             "{table}"
         );
+        // Optional keys as the SDK's schemas type them: no "null" shown.
+        assert!(line("token").contains(" string ") && !line("token").contains("null"));
+        assert!(line("level").contains(" a|b "), "{table}");
         assert_eq!(config_keys(&json!({})), "config keys: none\n");
     }
 }

@@ -1,6 +1,7 @@
-//! Host-side bindings generated from `wit/plugin.wit`, one module per world,
-//! plus the glue every world shares: the `host-log` import and the mapping of
-//! the WIT `plugin-error` onto [`PluginError`].
+//! Host-side bindings generated from `wit/plugin.wit`, one module per world
+//! sharing one copy of the WIT `types` and `host-log`, plus the glue every
+//! world shares: the `host-log` import and the mapping of the WIT
+//! `plugin-error` onto [`PluginError`].
 
 use crate::error::{BackendErrorKind, PluginError};
 use crate::inspect::PluginInfo;
@@ -19,6 +20,10 @@ pub(crate) mod keyvault {
         path: "../../wit",
         world: "rstuf:plugin/keyvault-backend",
         exports: { default: async },
+        with: {
+            "rstuf:plugin/types": crate::bindings::storage::rstuf::plugin::types,
+            "rstuf:plugin/host-log": crate::bindings::storage::rstuf::plugin::host_log,
+        },
     });
 }
 
@@ -27,58 +32,57 @@ pub(crate) mod notify {
         path: "../../wit",
         world: "rstuf:plugin/notify-backend",
         exports: { default: async },
+        with: {
+            "rstuf:plugin/types": crate::bindings::storage::rstuf::plugin::types,
+            "rstuf:plugin/host-log": crate::bindings::storage::rstuf::plugin::host_log,
+        },
     });
 }
 
-/// Implements what every world shares for the types of one bindings module.
-macro_rules! world_glue {
-    ($world:ident) => {
-        impl $world::rstuf::plugin::host_log::Host for HostState {
-            fn log(&mut self, level: $world::rstuf::plugin::types::LogLevel, message: String) {
-                use $world::rstuf::plugin::types::LogLevel as L;
-                let level = match level {
-                    L::Trace => LogLevel::Trace,
-                    L::Debug => LogLevel::Debug,
-                    L::Info => LogLevel::Info,
-                    L::Warn => LogLevel::Warn,
-                    L::Error => LogLevel::Error,
-                };
-                HostState::log(self, level, &message);
-            }
-        }
+/// The shared WIT `types` and `host-log`, generated once (in the storage
+/// world's module) and used by the other two worlds through `with:`.
+use storage::rstuf::plugin::{host_log, types};
 
-        impl $world::rstuf::plugin::types::Host for HostState {}
-
-        impl From<$world::rstuf::plugin::types::PluginError> for WitError {
-            fn from(e: $world::rstuf::plugin::types::PluginError) -> Self {
-                use $world::rstuf::plugin::types::PluginError as E;
-                match e {
-                    E::InvalidConfig(m) => WitError(BackendErrorKind::InvalidConfig, m),
-                    E::InvalidInput(m) => WitError(BackendErrorKind::InvalidInput, m),
-                    E::NotFound(m) => WitError(BackendErrorKind::NotFound, m),
-                    E::Denied(m) => WitError(BackendErrorKind::Denied, m),
-                    E::Unavailable(m) => WitError(BackendErrorKind::Unavailable, m),
-                    E::Internal(m) => WitError(BackendErrorKind::Internal, m),
-                }
-            }
-        }
-
-        impl From<$world::rstuf::plugin::types::PluginInfo> for PluginInfo {
-            fn from(i: $world::rstuf::plugin::types::PluginInfo) -> Self {
-                PluginInfo {
-                    name: i.name,
-                    version: i.version,
-                    description: i.description,
-                    config_schema: i.config_schema,
-                }
-            }
-        }
-    };
+impl host_log::Host for HostState {
+    fn log(&mut self, level: types::LogLevel, message: String) {
+        use types::LogLevel as L;
+        let level = match level {
+            L::Trace => LogLevel::Trace,
+            L::Debug => LogLevel::Debug,
+            L::Info => LogLevel::Info,
+            L::Warn => LogLevel::Warn,
+            L::Error => LogLevel::Error,
+        };
+        HostState::log(self, level, &message);
+    }
 }
 
-world_glue!(storage);
-world_glue!(keyvault);
-world_glue!(notify);
+impl types::Host for HostState {}
+
+impl From<types::PluginError> for WitError {
+    fn from(e: types::PluginError) -> Self {
+        use types::PluginError as E;
+        match e {
+            E::InvalidConfig(m) => WitError(BackendErrorKind::InvalidConfig, m),
+            E::InvalidInput(m) => WitError(BackendErrorKind::InvalidInput, m),
+            E::NotFound(m) => WitError(BackendErrorKind::NotFound, m),
+            E::Denied(m) => WitError(BackendErrorKind::Denied, m),
+            E::Unavailable(m) => WitError(BackendErrorKind::Unavailable, m),
+            E::Internal(m) => WitError(BackendErrorKind::Internal, m),
+        }
+    }
+}
+
+impl From<types::PluginInfo> for PluginInfo {
+    fn from(i: types::PluginInfo) -> Self {
+        PluginInfo {
+            name: i.name,
+            version: i.version,
+            description: i.description,
+            config_schema: i.config_schema,
+        }
+    }
+}
 
 /// A `plugin-error` from any world, before it is tied to a plugin name.
 pub(crate) struct WitError(pub BackendErrorKind, pub String);

@@ -12,54 +12,14 @@
 //! Everything except [`send`], [`sleep_ms`], [`now_unix`] and `WasiTransport` is plain Rust
 //! and unit-tested natively.
 
-pub mod config;
 #[cfg(target_arch = "wasm32")]
 mod wasi;
 #[cfg(target_arch = "wasm32")]
 pub use wasi::{now_unix, send, sleep_ms, WasiTransport};
 
-/// `match` a plugin [`Error`] onto the component's generated
-/// `PluginError` (each component's bindings have their own type), in
-/// scope at the call site.
-#[macro_export]
-macro_rules! to_plugin_error {
-    ($e:expr) => {
-        match $e {
-            $crate::Error::InvalidConfig(m) => PluginError::InvalidConfig(m),
-            $crate::Error::InvalidInput(m) => PluginError::InvalidInput(m),
-            $crate::Error::NotFound(m) => PluginError::NotFound(m),
-            $crate::Error::Denied(m) => PluginError::Denied(m),
-            $crate::Error::Unavailable(m) => PluginError::Unavailable(m),
-            $crate::Error::Internal(m) => PluginError::Internal(m),
-        }
-    };
-}
-
-/// Why a plugin operation failed. Mirrors the WIT `plugin-error` cases so
-/// each component converts it one-to-one; `Unavailable` is the only case
-/// the host retries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
-    InvalidConfig(String),
-    InvalidInput(String),
-    NotFound(String),
-    Denied(String),
-    Unavailable(String),
-    Internal(String),
-}
-
-impl Error {
-    pub fn message(&self) -> &str {
-        match self {
-            Error::InvalidConfig(m)
-            | Error::InvalidInput(m)
-            | Error::NotFound(m)
-            | Error::Denied(m)
-            | Error::Unavailable(m)
-            | Error::Internal(m) => m,
-        }
-    }
-}
+/// Why a plugin operation failed: the SDK's error, whose cases mirror
+/// the WIT `plugin-error`; `Unavailable` is the only case the host retries.
+pub use rstuf_plugin_sdk::Error;
 
 /// Sends one request and keeps time; the components use
 /// [`WasiTransport`] (`wasi:http` and the WASI clocks).

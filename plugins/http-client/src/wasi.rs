@@ -16,6 +16,7 @@ const WRITE_CHUNK: usize = 4096;
 const READ_CHUNK: u64 = 64 * 1024;
 
 /// [`Transport`] over `wasi:http`, the WASI clocks and `wasi:random`.
+#[derive(Debug, Default, Clone, Copy)]
 pub struct WasiTransport;
 
 impl Transport for WasiTransport {

@@ -15,12 +15,15 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use rstuf_plugin_http::config::{parse_object, Keys};
 use rstuf_plugin_http::{
     retry, Attempt, Endpoint, Failure, Method, Request, Response, RetryPolicy, Timeouts,
 };
 pub use rstuf_plugin_http::{Error, Transport};
+use rstuf_plugin_sdk::config::{Bounded, NonEmpty};
+use rstuf_plugin_sdk::Secret;
 use rstuf_plugin_sigv4::{self as sigv4, Credentials, SigningInput};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -28,39 +31,43 @@ use std::collections::HashMap;
 /// The URI scheme this vault serves.
 pub const SCHEME: &str = "awskms";
 
-/// JSON Schema of the configuration (returned by `plugin.info`).
-pub const CONFIG_SCHEMA: &str = r#"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["access_key_id", "secret_access_key"],
-  "examples": [{"region": "eu-west-1", "access_key_id": "AKIA...", "secret_access_key": "..."}],
-  "properties": {
-    "region": {"type": "string", "default": "us-east-1", "description": "AWS region of the keys (signing region)"},
-    "endpoint": {"type": "string", "pattern": "^https?://[^/?#@]+/?$", "description": "KMS endpoint, scheme://host[:port]; default https://kms.<region>.amazonaws.com; its host[:port] must be in the plugin's http_hosts grant"},
-    "access_key_id": {"type": "string", "minLength": 1, "description": "Access key id"},
-    "secret_access_key": {"type": "string", "minLength": 1, "writeOnly": true, "description": "Secret access key (secret; never logged)"},
-    "session_token": {"type": "string", "minLength": 1, "writeOnly": true, "description": "Session token of temporary credentials (secret; never logged)"},
-    "message_type": {"enum": ["auto", "raw", "digest"], "default": "auto", "description": "auto: RAW up to 4096 bytes, else a SHA-256 DIGEST computed here; raw: always RAW (emulators without DIGEST support); digest: always DIGEST"},
-    "keys": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "Key ids, ARNs or aliases list-keys reports; default: every signing key ListKeys returns"},
-    "max_retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3, "description": "Retries after throttling, 5xx or a connection failure"},
-    "connect_timeout_ms": {"type": "integer", "minimum": 1, "default": 5000},
-    "timeout_ms": {"type": "integer", "minimum": 1, "default": 30000}
-  }
-}"#;
+/// The configuration as the host sends it; [`Config::from_settings`]
+/// checks what the types cannot. Its JSON Schema is `plugin.info`'s.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(example = json!({"region": "eu-west-1", "access_key_id": "AKIA...", "secret_access_key": "..."}))]
+pub struct Settings {
+    /// AWS region of the keys (signing region)
+    #[serde(default = "default_region")]
+    pub region: NonEmpty,
+    /// KMS endpoint, scheme://host[:port]; default https://kms.<region>.amazonaws.com; its host[:port] must be in the plugin's http_hosts grant
+    #[schemars(extend("pattern" = "^https?://[^/?#@]+/?$"))]
+    pub endpoint: Option<NonEmpty>,
+    /// Access key id
+    pub access_key_id: NonEmpty,
+    /// Secret access key (secret; never logged)
+    pub secret_access_key: Secret,
+    /// Session token of temporary credentials (secret; never logged)
+    pub session_token: Option<Secret>,
+    /// auto: RAW up to 4096 bytes, else a SHA-256 DIGEST computed here; raw: always RAW (emulators without DIGEST support); digest: always DIGEST
+    #[serde(default)]
+    pub message_type: MessageType,
+    /// Key ids, ARNs or aliases list-keys reports; default: every signing key ListKeys returns
+    pub keys: Option<Vec<NonEmpty>>,
+    /// Retries after throttling, 5xx or a connection failure
+    #[serde(default)]
+    pub max_retries: Bounded<0, 10, 3>,
+    /// TCP/TLS connect timeout per attempt
+    #[serde(default)]
+    pub connect_timeout_ms: Bounded<1, 600_000, 5_000>,
+    /// Wait for the response head, and between body chunks, per attempt
+    #[serde(default)]
+    pub timeout_ms: Bounded<1, 600_000, 30_000>,
+}
 
-const KNOWN_KEYS: &[&str] = &[
-    "region",
-    "endpoint",
-    "access_key_id",
-    "secret_access_key",
-    "session_token",
-    "message_type",
-    "keys",
-    "max_retries",
-    "connect_timeout_ms",
-    "timeout_ms",
-];
+fn default_region() -> NonEmpty {
+    NonEmpty::literal("us-east-1")
+}
 
 /// Largest KMS response read.
 const MAX_RESPONSE: usize = 1 << 20;
@@ -70,21 +77,13 @@ pub const MAX_RAW_MESSAGE: usize = 4096;
 const MAX_LISTED: usize = 1000;
 
 /// How messages are handed to KMS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum MessageType {
+    #[default]
     Auto,
     Raw,
     Digest,
-}
-
-/// A session token. `Debug` never prints it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionToken(pub String);
-
-impl std::fmt::Debug for SessionToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SessionToken(<redacted>)")
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +91,7 @@ pub struct Config {
     pub region: String,
     pub endpoint: Endpoint,
     pub credentials: Credentials,
-    pub session_token: Option<SessionToken>,
+    pub session_token: Option<Secret>,
     pub message_type: MessageType,
     pub keys: Option<Vec<String>>,
     pub retry: RetryPolicy,
@@ -103,71 +102,53 @@ impl Config {
     /// Parse and validate the JSON configuration. Errors name the key and
     /// never contain secret values.
     pub fn parse(text: &str) -> Result<Config, Error> {
-        let obj = parse_object(text, KNOWN_KEYS)?;
-        let k = Keys::new(&obj);
-        let bad = |key: &str, why: String| k.bad(key, why);
-        let string = |key: &str| k.string(key);
-        let number = |key: &str, default: u64, min: u64, max: u64| k.number(key, default, min, max);
-        let region = string("region")?.unwrap_or("us-east-1").to_string();
+        Config::from_settings(rstuf_plugin_sdk::config::parse(text)?)
+    }
+
+    /// Check what the types of [`Settings`] cannot.
+    pub fn from_settings(s: Settings) -> Result<Config, Error> {
+        let bad = |key: &str, why: String| Error::config(key, why);
+        let region = s.region.into_string();
         if !region
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
             return Err(bad("region", format!("'{region}' is not a region name")));
         }
-        let endpoint = match string("endpoint")? {
+        let endpoint = match &s.endpoint {
             Some(e) => Endpoint::parse(e).map_err(|e| bad("endpoint", e))?,
             None => Endpoint::parse(&format!("https://kms.{region}.amazonaws.com"))
                 .map_err(|e| bad("region", e))?,
         };
         let credentials = Credentials {
-            access_key_id: string("access_key_id")?
-                .ok_or_else(|| bad("access_key_id", "is required".into()))?
-                .to_string(),
-            secret_access_key: string("secret_access_key")?
-                .ok_or_else(|| bad("secret_access_key", "is required".into()))?
-                .to_string(),
+            access_key_id: s.access_key_id.into_string(),
+            secret_access_key: s.secret_access_key.expose().to_string(),
         };
-        let session_token = string("session_token")?.map(|t| SessionToken(t.to_string()));
-        let message_type = match string("message_type")? {
-            None | Some("auto") => MessageType::Auto,
-            Some("raw") => MessageType::Raw,
-            Some("digest") => MessageType::Digest,
-            Some(other) => {
-                return Err(bad(
-                    "message_type",
-                    format!("'{other}' is not one of auto, raw, digest"),
-                ))
-            }
-        };
-        let keys = match k.raw("keys") {
+        let keys = match s.keys {
             None => None,
-            Some(Value::Array(items)) => Some(
-                items
-                    .iter()
+            Some(ids) => Some(
+                ids.into_iter()
                     .map(|k| {
-                        k.as_str()
-                            .ok_or_else(|| bad("keys", "must be an array of key ids".into()))
-                            .and_then(|k| check_key_id(k).map_err(|e| bad("keys", e)))
+                        check_key_id(&k).map_err(|e| bad("keys", e))?;
+                        Ok(k.into_string())
                     })
-                    .collect::<Result<Vec<_>, _>>()?,
+                    .collect::<Result<Vec<_>, Error>>()?,
             ),
-            Some(_) => return Err(bad("keys", "must be an array of key ids".into())),
         };
         Ok(Config {
             region,
             endpoint,
             credentials,
-            session_token,
-            message_type,
+            session_token: s.session_token,
+            message_type: s.message_type,
             keys,
             retry: RetryPolicy {
-                max_retries: number("max_retries", 3, 0, 10)? as u32,
+                max_retries: s.max_retries.get() as u32,
                 ..RetryPolicy::default()
             },
             timeouts: Timeouts {
-                connect_ms: number("connect_timeout_ms", 5_000, 1, 600_000)?,
-                response_ms: number("timeout_ms", 30_000, 1, 600_000)?,
+                connect_ms: s.connect_timeout_ms.get(),
+                response_ms: s.timeout_ms.get(),
             },
         })
     }
@@ -247,14 +228,7 @@ impl KeyKind {
     }
 }
 
-/// A key's public half in TUF terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey {
-    pub uri: String,
-    pub keytype: &'static str,
-    pub scheme: &'static str,
-    pub public: String,
-}
+pub use rstuf_plugin_sdk::PublicKey;
 
 /// The TUF `keyval.public` of the key `id`'s DER SubjectPublicKeyInfo,
 /// which must be a `kind` key: PEM as python `cryptography` writes it
@@ -451,7 +425,10 @@ impl<T: Transport> Kms<T> {
             ),
         ];
         if let Some(token) = &self.config.session_token {
-            headers.push(("x-amz-security-token".to_string(), token.0.clone()));
+            headers.push((
+                "x-amz-security-token".to_string(),
+                token.expose().to_string(),
+            ));
         }
         let authorization = sigv4::authorization(
             &self.config.credentials,
@@ -528,8 +505,8 @@ impl<T: Transport> Kms<T> {
         let (kind, public) = self.read_key(&id)?;
         Ok(PublicKey {
             uri: uri.to_string(),
-            keytype: kind.keytype(),
-            scheme: kind.scheme(),
+            keytype: kind.keytype().into(),
+            scheme: kind.scheme().into(),
             public,
         })
     }

@@ -9,6 +9,10 @@
 //! formatted into an error or log text, and `Vault` has no `Debug`.
 
 use rstuf_keys::{KeyError, PrivateKey, MAX_KEY_FILE};
+use rstuf_plugin_sdk::config::NonEmpty;
+use rstuf_plugin_sdk::Secret;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::PathBuf;
@@ -17,118 +21,63 @@ use zeroize::Zeroizing;
 /// The guest path used when the configuration does not name one.
 pub const DEFAULT_DIR: &str = "/keys";
 
-/// JSON Schema of the configuration `configure` accepts.
-pub const SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"examples":[{"dir":"/keys","passwords":{"online.pem":"..."}}],"properties":{"dir":{"type":"string","default":"/keys","description":"Guest path of the directory (granted by the host) holding the PEM key files"},"passwords":{"type":"object","additionalProperties":{"type":"string","writeOnly":true},"description":"Password per key file name, for encrypted PKCS#8 files (secret)"},"default_password":{"type":"string","writeOnly":true,"description":"Password for encrypted key files not listed in passwords (secret)"}}}"#;
-
 /// The URI scheme this vault serves.
 pub const SCHEME: &str = "fn";
 
-/// Mirrors the WIT `plugin-error` cases this plugin can produce.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VaultError {
-    InvalidConfig(String),
-    InvalidInput(String),
-    NotFound(String),
-    Denied(String),
-    Internal(String),
+pub use rstuf_plugin_sdk::{Error, PublicKey};
+
+/// The plugin's configuration.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({"dir": DEFAULT_DIR, "passwords": {"online.pem": "..."}}))]
+pub struct Config {
+    /// Guest path of the directory (granted by the host) holding the PEM key files
+    #[serde(default = "default_dir")]
+    pub dir: NonEmpty,
+    /// Password per key file name, for encrypted PKCS#8 files (secret)
+    #[serde(default)]
+    pub passwords: BTreeMap<String, Secret>,
+    /// Password for encrypted key files not listed in passwords (secret)
+    pub default_password: Option<Secret>,
 }
 
-impl VaultError {
-    /// The message, without the case.
-    pub fn message(&self) -> &str {
-        match self {
-            VaultError::InvalidConfig(m)
-            | VaultError::InvalidInput(m)
-            | VaultError::NotFound(m)
-            | VaultError::Denied(m)
-            | VaultError::Internal(m) => m,
-        }
-    }
-}
-
-/// A key's public half, as the WIT `public-key` record wants it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VaultKey {
-    pub uri: String,
-    pub keytype: &'static str,
-    pub scheme: &'static str,
-    pub public: String,
+fn default_dir() -> NonEmpty {
+    NonEmpty::literal(DEFAULT_DIR)
 }
 
 /// What `list` found: the keys, and each other file with the reason it was
 /// skipped (texts without secrets, fit for the host log).
 #[derive(Debug, Default)]
 pub struct Listing {
-    pub keys: Vec<VaultKey>,
-    pub skipped: Vec<(String, VaultError)>,
+    pub keys: Vec<PublicKey>,
+    pub skipped: Vec<(String, Error)>,
 }
 
 pub struct Vault {
     dir: PathBuf,
-    passwords: BTreeMap<String, Zeroizing<String>>,
-    default_password: Option<Zeroizing<String>>,
+    passwords: BTreeMap<String, Secret>,
+    default_password: Option<Secret>,
     cache: BTreeMap<String, PrivateKey>,
 }
 
 impl Vault {
-    /// Parse and check the configuration (see [`SCHEMA`]); the key
-    /// directory must exist. Errors name the key, never a value.
-    pub fn configure(config: &str) -> Result<Vault, VaultError> {
-        let invalid = |m: String| VaultError::InvalidConfig(m);
-        // serde_json's syntax errors carry positions, not input text.
-        let value: serde_json::Value = serde_json::from_str(config)
-            .map_err(|e| invalid(format!("configuration is not JSON: {e}")))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| invalid("configuration must be a JSON object".into()))?;
-        if let Some(unknown) = obj
-            .keys()
-            .find(|k| !["dir", "passwords", "default_password"].contains(&k.as_str()))
-        {
-            return Err(invalid(format!(
-                "unknown key '{unknown}' (known: dir, passwords, default_password)"
-            )));
-        }
-        let dir = match obj.get("dir") {
-            None | Some(serde_json::Value::Null) => DEFAULT_DIR.to_string(),
-            Some(serde_json::Value::String(d)) if !d.is_empty() => d.clone(),
-            Some(_) => return Err(invalid("dir: must be a non-empty string".into())),
-        };
-        match std::fs::metadata(&dir) {
+    /// Open the key directory, which must exist.
+    pub fn open(config: Config) -> Result<Vault, Error> {
+        let dir = config.dir.as_str();
+        match std::fs::metadata(dir) {
             Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(invalid(format!("dir: {dir} is not a directory"))),
+            Ok(_) => return Err(Error::config("dir", format!("{dir} is not a directory"))),
             Err(e) => {
-                return Err(invalid(format!(
-                    "dir: cannot open {dir}: {e} (is the directory granted to the plugin?)"
-                )))
-            }
-        }
-        let mut passwords = BTreeMap::new();
-        match obj.get("passwords") {
-            None | Some(serde_json::Value::Null) => {}
-            Some(serde_json::Value::Object(map)) => {
-                for (file, pw) in map {
-                    let pw = pw
-                        .as_str()
-                        .ok_or_else(|| invalid(format!("passwords.{file}: must be a string")))?;
-                    passwords.insert(file.clone(), Zeroizing::new(pw.to_string()));
-                }
-            }
-            Some(_) => {
-                return Err(invalid(
-                    "passwords: must be an object mapping key file names to passwords".into(),
+                return Err(Error::config(
+                    "dir",
+                    format!("cannot open {dir}: {e} (is the directory granted to the plugin?)"),
                 ))
             }
         }
-        let default_password = match obj.get("default_password") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(pw)) => Some(Zeroizing::new(pw.clone())),
-            Some(_) => return Err(invalid("default_password: must be a string".into())),
-        };
         Ok(Vault {
             dir: PathBuf::from(dir),
-            passwords,
-            default_password,
+            passwords: config.passwords,
+            default_password: config.default_password,
             cache: BTreeMap::new(),
         })
     }
@@ -145,10 +94,10 @@ impl Vault {
 
     /// The file name of an `fn:` URI, refusing anything that could leave
     /// the directory.
-    pub fn file_of(uri: &str) -> Result<&str, VaultError> {
-        let file = uri.strip_prefix("fn:").ok_or_else(|| {
-            VaultError::InvalidInput(format!("key URI {uri:?} is not an fn: URI"))
-        })?;
+    pub fn file_of(uri: &str) -> Result<&str, Error> {
+        let file = uri
+            .strip_prefix("fn:")
+            .ok_or_else(|| Error::InvalidInput(format!("key URI {uri:?} is not an fn: URI")))?;
         let bad = file.is_empty()
             || file.len() > 255
             || file.contains("..")
@@ -156,7 +105,7 @@ impl Vault {
             || file.chars().any(char::is_control)
             || file == ".";
         if bad {
-            return Err(VaultError::InvalidInput(format!(
+            return Err(Error::InvalidInput(format!(
                 "key URI {uri:?} does not name a file in the key directory"
             )));
         }
@@ -167,52 +116,52 @@ impl Vault {
         self.passwords
             .get(file)
             .or(self.default_password.as_ref())
-            .map(|p| p.as_str())
+            .map(Secret::expose)
     }
 
-    fn load(&mut self, uri: &str) -> Result<&PrivateKey, VaultError> {
+    fn load(&mut self, uri: &str) -> Result<&PrivateKey, Error> {
         let file = Self::file_of(uri)?.to_string();
         if !self.cache.contains_key(&file) {
             let pem = read_key_file(&self.dir.join(&file), &file)?;
             let key =
                 PrivateKey::from_pem(&file, &pem, self.password(&file)).map_err(|e| match e {
-                    KeyError::Password(m) => VaultError::Denied(m),
-                    KeyError::Unsupported(m) => VaultError::InvalidInput(m),
-                    KeyError::Internal(m) => VaultError::Internal(m),
+                    KeyError::Password(m) => Error::Denied(m),
+                    KeyError::Unsupported(m) => Error::InvalidInput(m),
+                    KeyError::Internal(m) => Error::Internal(m),
                 })?;
             self.cache.insert(file.clone(), key);
         }
         self.cache
             .get(&file)
-            .ok_or_else(|| VaultError::Internal("key cache lost an entry".into()))
+            .ok_or_else(|| Error::Internal("key cache lost an entry".into()))
     }
 
     /// The public half of the key at `uri`.
-    pub fn public(&mut self, uri: &str) -> Result<VaultKey, VaultError> {
+    pub fn public(&mut self, uri: &str) -> Result<PublicKey, Error> {
         let p = self
             .load(uri)?
             .public()
-            .map_err(|e| VaultError::Internal(e.to_string()))?;
-        Ok(VaultKey {
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(PublicKey {
             uri: uri.to_string(),
-            keytype: p.keytype,
-            scheme: p.scheme,
+            keytype: p.keytype.into(),
+            scheme: p.scheme.into(),
             public: p.public,
         })
     }
 
     /// Sign `message` with the key at `uri` per its TUF scheme.
-    pub fn sign(&mut self, uri: &str, message: &[u8]) -> Result<Vec<u8>, VaultError> {
+    pub fn sign(&mut self, uri: &str, message: &[u8]) -> Result<Vec<u8>, Error> {
         self.load(uri)?
             .sign(message)
-            .map_err(|e| VaultError::Internal(format!("signing with {uri}: {e}")))
+            .map_err(|e| Error::Internal(format!("signing with {uri}: {e}")))
     }
 
     /// Every regular file (symlinks followed, dot-files skipped) in the
     /// directory that loads as a key, in name order; files that do not load
     /// (not keys, encrypted without a password, wrong password) are skipped
     /// with a reason instead of failing the listing.
-    pub fn list(&mut self) -> Result<Listing, VaultError> {
+    pub fn list(&mut self) -> Result<Listing, Error> {
         let entries = std::fs::read_dir(&self.dir)
             .map_err(|e| io_error(&format!("listing key directory {}", self.dir.display()), &e))?;
         let mut names = Vec::new();
@@ -241,21 +190,21 @@ impl Vault {
     }
 }
 
-fn io_error(what: &str, e: &std::io::Error) -> VaultError {
+fn io_error(what: &str, e: &std::io::Error) -> Error {
     let msg = format!("{what}: {e}");
     match e.kind() {
-        ErrorKind::NotFound => VaultError::NotFound(msg),
-        ErrorKind::PermissionDenied => VaultError::Denied(msg),
-        _ => VaultError::Internal(msg),
+        ErrorKind::NotFound => Error::NotFound(msg),
+        ErrorKind::PermissionDenied => Error::Denied(msg),
+        _ => Error::Internal(msg),
     }
 }
 
 /// Read a key file, refusing anything too large to be a key.
-fn read_key_file(path: &std::path::Path, file: &str) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+fn read_key_file(path: &std::path::Path, file: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
     use std::io::Read as _;
     let f = std::fs::File::open(path).map_err(|e| match e.kind() {
         ErrorKind::NotFound => {
-            VaultError::NotFound(format!("no key file {file:?} in the key directory"))
+            Error::NotFound(format!("no key file {file:?} in the key directory"))
         }
         _ => io_error(&format!("cannot read key file {file:?}"), &e),
     })?;
@@ -264,7 +213,7 @@ fn read_key_file(path: &std::path::Path, file: &str) -> Result<Zeroizing<Vec<u8>
         .read_to_end(&mut pem)
         .map_err(|e| io_error(&format!("cannot read key file {file:?}"), &e))?;
     if pem.len() as u64 > MAX_KEY_FILE {
-        return Err(VaultError::InvalidInput(format!(
+        return Err(Error::InvalidInput(format!(
             "key file {file:?} is larger than {MAX_KEY_FILE} bytes; not a PEM key"
         )));
     }
@@ -276,12 +225,16 @@ mod tests {
     use super::*;
     use rstuf_keys::testing::{generate_keys, python_verifies, PASSWORD};
 
+    fn configure(text: &str) -> Result<Vault, Error> {
+        Vault::open(rstuf_plugin_sdk::config::parse(text)?)
+    }
+
     fn vault(dir: &std::path::Path, extra: serde_json::Value) -> Vault {
         let mut config = serde_json::json!({ "dir": dir.to_str().unwrap() });
         if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
             c.extend(e.clone());
         }
-        Vault::configure(&config.to_string()).unwrap()
+        configure(&config.to_string()).unwrap()
     }
 
     #[test]
@@ -300,7 +253,7 @@ mod tests {
             "no-scheme",
         ] {
             assert!(
-                matches!(Vault::file_of(bad), Err(VaultError::InvalidInput(_))),
+                matches!(Vault::file_of(bad), Err(Error::InvalidInput(_))),
                 "{bad:?}"
             );
         }
@@ -332,8 +285,8 @@ mod tests {
             ),
         ];
         for (config, expect) in cases {
-            match Vault::configure(&config.to_string()) {
-                Err(VaultError::InvalidConfig(m)) => {
+            match configure(&config.to_string()) {
+                Err(Error::InvalidConfig(m)) => {
                     assert!(m.contains(expect), "{m}");
                     assert!(!m.contains("s3cret"), "{m}");
                 }
@@ -341,8 +294,8 @@ mod tests {
             }
         }
         // Not JSON: the syntax error has a position but no input text.
-        match Vault::configure(r#"{"default_password": "s3cret-value""#) {
-            Err(VaultError::InvalidConfig(m)) => assert!(!m.contains("s3cret"), "{m}"),
+        match configure(r#"{"default_password": "s3cret-value""#) {
+            Err(Error::InvalidConfig(m)) => assert!(!m.contains("s3cret"), "{m}"),
             other => panic!("{:?}", other.err()),
         }
         let v = vault(
@@ -411,7 +364,7 @@ mod tests {
             let uri = format!("fn:{file}");
             let key = v.public(&uri).unwrap();
             assert_eq!(
-                (&key.uri, key.keytype, &key.public),
+                (&key.uri, key.keytype.as_str(), &key.public),
                 (&uri, kind.as_str(), public)
             );
             items.push((
@@ -426,10 +379,7 @@ mod tests {
         // Cached: signing works after the file is gone from the directory.
         std::fs::remove_file(dir.path().join("rsa-enc")).unwrap();
         assert_eq!(v.sign("fn:rsa-enc", &msg).unwrap().len(), 256);
-        assert!(matches!(
-            v.sign("fn:absent", &msg),
-            Err(VaultError::NotFound(_))
-        ));
+        assert!(matches!(v.sign("fn:absent", &msg), Err(Error::NotFound(_))));
     }
 
     #[test]
@@ -442,12 +392,10 @@ mod tests {
         );
         assert_eq!(
             v.sign("fn:rsa-enc", b"m"),
-            Err(VaultError::Denied(
-                "wrong password for key file rsa-enc".into()
-            ))
+            Err(Error::Denied("wrong password for key file rsa-enc".into()))
         );
         match v.public("fn:ecdsa-enc") {
-            Err(VaultError::Denied(m)) => {
+            Err(Error::Denied(m)) => {
                 assert!(m.contains("ecdsa-enc") && m.contains("no password"), "{m}")
             }
             other => panic!("{other:?}"),
@@ -460,14 +408,11 @@ mod tests {
             "no-scheme",
         ] {
             assert!(
-                matches!(v.sign(uri, b"m"), Err(VaultError::InvalidInput(_))),
+                matches!(v.sign(uri, b"m"), Err(Error::InvalidInput(_))),
                 "{uri}"
             );
         }
-        assert!(matches!(
-            v.sign("fn:absent", b"m"),
-            Err(VaultError::NotFound(_))
-        ));
+        assert!(matches!(v.sign("fn:absent", b"m"), Err(Error::NotFound(_))));
         // Unencrypted keys still sign after all those failures.
         assert_eq!(v.sign("fn:ed25519", b"m").unwrap().len(), 64);
     }

@@ -7,114 +7,56 @@
 //! and returns the signature; the host lets it reach only the Vault address
 //! in its `http_hosts` grant.
 //!
-//! The logic lives in [`vault`], plain Rust tested natively; this file
-//! adapts it to the generated bindings and `wasi:http`, which exist only
-//! when compiling for `wasm32`.
+//! The logic lives in [`vault`], plain Rust tested natively; this file makes
+//! it a plugin through the SDK, over `wasi:http` in the component.
 
 pub mod vault;
 
-#[cfg(target_arch = "wasm32")]
-mod component {
-    use crate::vault::{Config, Error, PublicKey as VaultKey, Vault, CONFIG_SCHEMA, SCHEME};
-    use rstuf_plugin_http::WasiTransport;
-    use std::sync::Mutex;
+use rstuf_plugin_http::Transport;
+use rstuf_plugin_sdk::{log, Error, Keyvault, Plugin, PublicKey};
+use vault::{Config, Settings, Vault, SCHEME};
 
-    wit_bindgen::generate!({ world: "keyvault-backend", path: "../../wit" });
+impl<T: Transport + Default + Send + 'static> Plugin for Vault<T> {
+    const NAME: &'static str = "keyvault-vault";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str =
+        "Signs with HashiCorp Vault / OpenBao transit keys (hv: key URIs) over wasi:http";
+    type Config = Settings;
 
-    use exports::rstuf::plugin::keyvault::{Guest as VaultGuest, PublicKey};
-    use exports::rstuf::plugin::plugin::Guest as PluginGuest;
-    use rstuf::plugin::host_log::log;
-    use rstuf::plugin::types::{LogLevel, PluginError, PluginInfo};
-
-    /// The configured client with its cached token and key types;
-    /// instances are single-threaded, the mutex only satisfies `static`.
-    static VAULT: Mutex<Option<Vault<WasiTransport>>> = Mutex::new(None);
-
-    fn convert(e: Error) -> PluginError {
-        rstuf_plugin_http::to_plugin_error!(e)
+    fn configure(settings: Settings) -> Result<Self, Error> {
+        let config = Config::from_settings(settings)?;
+        // Where and how, never a token or secret id.
+        log::debug(&format!(
+            "keyvault-vault: signing with {}",
+            config.describe()
+        ));
+        Ok(Vault::new(config, T::default()))
     }
-
-    fn with_vault<T>(
-        f: impl FnOnce(&mut Vault<WasiTransport>) -> Result<T, Error>,
-    ) -> Result<T, PluginError> {
-        let mut guard = VAULT
-            .lock()
-            .map_err(|_| PluginError::Internal("vault state poisoned".into()))?;
-        let vault = guard.as_mut().ok_or_else(|| {
-            PluginError::InvalidConfig("keyvault-vault used before configure".into())
-        })?;
-        let result = f(vault);
-        if let Err(Error::Unavailable(m)) = &result {
-            log(LogLevel::Warn, &format!("keyvault-vault: {m}"));
-        }
-        result.map_err(convert)
-    }
-
-    fn public(k: VaultKey) -> PublicKey {
-        PublicKey {
-            uri: k.uri,
-            keytype: k.keytype.into(),
-            scheme: k.scheme.into(),
-            public: k.public,
-        }
-    }
-
-    struct Component;
-
-    impl PluginGuest for Component {
-        fn info() -> PluginInfo {
-            PluginInfo {
-                name: "keyvault-vault".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                description:
-                    "Signs with HashiCorp Vault / OpenBao transit keys (hv: key URIs) over wasi:http"
-                        .into(),
-                config_schema: CONFIG_SCHEMA.into(),
-            }
-        }
-
-        fn configure(config: String) -> Result<(), PluginError> {
-            let config = Config::parse(&config).map_err(convert)?;
-            // Where and how, never a token or secret id.
-            log(
-                LogLevel::Debug,
-                &format!("keyvault-vault: signing with {}", config.describe()),
-            );
-            *VAULT
-                .lock()
-                .map_err(|_| PluginError::Internal("vault state poisoned".into()))? =
-                Some(Vault::new(config, WasiTransport));
-            Ok(())
-        }
-    }
-
-    impl VaultGuest for Component {
-        fn schemes() -> Vec<String> {
-            vec![SCHEME.into()]
-        }
-
-        fn list_keys() -> Result<Vec<PublicKey>, PluginError> {
-            let listing = with_vault(|v| v.list())?;
-            for (name, why) in &listing.skipped {
-                log(
-                    LogLevel::Debug,
-                    &format!(
-                        "keyvault-vault: skipped transit key {name}: {}",
-                        why.message()
-                    ),
-                );
-            }
-            Ok(listing.keys.into_iter().map(public).collect())
-        }
-
-        fn get_key(uri: String) -> Result<PublicKey, PluginError> {
-            with_vault(|v| v.public(&uri)).map(public)
-        }
-
-        fn sign(uri: String, message: Vec<u8>) -> Result<Vec<u8>, PluginError> {
-            with_vault(|v| v.sign(&uri, &message))
-        }
-    }
-
-    export!(Component);
 }
+
+impl<T: Transport + Default + Send + 'static> Keyvault for Vault<T> {
+    fn schemes() -> Vec<String> {
+        vec![SCHEME.into()]
+    }
+
+    fn list_keys(&mut self) -> Result<Vec<PublicKey>, Error> {
+        let listing = self.list()?;
+        for (name, why) in &listing.skipped {
+            log::debug(&format!(
+                "keyvault-vault: skipped transit key {name}: {}",
+                why.message()
+            ));
+        }
+        Ok(listing.keys)
+    }
+
+    fn get_key(&mut self, uri: &str) -> Result<PublicKey, Error> {
+        self.public(uri)
+    }
+
+    fn sign(&mut self, uri: &str, message: &[u8]) -> Result<Vec<u8>, Error> {
+        Vault::sign(self, uri, message)
+    }
+}
+
+rstuf_plugin_sdk::export_keyvault!(Vault<rstuf_plugin_http::WasiTransport>);

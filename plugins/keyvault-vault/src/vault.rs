@@ -16,57 +16,71 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use rstuf_plugin_http::config::{parse_object, Keys};
 pub use rstuf_plugin_http::Transport;
 use rstuf_plugin_http::{
     percent_encode, retry, Attempt, Endpoint, Failure, Method, Request, Response, RetryPolicy,
     Timeouts,
 };
+use rstuf_plugin_sdk::config::{Bounded, NonEmpty};
+use rstuf_plugin_sdk::Secret;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
 /// The URI scheme this vault serves.
 pub const SCHEME: &str = "hv";
 
-/// JSON Schema of the configuration (returned by `plugin.info`).
-pub const CONFIG_SCHEMA: &str = r#"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["address"],
-  "oneOf": [{"required": ["token"]}, {"required": ["approle"]}],
-  "examples": [{"address": "https://vault.internal:8200", "approle": {"role_id": "...", "secret_id": "..."}}],
-  "properties": {
-    "address": {"type": "string", "pattern": "^https?://[^/?#@]+/?$", "description": "Vault/OpenBao address, scheme://host[:port]; host[:port] must be in the plugin's http_hosts grant"},
-    "mount": {"type": "string", "default": "transit", "description": "Path of the transit secrets engine"},
-    "token": {"type": "string", "minLength": 1, "writeOnly": true, "description": "Vault token (secret; never logged)"},
-    "approle": {
-      "type": "object",
-      "additionalProperties": false,
-      "required": ["role_id", "secret_id"],
-      "properties": {
-        "role_id": {"type": "string", "minLength": 1, "description": "AppRole role id"},
-        "secret_id": {"type": "string", "minLength": 1, "writeOnly": true, "description": "AppRole secret id (secret; never logged)"},
-        "mount": {"type": "string", "default": "approle", "description": "Path of the AppRole auth method"}
-      }
-    },
-    "namespace": {"type": "string", "description": "Vault Enterprise / OpenBao namespace (X-Vault-Namespace)"},
-    "max_retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3, "description": "Retries after 412, 429, 5xx (sealed, standby) or a connection failure"},
-    "connect_timeout_ms": {"type": "integer", "minimum": 1, "default": 5000},
-    "timeout_ms": {"type": "integer", "minimum": 1, "default": 30000}
-  }
-}"#;
+/// The configuration as the host sends it; [`Config::from_settings`]
+/// checks what the types cannot. Its JSON Schema is `plugin.info`'s.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["token"]}, {"required": ["approle"]}]))]
+#[schemars(example = json!({"address": "https://vault.internal:8200", "approle": {"role_id": "...", "secret_id": "..."}}))]
+pub struct Settings {
+    /// Vault/OpenBao address, scheme://host[:port]; host[:port] must be in the plugin's http_hosts grant
+    #[schemars(extend("pattern" = "^https?://[^/?#@]+/?$"))]
+    pub address: NonEmpty,
+    /// Path of the transit secrets engine
+    #[serde(default = "default_transit_mount")]
+    pub mount: NonEmpty,
+    /// Vault token (secret; never logged)
+    pub token: Option<Secret>,
+    /// AppRole login, instead of a token
+    pub approle: Option<AppRoleSettings>,
+    /// Vault Enterprise / OpenBao namespace (X-Vault-Namespace)
+    pub namespace: Option<NonEmpty>,
+    /// Retries after 412, 429, 5xx (sealed, standby) or a connection failure
+    #[serde(default)]
+    pub max_retries: Bounded<0, 10, 3>,
+    /// TCP/TLS connect timeout per attempt
+    #[serde(default)]
+    pub connect_timeout_ms: Bounded<1, 600_000, 5_000>,
+    /// Wait for the response head, and between body chunks, per attempt
+    #[serde(default)]
+    pub timeout_ms: Bounded<1, 600_000, 30_000>,
+}
 
-const KNOWN_KEYS: &[&str] = &[
-    "address",
-    "mount",
-    "token",
-    "approle",
-    "namespace",
-    "max_retries",
-    "connect_timeout_ms",
-    "timeout_ms",
-];
+/// `approle` in [`Settings`].
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppRoleSettings {
+    /// AppRole role id
+    pub role_id: NonEmpty,
+    /// AppRole secret id (secret; never logged)
+    pub secret_id: Secret,
+    /// Path of the AppRole auth method
+    #[serde(default = "default_approle_mount")]
+    pub mount: NonEmpty,
+}
+
+fn default_transit_mount() -> NonEmpty {
+    NonEmpty::literal("transit")
+}
+
+fn default_approle_mount() -> NonEmpty {
+    NonEmpty::literal("approle")
+}
 
 /// Largest Vault response read.
 const MAX_RESPONSE: usize = 4 << 20;
@@ -76,11 +90,11 @@ pub use rstuf_plugin_http::Error;
 /// How the plugin authenticates. `Debug` never prints secrets.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Auth {
-    Token(String),
+    Token(Secret),
     AppRole {
         mount: String,
         role_id: String,
-        secret_id: String,
+        secret_id: Secret,
     },
 }
 
@@ -122,35 +136,32 @@ impl Config {
     /// Parse and validate the JSON configuration. Errors name the key and
     /// never contain secret values.
     pub fn parse(text: &str) -> Result<Config, Error> {
-        let obj = parse_object(text, KNOWN_KEYS)?;
-        let k = Keys::new(&obj);
-        let address = Endpoint::parse(k.required("address")?).map_err(|e| k.bad("address", e))?;
-        let mount =
-            check_mount(k.string("mount")?.unwrap_or("transit")).map_err(|e| k.bad("mount", e))?;
-        let token = k.string("token")?;
-        let approle = match k.raw("approle") {
-            Some(v) if !v.is_object() => {
-                return Err(k.bad("approle", "must be an object {role_id, secret_id}"))
-            }
-            _ => k.object("approle", &["role_id", "secret_id", "mount"])?,
-        };
-        let approle = match approle {
-            None => None,
-            Some(a) => Some(Auth::AppRole {
-                role_id: a.required("role_id")?.to_string(),
-                secret_id: a.required("secret_id")?.to_string(),
-                mount: check_mount(a.string("mount")?.unwrap_or("approle"))
-                    .map_err(|e| a.bad("mount", e))?,
-            }),
-        };
-        let auth = match (token, approle) {
+        Config::from_settings(rstuf_plugin_sdk::config::parse(text)?)
+    }
+
+    /// Check what the types of [`Settings`] cannot.
+    pub fn from_settings(s: Settings) -> Result<Config, Error> {
+        let bad = |key: &str, why: String| Error::config(key, why);
+        let address = Endpoint::parse(&s.address).map_err(|e| bad("address", e))?;
+        let mount = check_mount(&s.mount).map_err(|e| bad("mount", e))?;
+        let auth = match (s.token, s.approle) {
             (Some(t), None) => {
-                if t.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                    return Err(k.bad("token", "contains whitespace or control characters"));
+                if t.expose()
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace())
+                {
+                    return Err(bad(
+                        "token",
+                        "contains whitespace or control characters".into(),
+                    ));
                 }
-                Auth::Token(t.to_string())
+                Auth::Token(t)
             }
-            (None, Some(a)) => a,
+            (None, Some(a)) => Auth::AppRole {
+                mount: check_mount(&a.mount).map_err(|e| bad("approle.mount", e))?,
+                role_id: a.role_id.into_string(),
+                secret_id: a.secret_id,
+            },
             (Some(_), Some(_)) => {
                 return Err(Error::InvalidConfig(
                     "token, approle: give one authentication method, not both".into(),
@@ -162,9 +173,9 @@ impl Config {
                 ))
             }
         };
-        let namespace = k.string("namespace")?.map(String::from);
+        let namespace = s.namespace.map(NonEmpty::into_string);
         if let Some(ns) = &namespace {
-            check_mount(ns).map_err(|e| k.bad("namespace", e))?;
+            check_mount(ns).map_err(|e| bad("namespace", e))?;
         }
         Ok(Config {
             address,
@@ -172,12 +183,12 @@ impl Config {
             auth,
             namespace,
             retry: RetryPolicy {
-                max_retries: k.number("max_retries", 3, 0, 10)? as u32,
+                max_retries: s.max_retries.get() as u32,
                 ..RetryPolicy::default()
             },
             timeouts: Timeouts {
-                connect_ms: k.number("connect_timeout_ms", 5_000, 1, 600_000)?,
-                response_ms: k.number("timeout_ms", 30_000, 1, 600_000)?,
+                connect_ms: s.connect_timeout_ms.get(),
+                response_ms: s.timeout_ms.get(),
             },
         })
     }
@@ -304,14 +315,7 @@ impl KeyKind {
     }
 }
 
-/// A key's public half in TUF terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey {
-    pub uri: String,
-    pub keytype: &'static str,
-    pub scheme: &'static str,
-    pub public: String,
-}
+pub use rstuf_plugin_sdk::PublicKey;
 
 /// What `GET <mount>/keys/<name>` says about a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -607,7 +611,7 @@ impl<T: Transport> Vault<T> {
     /// The token to send, logging in with AppRole when needed.
     fn token(&mut self) -> Result<String, Error> {
         let (mount, role_id, secret_id) = match &self.config.auth {
-            Auth::Token(t) => return Ok(t.clone()),
+            Auth::Token(t) => return Ok(t.expose().to_string()),
             Auth::AppRole {
                 mount,
                 role_id,
@@ -621,7 +625,7 @@ impl<T: Transport> Vault<T> {
             }
         }
         let what = format!("AppRole login at auth/{mount}");
-        let body = json!({ "role_id": role_id, "secret_id": secret_id });
+        let body = json!({ "role_id": role_id, "secret_id": secret_id.expose() });
         let request = self.http_request(
             Method::Post,
             &format!("auth/{mount}/login"),
@@ -718,8 +722,8 @@ impl<T: Transport> Vault<T> {
         let key = self.read_key(&key_ref.name)?;
         Ok(PublicKey {
             uri: uri.to_string(),
-            keytype: key.kind.keytype(),
-            scheme: key.kind.scheme(),
+            keytype: key.kind.keytype().into(),
+            scheme: key.kind.scheme().into(),
             public: key.public(&key_ref.name, key_ref.version)?.to_string(),
         })
     }
@@ -787,8 +791,8 @@ impl<T: Transport> Vault<T> {
                 Ok(key) => match key.public(&name, None) {
                     Ok(public) => listing.keys.push(PublicKey {
                         uri,
-                        keytype: key.kind.keytype(),
-                        scheme: key.kind.scheme(),
+                        keytype: key.kind.keytype().into(),
+                        scheme: key.kind.scheme().into(),
                         public: public.to_string(),
                     }),
                     Err(e) => listing.skipped.push((name, e)),

@@ -8,77 +8,39 @@
 //! bounded outbox, off the publish path; the host lets the plugin reach
 //! only the hosts in its `http_hosts` grant.
 //!
-//! The logic lives in [`webhook`], plain Rust tested natively; this file
-//! adapts it to the generated bindings and `wasi:http`, which exist only
-//! when compiling for `wasm32`.
+//! The logic lives in [`webhook`], plain Rust tested natively; this file makes
+//! it a plugin through the SDK, over `wasi:http` in the component.
 
 pub mod webhook;
 
-#[cfg(target_arch = "wasm32")]
-mod component {
-    use crate::webhook::{Config, Error, Webhook, CONFIG_SCHEMA};
-    use rstuf_plugin_http::WasiTransport;
-    use std::sync::Mutex;
+use rstuf_plugin_http::Transport;
+use rstuf_plugin_sdk::{log, Error, Event, Notify, Plugin};
+use webhook::{Config, Settings, Webhook};
 
-    wit_bindgen::generate!({ world: "notify-backend", path: "../../wit" });
+impl<T: Transport + Default + Send + 'static> Plugin for Webhook<T> {
+    const NAME: &'static str = "notify-webhook";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str =
+        "POSTs a signed CloudEvents JSON event to a webhook on every publish";
+    type Config = Settings;
 
-    use exports::rstuf::plugin::notify::{Event, Guest as NotifyGuest};
-    use exports::rstuf::plugin::plugin::Guest as PluginGuest;
-    use rstuf::plugin::host_log::log;
-    use rstuf::plugin::types::{LogLevel, PluginError, PluginInfo};
-
-    /// The configured client; instances are single-threaded, the mutex
-    /// only satisfies `static`.
-    static HOOK: Mutex<Option<Webhook<WasiTransport>>> = Mutex::new(None);
-
-    fn convert(e: Error) -> PluginError {
-        rstuf_plugin_http::to_plugin_error!(e)
-    }
-
-    struct Component;
-
-    impl PluginGuest for Component {
-        fn info() -> PluginInfo {
-            PluginInfo {
-                name: "notify-webhook".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                description: "POSTs a signed CloudEvents JSON event to a webhook on every publish"
-                    .into(),
-                config_schema: CONFIG_SCHEMA.into(),
-            }
+    fn configure(settings: Settings) -> Result<Self, Error> {
+        let config = Config::from_settings(settings)?;
+        if !config.signs() {
+            log::warn("notify-webhook: no secret configured; events are sent unsigned");
         }
-
-        fn configure(config: String) -> Result<(), PluginError> {
-            let config = Config::parse(&config).map_err(convert)?;
-            if !config.signs() {
-                log(
-                    LogLevel::Warn,
-                    "notify-webhook: no secret configured; events are sent unsigned",
-                );
-            }
-            *HOOK
-                .lock()
-                .map_err(|_| PluginError::Internal("webhook state poisoned".into()))? =
-                Some(Webhook::new(config, WasiTransport));
-            Ok(())
-        }
+        Ok(Webhook::new(config, T::default()))
     }
-
-    impl NotifyGuest for Component {
-        fn deliver(event: Event) -> Result<(), PluginError> {
-            let guard = HOOK
-                .lock()
-                .map_err(|_| PluginError::Internal("webhook state poisoned".into()))?;
-            let hook = guard.as_ref().ok_or_else(|| {
-                PluginError::InvalidConfig("notify-webhook used before configure".into())
-            })?;
-            let result = hook.deliver(&event.id, &event.kind, &event.time, &event.data);
-            if let Err(e) = &result {
-                log(LogLevel::Warn, &format!("notify-webhook: {}", e.message()));
-            }
-            result.map_err(convert)
-        }
-    }
-
-    export!(Component);
 }
+
+impl<T: Transport + Default + Send + 'static> Notify for Webhook<T> {
+    fn deliver(&mut self, event: &Event) -> Result<(), Error> {
+        let result = Webhook::deliver(self, &event.id, &event.kind, &event.time, &event.data);
+        if let Err(e) = &result {
+            log::warn(&format!("notify-webhook: {}", e.message()));
+        }
+        result
+    }
+}
+
+rstuf_plugin_sdk::export_notify!(Webhook<rstuf_plugin_http::WasiTransport>);

@@ -9,41 +9,49 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use rstuf_plugin_http::config::{parse_object, Keys};
 use rstuf_plugin_http::{
     retry, Attempt, Endpoint, Failure, Method, Request, Response, RetryPolicy, Timeouts,
 };
 pub use rstuf_plugin_http::{Error, Transport};
+use rstuf_plugin_sdk::config::{Bounded, NonEmpty};
+use rstuf_plugin_sdk::Secret;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
+use std::collections::BTreeMap;
 
-/// JSON Schema of the configuration (returned by `plugin.info`).
-pub const CONFIG_SCHEMA: &str = r#"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["url"],
-  "examples": [{"url": "https://hooks.example.com/rstuf", "secret": "whsec_...", "source": "https://tuf.example.com/"}],
-  "properties": {
-    "url": {"type": "string", "pattern": "^https?://", "description": "Where to POST events: scheme://host[:port]/path[?query]; host[:port] must be in the plugin's http_hosts grant"},
-    "secret": {"type": "string", "minLength": 1, "writeOnly": true, "description": "HMAC-SHA256 key for webhook-signature: 'whsec_<base64>' (Standard Webhooks) or any string of at least 16 bytes (secret; never logged). Without it events are unsigned."},
-    "source": {"type": "string", "default": "rstuf", "description": "CloudEvents 'source' attribute, e.g. the repository's URL"},
-    "headers": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Extra request headers, e.g. Authorization (values are secret; never logged)"},
-    "max_retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 5, "description": "Retries after 408, 425, 429, 5xx or a connection failure"},
-    "connect_timeout_ms": {"type": "integer", "minimum": 1, "default": 2000},
-    "timeout_ms": {"type": "integer", "minimum": 1, "default": 5000, "description": "Per attempt; keep (max_retries + 1) x timeout_ms plus backoff below the plugin's grants.timeout_ms"}
-  }
-}"#;
+/// The configuration as the host sends it; [`Config::from_settings`]
+/// checks what the types cannot. Its JSON Schema is `plugin.info`'s.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(example = json!({"url": "https://hooks.example.com/rstuf", "secret": "whsec_...", "source": "https://tuf.example.com/"}))]
+pub struct Settings {
+    /// Where to POST events: scheme://host[:port]/path[?query]; host[:port] must be in the plugin's http_hosts grant
+    #[schemars(extend("pattern" = "^https?://"))]
+    pub url: NonEmpty,
+    /// HMAC-SHA256 key for webhook-signature: 'whsec_<base64>' (Standard Webhooks) or any string of at least 16 bytes (secret; never logged). Without it events are unsigned.
+    pub secret: Option<Secret>,
+    /// CloudEvents 'source' attribute, e.g. the repository's URL
+    #[serde(default = "default_source")]
+    pub source: NonEmpty,
+    /// Extra request headers, e.g. Authorization (values are secret; never logged)
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    /// Retries after 408, 425, 429, 5xx or a connection failure
+    #[serde(default)]
+    pub max_retries: Bounded<0, 10, 5>,
+    /// TCP/TLS connect timeout per attempt
+    #[serde(default)]
+    pub connect_timeout_ms: Bounded<1, 600_000, 2_000>,
+    /// Per attempt; keep (max_retries + 1) x timeout_ms plus backoff below the plugin's grants.timeout_ms
+    #[serde(default)]
+    pub timeout_ms: Bounded<1, 600_000, 5_000>,
+}
 
-const KNOWN_KEYS: &[&str] = &[
-    "url",
-    "secret",
-    "source",
-    "headers",
-    "max_retries",
-    "connect_timeout_ms",
-    "timeout_ms",
-];
+fn default_source() -> NonEmpty {
+    NonEmpty::literal("rstuf")
+}
 
 /// Headers the plugin sets itself; configuration may not override them.
 const RESERVED_HEADERS: &[&str] = &[
@@ -126,18 +134,18 @@ impl Target {
 
 /// An HMAC key. `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
+pub struct SigningKey(Vec<u8>);
 
-impl std::fmt::Debug for Secret {
+impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
+        f.write_str("SigningKey(<redacted>)")
     }
 }
 
-impl Secret {
+impl SigningKey {
     /// `whsec_<base64>` as Standard Webhooks writes secrets, else the
     /// string's bytes.
-    pub fn parse(text: &str) -> Result<Secret, String> {
+    pub fn parse(text: &str) -> Result<SigningKey, String> {
         let bytes = match text.strip_prefix("whsec_") {
             Some(b64) => B64
                 .decode(b64)
@@ -150,7 +158,7 @@ impl Secret {
                 bytes.len()
             ));
         }
-        Ok(Secret(bytes))
+        Ok(SigningKey(bytes))
     }
 }
 
@@ -167,7 +175,7 @@ impl std::fmt::Debug for Header {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub target: Target,
-    pub secret: Option<Secret>,
+    pub secret: Option<SigningKey>,
     pub source: String,
     pub headers: Vec<Header>,
     pub retry: RetryPolicy,
@@ -185,60 +193,51 @@ impl Config {
     /// Parse and validate the JSON configuration. Errors name the key and
     /// never contain secret values.
     pub fn parse(text: &str) -> Result<Config, Error> {
-        let obj = parse_object(text, KNOWN_KEYS)?;
-        let k = Keys::new(&obj);
-        let bad = |key: &str, why: String| k.bad(key, why);
-        let string = |key: &str| k.string(key);
-        let number = |key: &str, default: u64, min: u64, max: u64| k.number(key, default, min, max);
-        let target = Target::parse(string("url")?.ok_or_else(|| bad("url", "is required".into()))?)
-            .map_err(|e| bad("url", e))?;
-        let secret = string("secret")?
-            .map(Secret::parse)
+        Config::from_settings(rstuf_plugin_sdk::config::parse(text)?)
+    }
+
+    /// Check what the types of [`Settings`] cannot.
+    pub fn from_settings(s: Settings) -> Result<Config, Error> {
+        let bad = |key: &str, why: String| Error::config(key, why);
+        let target = Target::parse(&s.url).map_err(|e| bad("url", e))?;
+        let secret = s
+            .secret
+            .map(|key| SigningKey::parse(key.expose()))
             .transpose()
             .map_err(|e| bad("secret", e))?;
-        let source = string("source")?.unwrap_or("rstuf").to_string();
         let mut headers = Vec::new();
-        match k.raw("headers") {
-            None => {}
-            Some(Value::Object(h)) => {
-                for (name, value) in h {
-                    let lower = name.to_ascii_lowercase();
-                    if !is_token(&lower) {
-                        return Err(bad("headers", format!("'{name}' is not a header name")));
-                    }
-                    if RESERVED_HEADERS.contains(&lower.as_str()) {
-                        return Err(bad(
-                            "headers",
-                            format!("'{name}' is set by the plugin and cannot be overridden"),
-                        ));
-                    }
-                    let value = value.as_str().ok_or_else(|| {
-                        bad("headers", format!("the value of '{name}' must be a string"))
-                    })?;
-                    if value.chars().any(|c| c.is_control()) {
-                        return Err(bad(
-                            "headers",
-                            format!("the value of '{name}' contains control characters"),
-                        ));
-                    }
-                    headers.push(Header(lower, value.to_string()));
-                }
+        for (name, value) in &s.headers {
+            let lower = name.to_ascii_lowercase();
+            if !is_token(&lower) {
+                return Err(bad("headers", format!("'{name}' is not a header name")));
             }
-            Some(_) => return Err(bad("headers", "must be an object of strings".into())),
+            if RESERVED_HEADERS.contains(&lower.as_str()) {
+                return Err(bad(
+                    "headers",
+                    format!("'{name}' is set by the plugin and cannot be overridden"),
+                ));
+            }
+            if value.expose().chars().any(|c| c.is_control()) {
+                return Err(bad(
+                    "headers",
+                    format!("the value of '{name}' contains control characters"),
+                ));
+            }
+            headers.push(Header(lower, value.expose().to_string()));
         }
         Ok(Config {
             target,
             secret,
-            source,
+            source: s.source.into_string(),
             headers,
             retry: RetryPolicy {
-                max_retries: number("max_retries", 5, 0, 10)? as u32,
+                max_retries: s.max_retries.get() as u32,
                 base_delay_ms: 500,
                 max_delay_ms: 10_000,
             },
             timeouts: Timeouts {
-                connect_ms: number("connect_timeout_ms", 2_000, 1, 600_000)?,
-                response_ms: number("timeout_ms", 5_000, 1, 600_000)?,
+                connect_ms: s.connect_timeout_ms.get(),
+                response_ms: s.timeout_ms.get(),
             },
         })
     }
@@ -280,7 +279,7 @@ pub fn envelope(
 
 /// `webhook-signature` per Standard Webhooks: `v1,` and the base64
 /// HMAC-SHA256 of `<id>.<timestamp>.<body>`.
-pub fn signature(secret: &Secret, id: &str, timestamp: u64, body: &[u8]) -> String {
+pub fn signature(secret: &SigningKey, id: &str, timestamp: u64, body: &[u8]) -> String {
     // HMAC accepts keys of any length; this cannot fail.
     let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0).expect("HMAC takes any key length");
     mac.update(id.as_bytes());
@@ -491,7 +490,7 @@ mod tests {
     #[test]
     fn standard_webhooks_signature() {
         // The example of the Standard Webhooks specification.
-        let secret = Secret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let secret = SigningKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         assert_eq!(
             signature(
                 &secret,
@@ -593,7 +592,7 @@ mod tests {
             assert_eq!(r.path_and_query, "/hook?k=v");
             assert_eq!(header(r, "webhook-id"), "e-1");
             let ts: u64 = header(r, "webhook-timestamp").parse().unwrap();
-            let secret = Secret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+            let secret = SigningKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
             assert_eq!(
                 header(r, "webhook-signature"),
                 signature(&secret, "e-1", ts, &r.body)

@@ -14,6 +14,9 @@
 //! - Several plugin instances may share the directory, so temporary names
 //!   carry 64 random bits and are created with `create_new`.
 
+use rstuf_plugin_sdk::config::NonEmpty;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
@@ -22,9 +25,6 @@ use std::time::UNIX_EPOCH;
 
 /// The guest path used when the configuration does not name one.
 pub const DEFAULT_PATH: &str = "/data";
-
-/// JSON Schema of the configuration `configure` accepts.
-pub const CONFIG_SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"examples":[{"path":"/data"}],"properties":{"path":{"type":"string","default":"/data","description":"Guest path of the directory the host grants to the plugin"}}}"#;
 
 /// Objects of one `put_many` staged (and so open) at a time.
 const PUT_GROUP: usize = 128;
@@ -36,28 +36,7 @@ pub const MAX_NAME_LEN: usize = 255;
 /// temporary name stays under the file-name limit for the longest names.
 const TMP_NAME_PREFIX_LEN: usize = 200;
 
-/// Mirrors the WIT `plugin-error` cases this plugin can produce.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
-    InvalidConfig(String),
-    InvalidInput(String),
-    NotFound(String),
-    Denied(String),
-    Internal(String),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (kind, msg) = match self {
-            Error::InvalidConfig(m) => ("invalid configuration", m),
-            Error::InvalidInput(m) => ("invalid input", m),
-            Error::NotFound(m) => ("not found", m),
-            Error::Denied(m) => ("denied", m),
-            Error::Internal(m) => ("internal error", m),
-        };
-        write!(f, "{kind}: {msg}")
-    }
-}
+pub use rstuf_plugin_sdk::{Error, ObjectInfo};
 
 /// Map an I/O error: NotFound → not-found, PermissionDenied → denied,
 /// anything else → internal, always with the OS message.
@@ -105,35 +84,18 @@ pub fn check_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// The `path` configuration key, validated: a JSON object with at most
-/// `path` (a string), defaulting to [`DEFAULT_PATH`].
-pub fn parse_config(config: &str) -> Result<String, Error> {
-    let value: serde_json::Value = serde_json::from_str(config)
-        .map_err(|e| Error::InvalidConfig(format!("configuration is not JSON: {e}")))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| Error::InvalidConfig("configuration must be a JSON object".into()))?;
-    if let Some(unknown) = obj.keys().find(|k| k.as_str() != "path") {
-        return Err(Error::InvalidConfig(format!(
-            "unknown key '{unknown}' (known: path)"
-        )));
-    }
-    match obj.get("path") {
-        None | Some(serde_json::Value::Null) => Ok(DEFAULT_PATH.to_string()),
-        Some(serde_json::Value::String(p)) if !p.is_empty() => Ok(p.clone()),
-        Some(_) => Err(Error::InvalidConfig(
-            "path: must be a non-empty string".into(),
-        )),
-    }
+/// The plugin's configuration.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({"path": DEFAULT_PATH}))]
+pub struct Config {
+    /// Guest path of the directory the host grants to the plugin
+    #[serde(default = "default_path")]
+    pub path: NonEmpty,
 }
 
-/// One listed object: name, size in bytes, modification time in seconds
-/// since the Unix epoch when the file system reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub name: String,
-    pub size: u64,
-    pub modified: Option<u64>,
+fn default_path() -> NonEmpty {
+    NonEmpty::literal(DEFAULT_PATH)
 }
 
 /// A flat directory of metadata files.
@@ -287,7 +249,7 @@ impl FsStore {
     /// Regular files whose names start with `prefix`, sorted by name.
     /// Temporary files and anything else that is not a valid object name
     /// are skipped, as are entries that vanish while listing.
-    pub fn list(&self, prefix: &str) -> Result<Vec<Entry>, Error> {
+    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, Error> {
         let entries =
             fs::read_dir(&self.root).map_err(|e| io_error("listing the storage directory", &e))?;
         let mut out = Vec::new();
@@ -311,7 +273,7 @@ impl FsStore {
                 .ok()
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                 .map(|d| d.as_secs());
-            out.push(Entry {
+            out.push(ObjectInfo {
                 name,
                 size: meta.len(),
                 modified,
@@ -634,8 +596,9 @@ mod tests {
 
     #[test]
     fn configuration_is_validated_and_errors_name_the_key() {
-        assert_eq!(parse_config("{}").unwrap(), DEFAULT_PATH);
-        assert_eq!(parse_config(r#"{"path": "/srv"}"#).unwrap(), "/srv");
+        let parse = rstuf_plugin_sdk::config::parse::<Config>;
+        assert_eq!(parse("{}").unwrap().path.as_str(), DEFAULT_PATH);
+        assert_eq!(parse(r#"{"path": "/srv"}"#).unwrap().path.as_str(), "/srv");
         for bad in [
             r#"{"path": 42}"#,
             r#"{"path": ""}"#,
@@ -643,17 +606,18 @@ mod tests {
             "[]",
             "not json",
         ] {
-            assert!(
-                matches!(parse_config(bad), Err(Error::InvalidConfig(_))),
-                "{bad}"
-            );
+            assert!(matches!(parse(bad), Err(Error::InvalidConfig(_))), "{bad}");
         }
         assert!(
-            matches!(parse_config(r#"{"path": 42}"#), Err(Error::InvalidConfig(m)) if m.starts_with("path:"))
+            matches!(parse(r#"{"path": 42}"#), Err(Error::InvalidConfig(m)) if m.starts_with("path:"))
         );
         assert!(
-            matches!(parse_config(r#"{"pth": "/x"}"#), Err(Error::InvalidConfig(m)) if m.contains("'pth'"))
+            matches!(parse(r#"{"pth": "/x"}"#), Err(Error::InvalidConfig(m)) if m.contains("'pth'"))
         );
+        let schema: serde_json::Value =
+            serde_json::from_str(&rstuf_plugin_sdk::config::schema::<Config>()).unwrap();
+        assert_eq!(schema["properties"]["path"]["default"], DEFAULT_PATH);
+        assert_eq!(schema["examples"][0]["path"], DEFAULT_PATH);
 
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");

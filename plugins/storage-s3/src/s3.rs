@@ -15,48 +15,58 @@
 //!   `denied`.
 
 use crate::sigv4::{self, Credentials, SigningInput};
-use rstuf_plugin_http::config::{parse_object, Keys};
 pub use rstuf_plugin_http::Transport;
 use rstuf_plugin_http::{
     parse_utc, percent_encode, retry, Attempt, Endpoint, Failure, Method, Request, Response,
     RetryPolicy, Scheme, Timeouts,
 };
+use rstuf_plugin_sdk::config::{Bounded, NonEmpty};
+use rstuf_plugin_sdk::Secret;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-/// JSON Schema of the configuration (returned by `plugin.info`).
-pub const CONFIG_SCHEMA: &str = r#"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["endpoint", "bucket", "access_key_id", "secret_access_key"],
-  "examples": [{"endpoint": "https://s3.eu-west-1.amazonaws.com", "bucket": "tuf-metadata", "region": "eu-west-1", "access_key_id": "AKIA...", "secret_access_key": "...", "prefix": "metadata/"}],
-  "properties": {
-    "endpoint": {"type": "string", "pattern": "^https?://[^/?#@]+/?$", "description": "S3 endpoint, scheme://host[:port]; its host[:port] must be in the plugin's http_hosts grant (with virtual-host style: <bucket>.host[:port])"},
-    "bucket": {"type": "string", "minLength": 1, "maxLength": 255, "description": "Bucket holding the metadata"},
-    "region": {"type": "string", "default": "us-east-1", "description": "Signing region"},
-    "access_key_id": {"type": "string", "minLength": 1, "description": "Access key id"},
-    "secret_access_key": {"type": "string", "minLength": 1, "writeOnly": true, "description": "Secret access key (secret; never logged)"},
-    "path_style": {"type": "boolean", "default": false, "description": "true: <endpoint>/<bucket>/<key>; false: <bucket>.<endpoint host>/<key> (virtual-host style)"},
-    "prefix": {"type": "string", "default": "", "description": "Key prefix, e.g. metadata/ (a trailing / is added)"},
-    "max_retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3, "description": "Retries of a request after 5xx, 408, 429 or a connection failure"},
-    "list_page_size": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000, "description": "max-keys of each ListObjectsV2 page"},
-    "connect_timeout_ms": {"type": "integer", "minimum": 1, "default": 5000, "description": "TCP/TLS connect timeout per attempt"},
-    "timeout_ms": {"type": "integer", "minimum": 1, "default": 30000, "description": "Wait for the response head, and between body chunks, per attempt"}
-  }
-}"#;
+/// The configuration as the host sends it; [`Config::from_settings`]
+/// checks what the types cannot. Its JSON Schema is `plugin.info`'s.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({"endpoint": "https://s3.eu-west-1.amazonaws.com", "bucket": "tuf-metadata", "region": "eu-west-1", "access_key_id": "AKIA...", "secret_access_key": "...", "prefix": "metadata/"}))]
+pub struct Settings {
+    /// S3 endpoint, scheme://host[:port]; its host[:port] must be in the plugin's http_hosts grant (with virtual-host style: <bucket>.host[:port])
+    #[schemars(extend("pattern" = "^https?://[^/?#@]+/?$"))]
+    pub endpoint: NonEmpty,
+    /// Bucket holding the metadata
+    #[schemars(extend("maxLength" = 255))]
+    pub bucket: NonEmpty,
+    /// Signing region
+    #[serde(default = "default_region")]
+    pub region: NonEmpty,
+    /// Access key id
+    pub access_key_id: NonEmpty,
+    /// Secret access key (secret; never logged)
+    pub secret_access_key: Secret,
+    /// true: <endpoint>/<bucket>/<key>; false: <bucket>.<endpoint host>/<key> (virtual-host style)
+    #[serde(default)]
+    pub path_style: bool,
+    /// Key prefix, e.g. metadata/ (a trailing / is added)
+    #[serde(default)]
+    pub prefix: String,
+    /// Retries of a request after 5xx, 408, 429 or a connection failure
+    #[serde(default)]
+    pub max_retries: Bounded<0, 10, 3>,
+    /// max-keys of each ListObjectsV2 page
+    #[serde(default)]
+    pub list_page_size: Bounded<1, 1000, 1000>,
+    /// TCP/TLS connect timeout per attempt
+    #[serde(default)]
+    pub connect_timeout_ms: Bounded<1, 600_000, 5_000>,
+    /// Wait for the response head, and between body chunks, per attempt
+    #[serde(default)]
+    pub timeout_ms: Bounded<1, 600_000, 30_000>,
+}
 
-const KNOWN_KEYS: &[&str] = &[
-    "endpoint",
-    "bucket",
-    "region",
-    "access_key_id",
-    "secret_access_key",
-    "path_style",
-    "prefix",
-    "max_retries",
-    "list_page_size",
-    "connect_timeout_ms",
-    "timeout_ms",
-];
+fn default_region() -> NonEmpty {
+    NonEmpty::literal("us-east-1")
+}
 
 /// Longest object name (S3 keys are at most 1024 bytes, prefix included).
 pub const MAX_NAME_LEN: usize = 512;
@@ -86,24 +96,26 @@ pub struct Config {
 impl Config {
     /// Parse and validate the JSON configuration. Errors name the key.
     pub fn parse(text: &str) -> Result<Config, Error> {
-        let obj = parse_object(text, KNOWN_KEYS)?;
-        let k = Keys::new(&obj);
-        let bad = |key: &str, why: String| k.bad(key, why);
-        let endpoint = Endpoint::parse(k.required("endpoint")?).map_err(|e| bad("endpoint", e))?;
-        let bucket = k.required("bucket")?.to_string();
+        Config::from_settings(rstuf_plugin_sdk::config::parse(text)?)
+    }
+
+    /// Check what the types of [`Settings`] cannot.
+    pub fn from_settings(s: Settings) -> Result<Config, Error> {
+        let bad = |key: &str, why: String| Error::config(key, why);
+        let endpoint = Endpoint::parse(&s.endpoint).map_err(|e| bad("endpoint", e))?;
+        let bucket = s.bucket.into_string();
         check_bucket(&bucket).map_err(|e| bad("bucket", e))?;
-        let region = k.string("region")?.unwrap_or("us-east-1").to_string();
-        if region.is_empty()
-            || !region
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        let region = s.region.into_string();
+        if !region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(bad(
                 "region",
                 format!("'{region}' is not a region name (letters, digits, -)"),
             ));
         }
-        let access_key_id = k.required("access_key_id")?.to_string();
+        let access_key_id = s.access_key_id.into_string();
         if access_key_id
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '/')
@@ -113,8 +125,8 @@ impl Config {
                 "must not contain spaces, control characters or /".into(),
             ));
         }
-        let secret_access_key = k.required("secret_access_key")?.to_string();
-        let path_style = k.boolean("path_style", false)?;
+        let secret_access_key = s.secret_access_key.expose().to_string();
+        let path_style = s.path_style;
         if !path_style && is_ip_literal(&endpoint.host) {
             return Err(bad(
                 "path_style",
@@ -131,16 +143,11 @@ impl Config {
             ));
         }
         // An empty prefix is allowed: the bucket's root.
-        let prefix_text = match k.raw("prefix") {
-            Some(serde_json::Value::String(p)) => p.as_str(),
-            Some(_) => return Err(bad("prefix", "must be a string".into())),
-            None => "",
-        };
-        let prefix = normalize_prefix(prefix_text).map_err(|e| bad("prefix", e))?;
-        let max_retries = k.number("max_retries", 3, 0, 10)?;
-        let list_page_size = k.number("list_page_size", 1000, 1, 1000)?;
-        let connect_ms = k.number("connect_timeout_ms", 5_000, 1, 600_000)?;
-        let response_ms = k.number("timeout_ms", 30_000, 1, 600_000)?;
+        let prefix = normalize_prefix(&s.prefix).map_err(|e| bad("prefix", e))?;
+        let max_retries = s.max_retries.get();
+        let list_page_size = s.list_page_size.get();
+        let connect_ms = s.connect_timeout_ms.get();
+        let response_ms = s.timeout_ms.get();
         Ok(Config {
             endpoint,
             bucket,
@@ -277,13 +284,7 @@ pub fn check_prefix(prefix: &str) -> Result<(), Error> {
     }
 }
 
-/// One listed object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub name: String,
-    pub size: u64,
-    pub modified: Option<u64>,
-}
+pub use rstuf_plugin_sdk::ObjectInfo as Entry;
 
 /// One page of `ListObjectsV2`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

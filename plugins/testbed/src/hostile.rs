@@ -3,10 +3,14 @@
 //! promises: file-system confinement (`escape`), the memory cap (`alloc`)
 //! and the per-call CPU budget (`spin`).
 
+use rstuf_plugin_sdk::Error;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use std::io::ErrorKind;
 
 /// What `get` does, chosen by `configure({"mode": …})`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Behave: `get` returns `b"ok"` (used to show the host still serves).
     Ok,
@@ -18,32 +22,17 @@ pub enum Mode {
     Spin,
 }
 
-pub const MODES: &str = "ok, escape, alloc, spin";
-
-/// JSON Schema of the configuration `configure` accepts.
-pub const CONFIG_SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"required":["mode"],"properties":{"mode":{"enum":["ok","escape","alloc","spin"],"description":"What get() does"}}}"#;
-
-/// Why a call failed, mirroring the WIT `plugin-error` cases used here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    InvalidConfig(String),
-    NotFound(String),
-    Denied(String),
+/// The plugin's configuration.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// What get() does
+    pub mode: Mode,
 }
 
-/// Parse `{"mode": "<one of MODES>"}`.
-pub fn parse_config(config: &str) -> Result<Mode, Failure> {
-    let value: serde_json::Value = serde_json::from_str(config)
-        .map_err(|e| Failure::InvalidConfig(format!("configuration is not JSON: {e}")))?;
-    match value.get("mode").and_then(|m| m.as_str()) {
-        Some("ok") => Ok(Mode::Ok),
-        Some("escape") => Ok(Mode::Escape),
-        Some("alloc") => Ok(Mode::Alloc),
-        Some("spin") => Ok(Mode::Spin),
-        _ => Err(Failure::InvalidConfig(format!(
-            "mode: must be one of {MODES}"
-        ))),
-    }
+/// Parse `{"mode": "ok" | "escape" | "alloc" | "spin"}`.
+pub fn parse_config(config: &str) -> Result<Mode, Error> {
+    rstuf_plugin_sdk::config::parse::<Config>(config).map(|c| c.mode)
 }
 
 /// The paths `escape` tries for `name`: the name itself (an absolute host
@@ -61,7 +50,7 @@ pub fn escape_candidates(name: &str) -> Vec<String> {
 /// Try every candidate path; the first readable one wins. When all fail,
 /// the error carries every OS error text: `not-found` when each attempt
 /// found nothing, `denied` otherwise (e.g. "Capabilities insufficient").
-pub fn escape(name: &str) -> Result<Vec<u8>, Failure> {
+pub fn escape(name: &str) -> Result<Vec<u8>, Error> {
     let mut errors = Vec::new();
     let mut all_not_found = true;
     for path in escape_candidates(name) {
@@ -78,9 +67,9 @@ pub fn escape(name: &str) -> Result<Vec<u8>, Failure> {
         errors.join("; ")
     );
     Err(if all_not_found {
-        Failure::NotFound(msg)
+        Error::NotFound(msg)
     } else {
-        Failure::Denied(msg)
+        Error::Denied(msg)
     })
 }
 
@@ -120,12 +109,12 @@ mod tests {
         assert_eq!(parse_config(r#"{"mode":"spin"}"#), Ok(Mode::Spin));
         for bad in [r#"{"mode":"fly"}"#, r#"{"mode":1}"#, "{}", "[]", "nope"] {
             assert!(
-                matches!(parse_config(bad), Err(Failure::InvalidConfig(_))),
+                matches!(parse_config(bad), Err(Error::InvalidConfig(_))),
                 "{bad}"
             );
         }
         assert!(
-            matches!(parse_config("{}"), Err(Failure::InvalidConfig(m)) if m.starts_with("mode:"))
+            matches!(parse_config("{}"), Err(Error::InvalidConfig(m)) if m.starts_with("mode:"))
         );
     }
 
@@ -140,13 +129,13 @@ mod tests {
 
         let missing = dir.path().join("missing");
         match escape(missing.to_str().unwrap()) {
-            Err(Failure::NotFound(m)) => assert!(m.contains("No such file"), "{m}"),
+            Err(Error::NotFound(m)) => assert!(m.contains("No such file"), "{m}"),
             other => panic!("{other:?}"),
         }
         // A directory is not readable as a file: not "not found".
         assert!(matches!(
             escape(dir.path().to_str().unwrap()),
-            Err(Failure::Denied(_))
+            Err(Error::Denied(_))
         ));
     }
 

@@ -14,86 +14,53 @@
 
 pub mod hostile;
 
-#[cfg(target_arch = "wasm32")]
-mod component {
-    use crate::hostile::{self, Failure, Mode};
-    use std::sync::Mutex;
+use hostile::{Config, Mode};
+use rstuf_plugin_sdk::{log, Error, ObjectInfo, Plugin, Storage};
 
-    wit_bindgen::generate!({ world: "storage-backend", path: "../../wit" });
+/// The configured misbehaviour.
+pub struct Testbed(Mode);
 
-    use exports::rstuf::plugin::plugin::Guest as PluginGuest;
-    use exports::rstuf::plugin::storage::{Guest as StorageGuest, ObjectInfo};
-    use rstuf::plugin::host_log::log;
-    use rstuf::plugin::types::{LogLevel, PluginError, PluginInfo};
-
-    static MODE: Mutex<Option<Mode>> = Mutex::new(None);
-
-    fn convert(f: Failure) -> PluginError {
-        match f {
-            Failure::InvalidConfig(m) => PluginError::InvalidConfig(m),
-            Failure::NotFound(m) => PluginError::NotFound(m),
-            Failure::Denied(m) => PluginError::Denied(m),
-        }
-    }
-
-    fn testbed<T>() -> Result<T, PluginError> {
-        Err(PluginError::Internal("testbed".into()))
-    }
-
-    struct Component;
-
-    impl PluginGuest for Component {
-        fn info() -> PluginInfo {
-            PluginInfo {
-                name: "testbed".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                description: "Hostile plugin for the host's sandbox tests; never deploy".into(),
-                config_schema: hostile::CONFIG_SCHEMA.into(),
-            }
-        }
-
-        fn configure(config: String) -> Result<(), PluginError> {
-            let mode = hostile::parse_config(&config).map_err(convert)?;
-            log(LogLevel::Debug, &format!("testbed: mode {mode:?}"));
-            *MODE
-                .lock()
-                .map_err(|_| PluginError::Internal("testbed state poisoned".into()))? = Some(mode);
-            Ok(())
-        }
-    }
-
-    impl StorageGuest for Component {
-        fn put(_name: String, _data: Vec<u8>) -> Result<(), PluginError> {
-            testbed()
-        }
-
-        fn put_many(_objects: Vec<(String, Vec<u8>)>) -> Result<(), PluginError> {
-            testbed()
-        }
-
-        fn get(name: String) -> Result<Option<Vec<u8>>, PluginError> {
-            let mode = MODE
-                .lock()
-                .map_err(|_| PluginError::Internal("testbed state poisoned".into()))?
-                .ok_or_else(|| {
-                    PluginError::InvalidConfig("testbed used before configure".into())
-                })?;
-            match mode {
-                Mode::Ok => Ok(Some(b"ok".to_vec())),
-                Mode::Escape => hostile::escape(&name).map(Some).map_err(convert),
-                Mode::Alloc => hostile::alloc_until_trap(),
-                Mode::Spin => hostile::spin(),
-            }
-        }
-
-        fn list_objects(_prefix: String) -> Result<Vec<ObjectInfo>, PluginError> {
-            testbed()
-        }
-
-        fn delete(_name: String) -> Result<bool, PluginError> {
-            testbed()
-        }
-    }
-
-    export!(Component);
+fn testbed<T>() -> Result<T, Error> {
+    Err(Error::Internal("testbed".into()))
 }
+
+impl Plugin for Testbed {
+    const NAME: &'static str = "testbed";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "Hostile plugin for the host's sandbox tests; never deploy";
+    type Config = Config;
+
+    fn configure(config: Config) -> Result<Self, Error> {
+        log::debug(&format!("testbed: mode {:?}", config.mode));
+        Ok(Testbed(config.mode))
+    }
+}
+
+impl Storage for Testbed {
+    fn put(&mut self, _name: &str, _data: &[u8]) -> Result<(), Error> {
+        testbed()
+    }
+
+    fn put_many(&mut self, _objects: &[(String, Vec<u8>)]) -> Result<(), Error> {
+        testbed()
+    }
+
+    fn get(&mut self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        match self.0 {
+            Mode::Ok => Ok(Some(b"ok".to_vec())),
+            Mode::Escape => hostile::escape(name).map(Some),
+            Mode::Alloc => hostile::alloc_until_trap(),
+            Mode::Spin => hostile::spin(),
+        }
+    }
+
+    fn list_objects(&mut self, _prefix: &str) -> Result<Vec<ObjectInfo>, Error> {
+        testbed()
+    }
+
+    fn delete(&mut self, _name: &str) -> Result<bool, Error> {
+        testbed()
+    }
+}
+
+rstuf_plugin_sdk::export_storage!(Testbed);
