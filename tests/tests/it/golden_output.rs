@@ -37,7 +37,17 @@ fn digests(dir: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn publish_fixed_repository(layout: &str, paths: &[&str], removed: &[&str]) {
+/// What runs after the artifacts: nothing, or custom delegation changes.
+type After = for<'a> fn(
+    &'a rstuf_tests::service::TestService,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+
+async fn publish_fixed_repository(
+    layout: &str,
+    paths: &[&str],
+    removed: &[&str],
+    after: Option<After>,
+) {
     let at = chrono::Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap();
     let svc = start_clocked(&[], |_| {}, Clock::pinned(at)).await;
     let dir = fixture(layout);
@@ -57,6 +67,9 @@ async fn publish_fixed_repository(layout: &str, paths: &[&str], removed: &[&str]
         .await;
     svc.run("/api/v1/artifacts/delete", &json!({ "artifacts": removed }))
         .await;
+    if let Some(after) = after {
+        after(&svc).await;
+    }
 
     let got = digests(&svc.metadata_dir());
     let expected_file = dir.join("digests.json");
@@ -93,6 +106,7 @@ async fn succinct_bins_publish_the_checked_in_bytes() {
             "deep/x/y/z.zip",
         ],
         &["pkg/c-2.0.whl"],
+        None,
     )
     .await;
 }
@@ -107,6 +121,43 @@ async fn custom_delegations_publish_the_checked_in_bytes() {
             "dev/tool.zip",
         ],
         &["production/app-1.0.tar.gz"],
+        Some(|svc| Box::pin(change_delegations(svc))),
+    )
+    .await;
+}
+
+/// Add an online and an offline role, change one, delete one: the
+/// `metadata_delegation` task's targets, snapshot and timestamp bytes.
+async fn change_delegations(svc: &rstuf_tests::service::TestService) {
+    // root-1's key from bootstrap.json, delegated to as an offline key.
+    let keyid = "6e1fd7fc14b77800c3b29c60f929cca689096fca75506d32a4a49e537ad264ed";
+    let key = json!({
+        "keytype": "ed25519",
+        "scheme": "ed25519",
+        "keyval": { "public": "91e451e0120dd1163f3f72d37c2b0be00e793839690067213d8bd11bdb9cc375" },
+        "x-rstuf-key-name": "team"
+    });
+    svc.run(
+        "/api/v1/delegations/",
+        &json!({ "delegations": { "keys": { keyid: key }, "roles": [
+            { "name": "nightly", "terminating": false, "keyids": [], "threshold": 1,
+              "paths": ["nightly/*"], "x-rstuf-expire-policy": 3 },
+            { "name": "team", "terminating": true, "keyids": [keyid], "threshold": 1,
+              "path_hash_prefixes": ["0a", "ff"], "x-rstuf-expire-policy": 30 }
+        ] } }),
+    )
+    .await;
+    svc.run_put(
+        "/api/v1/delegations/",
+        &json!({ "delegations": { "keys": {}, "roles": [
+            { "name": "production", "terminating": true, "keyids": [], "threshold": 1,
+              "paths": ["production/*", "prod/*"], "x-rstuf-expire-policy": 14 }
+        ] } }),
+    )
+    .await;
+    svc.run(
+        "/api/v1/delegations/delete",
+        &json!({ "delegations": { "roles": [{ "name": "nightly" }] } }),
     )
     .await;
 }
