@@ -13,16 +13,21 @@ use super::publish::{offline_draft, offline_roles_of, publish, PublishOptions};
 use super::signer::OnlineKey;
 use super::{expiration_key, Ctx, Settings, WorkError};
 use crate::api::signing_key;
-use rstuf_api::requests::DelegationTask;
+use rstuf_api::requests::{
+    DelegatedRolePayload, DelegationTask, Delegations as DelegationsRequest, RoleName,
+};
 use rstuf_api::task::{TaskName, TaskResult};
 use rstuf_store::NewRole;
 use rstuf_tuf::format::{expires_in, parse_time};
 use rstuf_tuf::keys::Key;
-use rstuf_tuf::metadata::{parse_signed, Signed, Targets};
-use rstuf_tuf::verify::verify_with;
+use rstuf_tuf::metadata::{
+    parse_signed, DelegatedRole, Delegations, KeyIds, PublicKey, Signature, Signed, Targets,
+    Threshold,
+};
+use rstuf_tuf::verify::verify_delegated;
 use serde::Deserialize as _;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 const TOP_LEVEL: [&str; 4] = ["root", "targets", "snapshot", "timestamp"];
 /// Expiry policy (days) of a custom role that does not set one.
@@ -71,6 +76,17 @@ fn result(action: &str, done: Vec<String>, failures: Vec<Value>) -> TaskResult {
     }
 }
 
+/// The trusted targets `signed`, typed: unknown fields are kept, so it
+/// serializes back to the same bytes.
+fn trusted_targets(settings: &Settings) -> Result<Targets, WorkError> {
+    let signed = settings
+        .get("TRUSTED_TARGETS")
+        .and_then(|t| t.get("signed"))
+        .ok_or_else(|| WorkError::invalid("no trusted targets metadata"))?;
+    parse_signed::<Targets>(signed)
+        .map_err(|e| WorkError::invalid(format!("trusted targets metadata: {e}")))
+}
+
 /// The `metadata_delegation` task.
 pub async fn metadata_delegation(ctx: &Ctx, payload: &Value) -> Result<TaskResult, WorkError> {
     let settings = Settings::load(&ctx.store).await?;
@@ -84,30 +100,20 @@ pub async fn metadata_delegation(ctx: &Ctx, payload: &Value) -> Result<TaskResul
         ));
     }
     let online = OnlineKey::from_root(&root["signed"])?;
-    let mut targets = settings
-        .get("TRUSTED_TARGETS")
-        .and_then(|t| t.get("signed"))
-        .cloned()
-        .ok_or_else(|| WorkError::invalid("no trusted targets metadata"))?;
+    let mut targets = trusted_targets(&settings)?;
     let task = DelegationTask::deserialize(payload).map_err(|e| {
         WorkError::Refused(format!(
             "no delegation was changed: the task is not a metadata_delegation request: {e}"
         ))
     })?;
     let action = task.action();
-    let delegations = match &task {
+    let requested = match &task {
         DelegationTask::Add { delegations } | DelegationTask::Update { delegations } => {
-            serde_json::to_value(delegations)
+            delegations.roles.len()
         }
-        DelegationTask::Delete { delegations } => serde_json::to_value(delegations),
-    }
-    .map_err(|e| WorkError::invalid(format!("delegations: {e}")))?;
-    let requested = delegations
-        .get("roles")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if requested.is_empty() {
+        DelegationTask::Delete { delegations } => delegations.roles.len(),
+    };
+    if requested == 0 {
         return Ok(TaskResult::error(
             TaskName::MetadataDelegation,
             "Metadata delegation failed",
@@ -116,169 +122,152 @@ pub async fn metadata_delegation(ctx: &Ctx, payload: &Value) -> Result<TaskResul
         ));
     }
     match task {
-        DelegationTask::Add { .. } | DelegationTask::Update { .. } => {
-            change(ctx, &online, &mut targets, &delegations, &requested, action).await
+        DelegationTask::Add { delegations } | DelegationTask::Update { delegations } => {
+            change(ctx, &online, &mut targets, &delegations, action).await
         }
-        DelegationTask::Delete { .. } => delete(ctx, &mut targets, &requested).await,
+        DelegationTask::Delete { delegations } => {
+            delete(ctx, &mut targets, &delegations.roles).await
+        }
     }
 }
 
-/// A role definition from the payload, checked against the keys it may use;
-/// returns the definition to store (empty keyids → the online key).
+/// A role definition from the request, checked against the keys it may
+/// use: the role to delegate to (no keyids → the online key) and its expiry
+/// policy in days; or the role's name and why it is refused.
 fn checked_role(
-    role: &Value,
-    keys: &Map<String, Value>,
+    role: &DelegatedRolePayload,
+    keys: &BTreeMap<String, PublicKey>,
     online: &OnlineKey,
-) -> Result<(String, Value), (String, String)> {
-    let name = role
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+) -> Result<(DelegatedRole, i64), (String, String)> {
+    let name = role.name.clone();
+    let refuse = |reason: String| Err((name.clone(), reason));
     if let Some(reason) = invalid_role_name(&name) {
-        return Err((name, reason.into()));
+        return refuse(reason.into());
     }
-    let mut def = role.clone();
-    if let Some(fields) = def.as_object_mut() {
-        fields.retain(|_, v| !v.is_null());
+    if role.threshold < 1 {
+        return refuse("threshold must be at least 1".into());
     }
-    let role = &def.clone();
-    let keyids: Vec<String> = match role.get("keyids") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => {
-            let ids: Option<Vec<String>> = a.iter().map(|k| k.as_str().map(String::from)).collect();
-            ids.ok_or_else(|| (name.clone(), "keyids must be a list of strings".to_string()))?
+    let (keyids, threshold) = if role.keyids.is_empty() {
+        if role.threshold != 1 {
+            return refuse("If no keys assigned threshold must be 1".into());
         }
-        Some(_) => return Err((name, "keyids must be a list of strings".into())),
-    };
-    // Required at the door (upstream's model has no default); a task
-    // queued around the API without one is refused, not given 1.
-    let Some(threshold) = role.get("threshold").and_then(Value::as_i64) else {
-        return Err((
-            name,
-            "threshold is required (an integer of at least 1)".into(),
-        ));
-    };
-    if threshold < 1 {
-        return Err((name, "threshold must be at least 1".into()));
-    }
-    if keyids.is_empty() {
-        if threshold != 1 {
-            return Err((name, "If no keys assigned threshold must be 1".into()));
-        }
-        def["keyids"] = json!([online.keyid]);
-        def["threshold"] = json!(1);
+        (vec![online.keyid.clone()], 1)
     } else {
-        let unique: BTreeSet<&String> = keyids.iter().collect();
-        if unique.len() != keyids.len() {
-            return Err((name, "keyids must not repeat".into()));
+        let unique: BTreeSet<&String> = role.keyids.iter().collect();
+        if unique.len() != role.keyids.len() {
+            return refuse("keyids must not repeat".into());
         }
-        if threshold as usize > keyids.len() {
-            return Err((
-                name,
-                format!(
-                    "threshold {threshold} is more than the {} keys assigned",
-                    keyids.len()
-                ),
+        if role.threshold as usize > role.keyids.len() {
+            return refuse(format!(
+                "threshold {} is more than the {} keys assigned",
+                role.threshold,
+                role.keyids.len()
             ));
         }
-        for id in &keyids {
-            if id != &online.keyid && !keys.contains_key(id) {
-                return Err((name, format!("key {id} is not in delegations.keys")));
-            }
+        if let Some(id) = role
+            .keyids
+            .iter()
+            .find(|id| **id != online.keyid && !keys.contains_key(*id))
+        {
+            return refuse(format!("key {id} is not in delegations.keys"));
         }
-    }
-    let paths_ok = match (role.get("paths"), role.get("path_hash_prefixes")) {
-        (Some(Value::Array(p)), None) => {
-            !p.is_empty() && p.iter().all(|s| s.as_str().is_some_and(|s| !s.is_empty()))
-        }
-        (None, Some(Value::Array(p))) => {
-            !p.is_empty()
-                && p.iter().all(|s| {
-                    s.as_str()
-                        .is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit()))
-                })
-        }
+        (role.keyids.clone(), role.threshold as u64)
+    };
+    let non_empty = |p: &[String], hex: bool| {
+        !p.is_empty()
+            && p.iter()
+                .all(|s| !s.is_empty() && (!hex || s.chars().all(|c| c.is_ascii_hexdigit())))
+    };
+    let paths_ok = match (&role.paths, &role.path_hash_prefixes) {
+        (Some(p), None) => non_empty(p, false),
+        (None, Some(p)) => non_empty(p, true),
         _ => false,
     };
     if !paths_ok {
-        return Err((
-            name,
+        return refuse(
             "exactly one of 'paths' (non-empty patterns) or 'path_hash_prefixes' (hex) is required"
                 .into(),
-        ));
+        );
     }
-    if !role.get("terminating").is_none_or(Value::is_boolean) {
-        return Err((name, "terminating must be true or false".into()));
-    }
-    if let Some(days) = role.get("x-rstuf-expire-policy") {
-        if days.as_i64().is_none_or(|d| d < 1) {
-            return Err((
-                name,
-                "x-rstuf-expire-policy must be a whole number of days ≥ 1".into(),
-            ));
+    let mut extra = Map::new();
+    if let Some(days) = role.expire_policy {
+        if days < 1 {
+            return refuse("x-rstuf-expire-policy must be a whole number of days ≥ 1".into());
         }
+        extra.insert("x-rstuf-expire-policy".into(), json!(days));
     }
-    def["terminating"] = json!(role
-        .get("terminating")
-        .and_then(Value::as_bool)
-        .unwrap_or(false));
-    Ok((name, def))
+    let (Ok(keyids), Some(threshold)) = (KeyIds::new(keyids), Threshold::new(threshold)) else {
+        return refuse("keyids must not repeat and threshold must be at least 1".into());
+    };
+    let delegated = DelegatedRole {
+        name: name.clone(),
+        keyids,
+        threshold,
+        terminating: role.terminating,
+        paths: role.paths.clone(),
+        path_hash_prefixes: role.path_hash_prefixes.clone(),
+        extra,
+    };
+    Ok((delegated, role.expire_policy.unwrap_or(DEFAULT_EXPIRE_DAYS)))
 }
 
-/// Keys from the payload, each parsed (and so checked) before use.
-fn payload_keys(delegations: &Value) -> Result<Map<String, Value>, String> {
-    let mut out = Map::new();
-    for (id, key) in delegations
-        .get("keys")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        Key::from_value(key).map_err(|e| format!("key {id} is invalid: {e}"))?;
-        out.insert(id.clone(), key.clone());
-    }
-    Ok(out)
-}
-
-fn expire_policy(def: &Value) -> i64 {
-    def.get("x-rstuf-expire-policy")
-        .and_then(Value::as_i64)
-        .unwrap_or(DEFAULT_EXPIRE_DAYS)
+/// Keys from the request, each parsed (and so checked) before use.
+fn payload_keys(
+    keys: &BTreeMap<String, Map<String, Value>>,
+) -> Result<BTreeMap<String, PublicKey>, String> {
+    keys.iter()
+        .map(|(id, key)| {
+            let key = Value::Object(key.clone());
+            Key::from_value(&key).map_err(|e| format!("key {id} is invalid: {e}"))?;
+            let key =
+                PublicKey::deserialize(&key).map_err(|e| format!("key {id} is invalid: {e}"))?;
+            Ok((id.clone(), key))
+        })
+        .collect()
 }
 
 /// Remove from `delegations.keys` every key no role uses any more.
-fn prune_keys(targets: &mut Value) {
-    let used: BTreeSet<String> = targets
-        .pointer("/delegations/roles")
-        .and_then(Value::as_array)
-        .into_iter()
+fn prune_keys(delegations: &mut Delegations) {
+    let used: BTreeSet<String> = delegations
+        .roles
+        .iter()
         .flatten()
-        .flat_map(|r| {
-            r.get("keyids")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|k| k.as_str().map(String::from))
+        .flat_map(|r| r.keyids.as_slice().iter().cloned())
         .collect();
-    if let Some(keys) = targets
-        .pointer_mut("/delegations/keys")
-        .and_then(Value::as_object_mut)
-    {
-        keys.retain(|id, _| used.contains(id));
+    delegations.keys.retain(|id, _| used.contains(id));
+}
+
+/// The targets' classic delegations, created empty when there are none.
+fn classic_delegations(targets: &mut Targets) -> &mut Delegations {
+    let delegations = targets.delegations.get_or_insert_with(|| Delegations {
+        keys: BTreeMap::new(),
+        roles: Some(Vec::new()),
+        succinct_roles: None,
+        extra: Map::new(),
+    });
+    if delegations.roles.is_none() {
+        *delegations = Delegations {
+            keys: BTreeMap::new(),
+            roles: Some(Vec::new()),
+            succinct_roles: None,
+            extra: Map::new(),
+        };
     }
+    delegations
+}
+
+fn targets_value(targets: &Targets) -> Result<Value, WorkError> {
+    serde_json::to_value(targets).map_err(|e| WorkError::invalid(format!("targets: {e}")))
 }
 
 async fn change(
     ctx: &Ctx,
     online: &OnlineKey,
-    targets: &mut Value,
-    delegations: &Value,
-    requested: &[Value],
+    targets: &mut Targets,
+    request: &DelegationsRequest,
     action: &str,
 ) -> Result<TaskResult, WorkError> {
-    let new_keys = match payload_keys(delegations) {
+    let new_keys = match payload_keys(&request.keys) {
         Ok(k) => k,
         Err(e) => {
             return Ok(TaskResult::error(
@@ -289,45 +278,39 @@ async fn change(
             ))
         }
     };
-    let mut usable = targets
-        .pointer("/delegations/keys")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    usable.extend(new_keys.clone());
-    if targets.pointer("/delegations/roles").is_none() {
-        targets["delegations"] = json!({ "keys": {}, "roles": [] });
-    }
-    let existing: Vec<String> = targets
-        .pointer("/delegations/roles")
-        .and_then(Value::as_array)
-        .into_iter()
+    let online_key = PublicKey::deserialize(online.key.to_value())
+        .map_err(|e| WorkError::invalid(format!("online key: {e}")))?;
+    let delegations = classic_delegations(targets);
+    let mut usable = delegations.keys.clone();
+    usable.extend(new_keys);
+    let existing: BTreeSet<String> = delegations
+        .roles
+        .iter()
         .flatten()
-        .filter_map(|r| r.get("name").and_then(Value::as_str).map(String::from))
+        .map(|r| r.name.clone())
         .collect();
 
     let mut done = Vec::new();
     let mut failures = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut expirations = Vec::new();
+    let mut days_of = BTreeMap::new();
     let mut new_rows = Vec::new();
-    for role in requested {
-        let (name, def) = match checked_role(role, &usable, online) {
+    for role in &request.roles {
+        let (def, days) = match checked_role(role, &usable, online) {
             Ok(ok) => ok,
             Err((name, reason)) => {
                 failures.push(failed(&name, reason));
                 continue;
             }
         };
-        if !seen.insert(name.clone()) {
+        let name = def.name.clone();
+        if days_of.contains_key(&name) {
             failures.push(failed(&name, "role appears more than once in the request"));
             continue;
         }
         let row = ctx.store.role_by_name(&name).await?;
-        let roles = targets
-            .pointer_mut("/delegations/roles")
-            .and_then(Value::as_array_mut)
-            .expect("delegations.roles was ensured above");
+        let roles = classic_delegations(targets)
+            .roles
+            .get_or_insert_with(Vec::new);
         if action == "add" {
             // A leftover active row that targets does not delegate to is
             // from an add that crashed before publishing: reuse it.
@@ -338,9 +321,9 @@ async fn change(
                 ));
                 continue;
             }
-            roles.push(def.clone());
+            roles.push(def);
             if row.is_none() {
-                let expires = expires_in(ctx.clock.now(), expire_policy(&def));
+                let expires = expires_in(ctx.clock.now(), days);
                 new_rows.push(NewRole {
                     rolename: name.clone(),
                     version: 0,
@@ -350,41 +333,41 @@ async fn change(
                 });
             }
         } else {
-            let Some(slot) = roles
-                .iter_mut()
-                .find(|r| r.get("name").and_then(Value::as_str) == Some(name.as_str()))
-            else {
+            let Some(slot) = roles.iter_mut().find(|r| r.name == name) else {
                 failures.push(failed(
                     &name,
                     "role does not exist (renaming is not supported)",
                 ));
                 continue;
             };
-            *slot = def.clone();
+            *slot = def;
         }
-        expirations.push((expiration_key(&name), json!(expire_policy(&def))));
+        days_of.insert(name.clone(), days);
         done.push(name);
     }
     if done.is_empty() {
         return Ok(result(action, done, failures));
     }
     // Keys: add those now used, drop those no role uses.
-    if let Some(keys) = targets
-        .pointer_mut("/delegations/keys")
-        .and_then(Value::as_object_mut)
-    {
-        for (id, key) in &usable {
-            keys.entry(id.clone()).or_insert_with(|| key.clone());
-        }
-        keys.entry(online.keyid.clone())
-            .or_insert_with(|| online.key.to_value());
+    let delegations = classic_delegations(targets);
+    for (id, key) in usable {
+        delegations.keys.entry(id).or_insert(key);
     }
-    prune_keys(targets);
+    delegations
+        .keys
+        .entry(online.keyid.clone())
+        .or_insert(online_key);
+    prune_keys(delegations);
 
     ctx.store.create_roles(&new_rows).await?;
     // Expiry policies are read while the pass builds the roles.
+    let expirations: Vec<(String, Value)> = done
+        .iter()
+        .map(|name| (expiration_key(name), json!(days_of[name])))
+        .collect();
     ctx.store.put_settings(&expirations).await?;
-    let offline = offline_roles_of(targets, &online.keyid);
+    let targets_signed = targets_value(targets)?;
+    let offline = offline_roles_of(&targets_signed, &online.keyid);
     let mut force_roles = Vec::new();
     let mut drafts = Vec::new();
     for name in &done {
@@ -395,12 +378,7 @@ async fn change(
             .ok_or_else(|| WorkError::Retry(format!("role {name} vanished")))?;
         if offline.contains(name) {
             // The key holders sign the next version of this role.
-            let days = expirations
-                .iter()
-                .find(|(k, _)| *k == expiration_key(name))
-                .and_then(|(_, v)| v.as_i64())
-                .unwrap_or(DEFAULT_EXPIRE_DAYS);
-            let draft = offline_draft(ctx, &role, days).await?;
+            let draft = offline_draft(ctx, &role, days_of[name]).await?;
             drafts.push((
                 signing_key(name),
                 json!({ "signatures": [], "signed": draft }),
@@ -415,7 +393,7 @@ async fn change(
         ctx,
         PublishOptions {
             force_roles,
-            targets_signed: Some(targets.clone()),
+            targets_signed: Some(targets_signed),
             force_snapshot: true,
             settings: drafts,
             ..Default::default()
@@ -427,42 +405,36 @@ async fn change(
 
 async fn delete(
     ctx: &Ctx,
-    targets: &mut Value,
-    requested: &[Value],
+    targets: &mut Targets,
+    requested: &[RoleName],
 ) -> Result<TaskResult, WorkError> {
     let mut done = Vec::new();
     let mut failures = Vec::new();
     let mut settings = Vec::new();
-    for role in requested {
-        let name = role
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let Some(roles) = targets
-            .pointer_mut("/delegations/roles")
-            .and_then(Value::as_array_mut)
-        else {
-            failures.push(failed(&name, "role does not exist"));
+    for RoleName { name } in requested {
+        let Some(roles) = targets.delegations.as_mut().and_then(|d| d.roles.as_mut()) else {
+            failures.push(failed(name, "role does not exist"));
             continue;
         };
         let before = roles.len();
-        roles.retain(|r| r.get("name").and_then(Value::as_str) != Some(name.as_str()));
+        roles.retain(|r| r.name != *name);
         if roles.len() == before {
-            failures.push(failed(&name, "role does not exist"));
+            failures.push(failed(name, "role does not exist"));
             continue;
         }
-        settings.push((signing_key(&name), Value::Null));
-        done.push(name);
+        settings.push((signing_key(name), Value::Null));
+        done.push(name.clone());
     }
     if done.is_empty() {
         return Ok(result("delete", done, failures));
     }
-    prune_keys(targets);
+    if let Some(delegations) = targets.delegations.as_mut() {
+        prune_keys(delegations);
+    }
     publish(
         ctx,
         PublishOptions {
-            targets_signed: Some(targets.clone()),
+            targets_signed: Some(targets_value(targets)?),
             force_snapshot: true,
             settings,
             deactivate: done.clone(),
@@ -487,32 +459,25 @@ pub async fn sign_delegated(
     mut pending: Value,
     signature: &Value,
 ) -> Result<TaskResult, WorkError> {
-    let targets = settings
-        .get("TRUSTED_TARGETS")
-        .and_then(|t| t.get("signed"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    let Some(role_def) = targets
-        .pointer("/delegations/roles")
-        .and_then(Value::as_array)
-        .and_then(|roles| {
-            roles
-                .iter()
-                .find(|r| r.get("name").and_then(Value::as_str) == Some(role))
-        })
-        .cloned()
-    else {
-        return Ok(sign_error(format!(
+    let not_delegated = || {
+        Ok(sign_error(format!(
             "{role} is not delegated by the trusted targets metadata"
-        )));
+        )))
     };
-    let keyid = signature
-        .get("keyid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let Ok(targets) = trusted_targets(settings) else {
+        return not_delegated();
+    };
+    let Some(delegations) = targets.delegations.as_ref() else {
+        return not_delegated();
+    };
+    let Some(role_def) = delegations.roles.iter().flatten().find(|r| r.name == role) else {
+        return not_delegated();
+    };
+    let Ok(Signature { keyid, .. }) = Signature::deserialize(signature) else {
+        return Ok(sign_error("Invalid signature"));
+    };
     let only_this = json!({ "signatures": [signature], "signed": pending["signed"] });
-    let check = verify_with(&targets, &role_def, &only_this)
+    let check = verify_delegated(delegations, role_def, &only_this)
         .map_err(|e| WorkError::invalid(e.to_string()))?;
     if !check.valid.contains(&keyid) {
         return Ok(sign_error("Invalid signature"));
@@ -528,7 +493,7 @@ pub async fn sign_delegated(
     let version = parse_signed::<Targets>(&pending["signed"])
         .map_err(|e| WorkError::invalid(format!("invalid pending {role} metadata: {e}")))?
         .version();
-    let all = verify_with(&targets, &role_def, &pending)
+    let all = verify_delegated(delegations, role_def, &pending)
         .map_err(|e| WorkError::invalid(e.to_string()))?;
     if !all.is_satisfied() {
         ctx.store
@@ -584,16 +549,20 @@ mod tests {
 
     #[test]
     fn prune_keeps_only_keys_in_use() {
-        let mut t = json!({ "delegations": {
-            "keys": { "a": {}, "b": {}, "c": {} },
-            "roles": [ { "name": "x", "keyids": ["a"] }, { "name": "y", "keyids": ["a", "c"] } ]
-        }});
-        prune_keys(&mut t);
-        let keys: Vec<&String> = t["delegations"]["keys"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect();
-        assert_eq!(keys, ["a", "c"]);
+        let mut d: Delegations = serde_json::from_value(json!({
+            "keys": { "a": key(), "b": key(), "c": key() },
+            "roles": [ role("x", &["a"]), role("y", &["a", "c"]) ]
+        }))
+        .unwrap();
+        prune_keys(&mut d);
+        assert_eq!(d.keys.keys().collect::<Vec<_>>(), ["a", "c"]);
+    }
+
+    fn key() -> Value {
+        json!({ "keytype": "ed25519", "scheme": "ed25519", "keyval": { "public": "00" } })
+    }
+
+    fn role(name: &str, keyids: &[&str]) -> Value {
+        json!({ "name": name, "keyids": keyids, "threshold": 1, "terminating": false, "paths": ["*"] })
     }
 }
