@@ -3,7 +3,7 @@
 //! online key. User-supplied root metadata is verified over the canonical
 //! form of exactly the JSON received.
 
-use super::publish::{publish, PublishOptions};
+use super::publish::{publish, put_unordered, PublishOptions};
 use super::signer::OnlineKey;
 use super::{expiration_key, Ctx, Settings, WorkError};
 use crate::api::signing_key;
@@ -19,8 +19,6 @@ use rstuf_tuf::verify::{keys_of, mismatched_keyids, verify_delegate, verify_top_
 use rstuf_tuf::SPEC_VERSION;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-
-const BATCH: usize = 256;
 
 fn bootstrap_state(settings: &Settings) -> String {
     settings.str("BOOTSTRAP").unwrap_or("").to_string()
@@ -381,13 +379,7 @@ async fn finalize(ctx: &Ctx, root: &Value, task_id: &str) -> Result<(), WorkErro
         .await?;
     files.push(("1.snapshot.json".into(), to_file_bytes(&snapshot)));
     files.push(("1.root.json".into(), to_file_bytes(root)));
-    for batch in files.chunks(BATCH) {
-        ctx.backends
-            .storage
-            .put_many(batch)
-            .await
-            .map_err(WorkError::plugin)?;
-    }
+    put_unordered(ctx, &files).await?;
     let timestamp_expires = expires_in(now, settings.expiration("timestamp"));
     let mut items = vec![
         ("TRUSTED_ROOT".to_string(), root.clone()),

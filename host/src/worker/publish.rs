@@ -69,7 +69,17 @@ pub struct PublishOutcome {
     pub snapshot_version: Option<i64>,
 }
 
+/// Most objects in one `put-many` call.
 const PUT_BATCH: usize = 256;
+
+/// `put-many` calls in flight at once (each on its own plugin instance,
+/// within the plugin's `max_instances`) while a pass writes its files. A
+/// file system commits concurrent fsyncs together, one journal commit for
+/// many files, where one call after another pays a commit per file; an
+/// object store takes parallel uploads. The order among these files does
+/// not matter: nothing references them until the timestamp, which is
+/// written after all of them are durable.
+const PUT_STREAMS: usize = 8;
 
 /// One delegated role rebuilt and signed by a pass.
 struct BuiltRole {
@@ -651,7 +661,7 @@ async fn build_and_sign(
 /// a newer pass wrote: the lease is checked (and extended) before each
 /// batch.
 async fn write(ctx: &Ctx, token: i64, files: &[(String, Vec<u8>)]) -> Result<(), WorkError> {
-    for batch in files.chunks(PUT_BATCH) {
+    for wave in files.chunks(PUT_BATCH * PUT_STREAMS) {
         if !ctx
             .store
             .renew_publisher(&ctx.worker_id, token, ctx.lease)
@@ -661,13 +671,30 @@ async fn write(ctx: &Ctx, token: i64, files: &[(String, Vec<u8>)]) -> Result<(),
                 "lost the publisher lease while writing; the pass will be redone".into(),
             ));
         }
-        ctx.backends
-            .storage
-            .put_many(batch)
+        put_unordered(ctx, wave).await?;
+    }
+    failpoint("publish-after-files");
+    Ok(())
+}
+
+/// Write `files` atomically and durably, in up to [`PUT_STREAMS`]
+/// concurrent `put-many` calls of at most [`PUT_BATCH`] objects, in no
+/// particular order; the first failure is reported (the pass is redone).
+pub(super) async fn put_unordered(ctx: &Ctx, files: &[(String, Vec<u8>)]) -> Result<(), WorkError> {
+    let batch = files.len().div_ceil(PUT_STREAMS).clamp(1, PUT_BATCH);
+    let storage = &ctx.backends.storage;
+    let batches: Vec<&[(String, Vec<u8>)]> = files.chunks(batch).collect();
+    for wave in batches.chunks(PUT_STREAMS) {
+        // A plain loop, not an iterator adapter: the futures must stay
+        // `Send` for every lifetime of `files` (see rust-lang/rust#102211).
+        let mut calls = Vec::with_capacity(wave.len());
+        for objects in wave {
+            calls.push(storage.put_many(objects));
+        }
+        futures::future::try_join_all(calls)
             .await
             .map_err(WorkError::plugin)?;
     }
-    failpoint("publish-after-files");
     Ok(())
 }
 
