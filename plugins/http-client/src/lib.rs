@@ -88,6 +88,35 @@ pub struct Endpoint {
     pub port: Option<u16>,
 }
 
+/// A URL as error messages may show it: user info and everything from the
+/// query on replaced by `***` (either may carry a credential), and at most
+/// 200 characters.
+pub fn shown(url: &str) -> String {
+    let (base, cut) = match url.find(['?', '#']) {
+        Some(i) => (&url[..i], true),
+        None => (url, false),
+    };
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[after_scheme..]
+        .find('/')
+        .map_or(base.len(), |i| after_scheme + i);
+    let mut out = match base[after_scheme..authority_end].rfind('@') {
+        Some(at) => format!(
+            "{}***@{}",
+            &base[..after_scheme],
+            &base[after_scheme + at + 1..]
+        ),
+        None => base.to_string(),
+    };
+    if cut {
+        out.push_str("?***");
+    }
+    if out.chars().count() > 200 {
+        out = out.chars().take(200).collect::<String>() + "...";
+    }
+    out
+}
+
 impl Endpoint {
     /// Parse `http(s)://host[:port]` with an optional trailing `/`. Paths,
     /// queries, user info and fragments are refused: they would be silently
@@ -98,24 +127,28 @@ impl Endpoint {
         } else if let Some(r) = text.strip_prefix("http://") {
             (Scheme::Http, r)
         } else {
-            return Err(format!("'{text}' must start with http:// or https://"));
+            return Err(format!(
+                "'{}' must start with http:// or https://",
+                shown(text)
+            ));
         };
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.is_empty() {
-            return Err(format!("'{text}' has no host"));
+            return Err(format!("'{}' has no host", shown(text)));
         }
         if let Some(c) = authority
             .chars()
             .find(|c| matches!(c, '/' | '?' | '#' | '@') || c.is_whitespace() || c.is_control())
         {
             return Err(format!(
-                "'{text}' must be scheme://host[:port] only (found {c:?}; no path, query or user info)"
+                "'{}' must be scheme://host[:port] only (found {c:?}; no path, query or user info)",
+                shown(text)
             ));
         }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (h, tail) = v6
                 .split_once(']')
-                .ok_or_else(|| format!("'{text}': unterminated IPv6 literal"))?;
+                .ok_or_else(|| format!("'{}': unterminated IPv6 literal", shown(text)))?;
             let port = match tail {
                 "" => None,
                 t => Some(parse_port(text, t.strip_prefix(':').unwrap_or("x"))?),
@@ -128,7 +161,7 @@ impl Endpoint {
             }
         };
         if host.is_empty() || host.contains(':') && !authority.starts_with('[') {
-            return Err(format!("'{text}' has no valid host"));
+            return Err(format!("'{}' has no valid host", shown(text)));
         }
         Ok(Endpoint {
             scheme,
@@ -160,7 +193,7 @@ fn parse_port(text: &str, p: &str) -> Result<u16, String> {
     p.parse::<u16>()
         .ok()
         .filter(|&p| p != 0)
-        .ok_or_else(|| format!("'{text}' has an invalid port '{p}'"))
+        .ok_or_else(|| format!("'{}' has an invalid port", shown(text)))
 }
 
 /// One request. `path_and_query` is already percent-encoded. `Debug`
@@ -408,6 +441,17 @@ pub fn percent_encode(text: &str, keep_slash: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_in_messages_hide_user_info_and_queries() {
+        assert_eq!(
+            shown("https://user:pass@vault:8200/v1?token=s3"),
+            "https://***@vault:8200/v1?***"
+        );
+        assert_eq!(shown("http://h:1/p"), "http://h:1/p");
+        let e = Endpoint::parse("https://user:hunter2@vault:8200").unwrap_err();
+        assert!(!e.contains("hunter2") && e.contains("vault:8200"), "{e}");
+    }
 
     #[test]
     fn endpoints_parse_and_reject() {

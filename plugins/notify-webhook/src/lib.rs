@@ -36,8 +36,10 @@ impl<T: Transport + Default + Send + 'static> Plugin for Webhook<T> {
 impl<T: Transport + Default + Send + 'static> Notify for Webhook<T> {
     fn deliver(&mut self, event: &Event) -> Result<(), Error> {
         let result = Webhook::deliver(self, &event.id, &event.kind, &event.time, &event.data);
-        if let Err(e) = &result {
-            log::warn(&format!("notify-webhook: {}", e.message()));
+        // The SDK logs `unavailable` results itself.
+        match &result {
+            Err(Error::Unavailable(_)) | Ok(()) => {}
+            Err(e) => log::warn(&format!("notify-webhook: {}", e.message())),
         }
         result
     }

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use rstuf_plugin_http::{
-    retry, Attempt, Endpoint, Failure, Method, Request, Response, RetryPolicy, Timeouts,
+    retry, shown, Attempt, Endpoint, Failure, Method, Request, Response, RetryPolicy, Timeouts,
 };
 pub use rstuf_plugin_http::{Error, Transport};
 use rstuf_plugin_sdk::config::{Bounded, NonEmpty};
@@ -91,7 +91,7 @@ impl Target {
         let after_scheme = text
             .find("://")
             .map(|i| i + 3)
-            .ok_or_else(|| format!("'{text}' must start with http:// or https://"))?;
+            .ok_or_else(|| format!("'{}' must start with http:// or https://", shown(text)))?;
         let split = text[after_scheme..]
             .find(['/', '?'])
             .map_or(text.len(), |i| after_scheme + i);
@@ -102,7 +102,8 @@ impl Target {
             .find(|c| *c == '#' || c.is_whitespace() || c.is_control() || !c.is_ascii())
         {
             return Err(format!(
-                "'{text}': the path may not contain {c:?} (percent-encode it; no fragments)"
+                "'{}': the path may not contain {c:?} (percent-encode it; no fragments)",
+                shown(text)
             ));
         }
         let path_and_query = match rest.strip_prefix('?') {

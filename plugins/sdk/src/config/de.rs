@@ -122,7 +122,21 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
             Value::Array(items) => visitor.visit_seq(SeqDe {
                 items: items.iter().enumerate(),
             }),
-            Value::Object(map) => visitor.visit_map(MapDe::new(map)),
+            Value::Object(map) => visitor.visit_map(MapDe::new(map, None)),
+        }
+    }
+
+    /// A struct's known keys set to `null` are absent; an unknown key is
+    /// passed on (and refused by name) whatever its value.
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ConfigError> {
+        match self.0 {
+            Value::Object(map) => visitor.visit_map(MapDe::new(map, Some(fields))),
+            _ => self.deserialize_any(visitor),
         }
     }
 
@@ -162,7 +176,7 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
 
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map
         identifier ignored_any
     }
 }
@@ -188,16 +202,20 @@ impl<'de, I: Iterator<Item = (usize, &'de Value)>> de::SeqAccess<'de> for SeqDe<
     }
 }
 
-/// Entries whose value is `null` are skipped: absent.
+/// A struct's entries whose key it knows and whose value is `null` are
+/// skipped (absent); in a map (`known` is `None`) a `null` is a value like
+/// any other, refused by the map's value type.
 struct MapDe<'de> {
     entries: serde_json::map::Iter<'de>,
+    known: Option<&'static [&'static str]>,
     value: Option<(&'de str, &'de Value)>,
 }
 
 impl<'de> MapDe<'de> {
-    fn new(map: &'de Map<String, Value>) -> Self {
+    fn new(map: &'de Map<String, Value>, known: Option<&'static [&'static str]>) -> Self {
         MapDe {
             entries: map.iter(),
+            known,
             value: None,
         }
     }
@@ -211,7 +229,7 @@ impl<'de> de::MapAccess<'de> for MapDe<'de> {
         seed: K,
     ) -> Result<Option<K::Value>, ConfigError> {
         for (key, value) in self.entries.by_ref() {
-            if value.is_null() {
+            if value.is_null() && self.known.is_some_and(|k| k.contains(&key.as_str())) {
                 continue;
             }
             self.value = Some((key, value));

@@ -97,6 +97,8 @@ fn errors_name_the_key_path_and_never_the_value() {
         err(json!({"address": "a", "hosts": ["x", ""]})),
         "hosts.1: must not be empty"
     );
+    // A misspelt key is refused even when its value is null.
+    assert!(err(json!({"address": "a", "tokn": null})).starts_with("unknown key 'tokn'"));
     let unknown = err(json!({"address": "a", "hunter2": 1}));
     assert!(
         unknown.starts_with("unknown key 'hunter2' (known: address, token"),
@@ -122,6 +124,22 @@ fn errors_name_the_key_path_and_never_the_value() {
     assert_eq!(
         parse::<Sample>("[1]").unwrap_err(),
         Error::InvalidConfig("configuration must be a JSON object".into())
+    );
+}
+
+#[test]
+fn null_map_values_are_refused_not_dropped() {
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Headers {
+        #[serde(default)]
+        headers: std::collections::BTreeMap<String, Secret>,
+    }
+    let e = parse::<Headers>(r#"{"headers": {"Authorization": null}}"#).unwrap_err();
+    assert_eq!(
+        e,
+        Error::InvalidConfig("headers.Authorization: must be a string, not null".into())
     );
 }
 
