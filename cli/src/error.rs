@@ -2,7 +2,8 @@
 //! tell a usage mistake from a server problem from a failed task.
 
 /// Exit codes: 0 success, 1 local error (files, keys), 2 usage (clap),
-/// 3 server unreachable or rejected the request, 4 the task ran and failed.
+/// 3 server unreachable or rejected the request, 4 the task ran and failed,
+/// 5 a check ran and found a problem (`admin audit verify`).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
@@ -13,6 +14,8 @@ pub enum CliError {
     Server(String),
     #[error("{0}")]
     Task(String),
+    #[error("{0}")]
+    Check(String),
 }
 
 impl CliError {
@@ -22,6 +25,7 @@ impl CliError {
             CliError::Usage(_) => 2,
             CliError::Server(_) => 3,
             CliError::Task(_) => 4,
+            CliError::Check(_) => 5,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod answers;
 mod artifact;
+mod audit;
 mod ceremony;
 mod client;
 mod delegations;
@@ -124,6 +125,34 @@ enum AdminCommand {
     },
     /// Bulk-import artifacts from CSV files (`path;length;hash-alg;hash`).
     ImportArtifacts(import::ImportArgs),
+    /// The service's hash-chained audit log: show entries, verify the chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Show audit entries (GET /api/v1/audit/; needs the 'read:audit' scope
+    /// when the server requires tokens).
+    Show {
+        /// Entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// Most entries to show (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
+    /// Recompute the hash chain from the first entry to the server's head;
+    /// exit 5 naming the first entry that was changed or removed.
+    Verify {
+        /// A head recorded earlier (`SEQ:HASH`, as verify prints it): the
+        /// log must still hold that entry unchanged, which also catches
+        /// entries removed from the end.
+        #[arg(long, value_name = "SEQ:HASH")]
+        head: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -322,6 +351,14 @@ async fn run(cli: Cli) -> CliResult<()> {
                 }
             },
             AdminCommand::ImportArtifacts(args) => import::import(args, &cli.client()?, &out).await,
+            AdminCommand::Audit { command } => match command {
+                AuditCommand::Show { after, limit } => {
+                    audit::show(&cli.client()?, *after, *limit, &out).await
+                }
+                AuditCommand::Verify { head } => {
+                    audit::verify(&cli.client()?, head.as_deref(), &out).await
+                }
+            },
             AdminCommand::Metadata {
                 command: MetadataCommand::Sign(args),
             } => {

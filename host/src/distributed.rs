@@ -51,6 +51,14 @@ pub struct DistributedState {
 }
 
 impl StateStore for DistributedState {
+    fn audit_page(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> BoxFuture<'_, Result<rstuf_api::audit::AuditPage, StateError>> {
+        self.settings.audit_page(after, limit)
+    }
+
     fn setting<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Value>, StateError>> {
         self.settings.setting(key)
     }

@@ -23,6 +23,18 @@ fn err(what: &'static str) -> impl Fn(rstuf_store::StoreError) -> StateError {
 }
 
 impl StateStore for EmbeddedState {
+    fn audit_page(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> BoxFuture<'_, Result<rstuf_api::audit::AuditPage, StateError>> {
+        Box::pin(async move {
+            crate::audit::page(&self.store, after, limit)
+                .await
+                .map_err(err("audit log"))
+        })
+    }
+
     fn setting<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Value>, StateError>> {
         Box::pin(async move { self.store.setting(key).await.map_err(err("settings")) })
     }

@@ -80,6 +80,12 @@ pub trait StateStore: Send + Sync + 'static {
     fn task_counts(&self) -> BoxFuture<'_, Result<Option<BTreeMap<String, u64>>, StateError>>;
     /// Are the dependencies reachable?
     fn ready(&self) -> BoxFuture<'_, Result<(), StateError>>;
+    /// A page of the audit log (in the database in both modes).
+    fn audit_page(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> BoxFuture<'_, Result<rstuf_api::audit::AuditPage, StateError>>;
 }
 
 /// Where the repository's bootstrap stands (upstream `bootstrap_state`).

@@ -8,6 +8,7 @@
 //! The OpenAPI document is derived from the same types (`utoipa`), see
 //! [`openapi`].
 
+pub mod audit;
 pub mod body;
 pub mod lax;
 pub mod openapi;

@@ -14,10 +14,13 @@
 //!   reused with other content.
 //! - `rstuf_applied_tasks`: which tasks' artifact changes are committed, so
 //!   a task delivered again after a crash does not apply them twice.
+//! - `rstuf_audit` / `rstuf_audit_head`: the hash-chained audit log of
+//!   state-changing actions and its last entry.
 //!
 //! The atomic and bulk operations are written as explicit SQL so their
 //! locking and batching are visible and reviewed, not left to an ORM.
 
+mod audit;
 mod db;
 mod files;
 mod migrate;
@@ -26,6 +29,7 @@ mod roles;
 mod settings;
 mod tasks;
 
+pub use audit::{AuditRow, ChainHash, NewAuditEntry};
 pub use db::{Store, StoreError};
 pub use files::{FileRow, NewFile, PublishState, Rejected};
 pub use publisher::{PublishCommit, VersionRequest};

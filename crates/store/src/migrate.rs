@@ -19,6 +19,9 @@ const SQLITE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS rstuf_version_reservations (name VARCHAR PRIMARY KEY, version BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rstuf_applied_tasks (task_id VARCHAR(64) PRIMARY KEY, outcome TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rstuf_rejected_files (path VARCHAR PRIMARY KEY, last_update TIMESTAMP NOT NULL, reason TEXT NOT NULL, rejected_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rstuf_audit (seq BIGINT PRIMARY KEY, appended_at VARCHAR NOT NULL, action VARCHAR NOT NULL, task_id VARCHAR(64), detail TEXT NOT NULL, prev_hash VARCHAR(64) NOT NULL, hash VARCHAR(64) NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rstuf_audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash VARCHAR(64) NOT NULL)",
+    "INSERT INTO rstuf_audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000') ON CONFLICT DO NOTHING",
 ];
 
 const POSTGRES: &[&str] = &[
@@ -36,6 +39,9 @@ const POSTGRES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS rstuf_version_reservations (name VARCHAR PRIMARY KEY, version BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rstuf_applied_tasks (task_id VARCHAR(64) PRIMARY KEY, outcome TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rstuf_rejected_files (path VARCHAR PRIMARY KEY, last_update TIMESTAMP NOT NULL, reason TEXT NOT NULL, rejected_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rstuf_audit (seq BIGINT PRIMARY KEY, appended_at VARCHAR NOT NULL, action VARCHAR NOT NULL, task_id VARCHAR(64), detail TEXT NOT NULL, prev_hash VARCHAR(64) NOT NULL, hash VARCHAR(64) NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rstuf_audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash VARCHAR(64) NOT NULL)",
+    "INSERT INTO rstuf_audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000') ON CONFLICT DO NOTHING",
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

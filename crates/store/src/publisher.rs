@@ -24,6 +24,8 @@ pub struct PublishCommit {
     pub deactivate: Vec<String>,
     /// Rows the pass set aside because they cannot be published.
     pub rejected: Vec<crate::files::Rejected>,
+    /// The pass's audit entry, appended in the same transaction.
+    pub audit: Option<crate::audit::NewAuditEntry>,
 }
 
 /// A version wanted for one versioned file name (`bins-0a`, `targets`,
@@ -196,6 +198,9 @@ impl Store {
             ))
             .await
             .map_err(q("deactivate role"))?;
+        }
+        if let Some(entry) = &commit.audit {
+            crate::audit::append_on(&txn, self, entry).await?;
         }
         txn.commit().await.map_err(q("commit publish"))?;
         Ok(true)

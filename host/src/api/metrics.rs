@@ -88,6 +88,8 @@ pub struct Metrics {
     plugin_calls: Histograms<PluginLabels>,
     plugin_errors: Family<PluginLabels, Counter>,
     notify: Family<NotifyLabels, Counter>,
+    /// Audit entries that could not be appended (see `crate::audit`).
+    audit_failures: Counter,
     queue_depth: Gauge<u64, AtomicU64>,
     /// Tasks this process's worker is running now.
     running: Gauge,
@@ -124,6 +126,7 @@ impl Metrics {
             plugin_calls: Family::new_with_constructor(histogram),
             plugin_errors: Family::default(),
             notify: Family::default(),
+            audit_failures: Counter::default(),
             queue_depth: Gauge::default(),
             running: Gauge::default(),
             tasks_by_state: Family::default(),
@@ -170,6 +173,11 @@ impl Metrics {
             m.notify.clone(),
         );
         registry.register(
+            "rstuf_audit_append_failures",
+            "Audit log entries that could not be appended (the database stayed unreachable)",
+            m.audit_failures.clone(),
+        );
+        registry.register(
             "rstuf_http_request_duration_seconds",
             "HTTP request latency",
             m.requests.clone(),
@@ -190,6 +198,11 @@ impl Metrics {
             m.plugin_calls.clone(),
         );
         Metrics { registry, ..m }
+    }
+
+    /// An audit entry that could not be appended.
+    pub fn audit_failed(&self) {
+        self.audit_failures.inc();
     }
 
     /// One HTTP request. Every label comes from a bounded set, whatever a

@@ -1,5 +1,5 @@
 //! The REST API: upstream RSTUF's `/api/v1` surface (both trailing-slash
-//! forms of every route), plus `/health`, `/ready`, Prometheus `/metrics`,
+//! forms of every route), our `/api/v1/audit/` extension, plus `/health`, `/ready`, Prometheus `/metrics`,
 //! the OpenAPI document with a browsable UI, and a read-only view of the
 //! published metadata with a directory listing.
 //!
@@ -7,6 +7,7 @@
 //! auth with scopes, upstream's `RSTUF_DISABLE_ENDPOINTS`, and request
 //! metrics.
 
+mod audit;
 pub mod extract;
 mod metadata;
 pub mod metrics;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         post(v1::post_artifacts_publish),
     );
     api = both(api, "/api/v1/task/", get(v1::get_task));
+    api = both(api, "/api/v1/audit/", get(audit::get_audit));
     let api = api
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .route_layer(middleware::from_fn_with_state(
@@ -304,6 +306,7 @@ fn required_scope(method: &Method, path: &str) -> &'static str {
         p if p.starts_with("/api/v1/artifacts/") => "write:targets",
         p if p.starts_with("/api/v1/delegations/") => "write:delegations",
         p if p.starts_with("/api/v1/metadata/") => "write:metadata",
+        "/api/v1/audit/" => "read:audit",
         _ => "read:tasks",
     }
 }
@@ -402,6 +405,7 @@ mod tests {
             "delete:targets"
         );
         assert_eq!(required_scope(&Method::GET, "/api/v1/task/"), "read:tasks");
+        assert_eq!(required_scope(&Method::GET, "/api/v1/audit"), "read:audit");
         assert_eq!(
             required_scope(&Method::POST, "/api/v1/metadata/sign/"),
             "write:metadata_sign"

@@ -443,7 +443,7 @@ impl Config {
 }
 
 /// Scopes understood by the optional bearer-token authentication (upstream's
-/// pre-0.8 names).
+/// pre-0.8 names, and `read:audit` for our audit log).
 pub fn crate_scopes() -> &'static [&'static str] {
     &[
         "read:bootstrap",
@@ -458,6 +458,7 @@ pub fn crate_scopes() -> &'static [&'static str] {
         "delete:targets",
         "delete:metadata_sign",
         "write:delegations",
+        "read:audit",
     ]
 }
 

@@ -241,12 +241,41 @@ pub fn retry_delay(first: Duration, attempts: u32) -> Duration {
 /// embedded queue's row, or Redis and a RabbitMQ ack).
 pub async fn execute(ctx: &Arc<Ctx>, action: &str, task_id: &str, payload: Value) -> Finish {
     let _running = ctx.metrics.task_running();
-    let outcome = match TaskName::parse(action) {
+    let name = TaskName::parse(action);
+    let outcome = match name {
         Some(name) => dispatch(ctx, name, task_id, &payload).await,
         None => Err(WorkError::invalid(format!(
             "unknown task action '{action}'"
         ))),
     };
+    let finish = finish(action, outcome);
+    if let (Some(name), Finish::Done { state, result }) = (name, &finish) {
+        if crate::audit::audited(name) {
+            audit_task(ctx, name, task_id, &payload, state, result.as_ref()).await;
+        }
+    }
+    finish
+}
+
+/// Append the audit entry of a finished task.
+async fn audit_task(
+    ctx: &Ctx,
+    name: TaskName,
+    task_id: &str,
+    payload: &Value,
+    state: &str,
+    result: Option<&Value>,
+) {
+    let detail = crate::audit::task_detail(name, state, payload, result);
+    let entry = crate::audit::entry(ctx.clock.now(), name.as_str(), Some(task_id), &detail);
+    if let Err(e) = crate::audit::append(&ctx.store, &entry).await {
+        ctx.metrics.audit_failed();
+        tracing::error!(task = %task_id, action = name.as_str(), "cannot append the audit entry: {e}");
+    }
+}
+
+/// The [`Finish`] of a task's outcome.
+fn finish(action: &str, outcome: Result<TaskResult, WorkError>) -> Finish {
     match outcome {
         Ok(result) => Finish::Done {
             state: if result.status { "SUCCESS" } else { "ERRORED" },

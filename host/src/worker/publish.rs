@@ -411,7 +411,7 @@ async fn pass(ctx: &Ctx, token: i64, options: PublishOptions) -> Result<PublishO
     let roles = std::mem::take(&mut plan.roles);
     let mut built = build_and_sign(ctx, &plan, roles, &versions, &options).await?;
     write(ctx, token, &built.files).await?;
-    let timestamp = commit(ctx, token, &plan.settings, &mut built).await?;
+    let timestamp = commit(ctx, token, &plan, &mut built).await?;
     write_committed_timestamp(ctx, token, &plan.online, &timestamp, built.snapshot_version).await?;
 
     let roles: Vec<String> = built.roles.keys().cloned().collect();
@@ -705,13 +705,15 @@ pub(super) async fn put_unordered(ctx: &Ctx, files: &[(String, Vec<u8>)]) -> Res
 async fn commit(
     ctx: &Ctx,
     token: i64,
-    settings: &Settings,
+    plan: &Plan,
     built: &mut Built,
 ) -> Result<NextTimestamp, WorkError> {
+    let settings = &plan.settings;
     let timestamp = NextTimestamp {
         version: settings.int("TIMESTAMP_VERSION").unwrap_or(1) + 1,
         expires: expires_in(ctx.clock.now(), settings.expiration("timestamp")),
     };
+    built.commit.audit = Some(audit_entry(ctx, token, plan, built, timestamp.version));
     let commit = &mut built.commit;
     commit
         .settings
@@ -736,6 +738,35 @@ async fn commit(
     }
     failpoint("publish-after-commit");
     Ok(timestamp)
+}
+
+/// The pass's audit entry: every version it writes, the key that signs
+/// them, how many artifact rows it publishes or sets aside, and the
+/// publisher lease's fencing token.
+fn audit_entry(
+    ctx: &Ctx,
+    token: i64,
+    plan: &Plan,
+    built: &Built,
+    timestamp_version: i64,
+) -> rstuf_store::NewAuditEntry {
+    let mut versions: BTreeMap<&str, i64> =
+        built.roles.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    if plan.bump_targets {
+        versions.insert("targets", built.targets_version);
+    }
+    versions.insert("snapshot", built.snapshot_version);
+    versions.insert("timestamp", timestamp_version);
+    let detail = json!({
+        "versions": versions,
+        "online_keyid": plan.online.keyid,
+        "artifacts_published": built.commit.published.len(),
+        "artifacts_rejected": built.commit.rejected.len(),
+        "roles_deleted": built.commit.deactivate,
+        "fencing_token": token,
+        "publisher": ctx.worker_id,
+    });
+    crate::audit::entry(ctx.clock.now(), crate::audit::PUBLISH, None, &detail)
 }
 
 /// Step 5: `timestamp.json`, which makes the pass visible to clients. A

@@ -15,6 +15,7 @@
 //! run beside the tests here.
 
 mod api_bad_input;
+mod audit_log;
 mod cli_admin;
 mod cli_ceremony;
 mod cli_plugins;

@@ -122,6 +122,61 @@ async fn race(database: Option<&str>) {
     let paths: Vec<String> = (0..24).map(|i| format!("race/{i}.tgz")).collect();
     let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
     a.verify(&refs, &[], None).await;
+    audit_chain_is_whole(&a, &snapshots, current).await;
     b.shutdown().await;
     a.service.shutdown().await;
+}
+
+/// Two processes appended to the audit log at once: one chain without gaps,
+/// one `publish` entry per committed snapshot version.
+async fn audit_chain_is_whole(
+    svc: &rstuf_tests::service::TestService,
+    snapshots: &BTreeMap<i64, Value>,
+    current: i64,
+) {
+    use rstuf_api::audit::{AuditPage, Verifier};
+    let mut verifier = Verifier::new(None);
+    let mut published = Vec::new();
+    let mut after = 0;
+    let head = loop {
+        let (status, body) = svc
+            .get(&format!("/api/v1/audit/?after={after}&limit=7"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let page: AuditPage = serde_json::from_value(body["data"].clone()).unwrap();
+        for entry in &page.entries {
+            verifier
+                .feed(entry)
+                .unwrap_or_else(|b| panic!("{b}: {entry:?}"));
+            if entry.action == "publish" {
+                published.push(entry.detail["versions"]["snapshot"].as_i64().unwrap());
+            }
+        }
+        match page.next_after {
+            Some(next) => after = next,
+            None => break page.head,
+        }
+    };
+    verifier.finish(&head).unwrap();
+    // Committed passes only: a pass that wrote its files and then lost the
+    // lease left a snapshot file but no entry.
+    let mut sorted = published.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        published.len(),
+        "a snapshot version committed twice: {published:?}"
+    );
+    for v in &published {
+        assert!(
+            snapshots.contains_key(v),
+            "publish entry for unwritten snapshot v{v}"
+        );
+    }
+    assert_eq!(
+        sorted.last(),
+        Some(&current),
+        "the current snapshot's pass has no entry"
+    );
 }
