@@ -16,6 +16,7 @@ mod keys;
 mod metadata_sign;
 mod metadata_update;
 mod output;
+mod pending;
 mod plugin;
 mod send;
 mod tuf_client;
@@ -173,6 +174,15 @@ enum MetadataCommand {
     /// Make the next root version (rotate root keys, change the threshold
     /// or expiry, rotate the online key), sign it and optionally send it.
     Update(metadata_update::UpdateArgs),
+    /// Show every signing under way (a DAS bootstrap, a root update, an
+    /// offline delegated role): version, expiry, threshold, and which keys
+    /// have signed and which are still missing (from GET
+    /// /api/v1/metadata/sign/, so it also works against upstream RSTUF).
+    Status {
+        /// A saved GET /api/v1/metadata/sign/ response instead of asking the server.
+        #[arg(long = "in", value_name = "FILE")]
+        input: Option<PathBuf>,
+    },
     /// Abandon metadata pending signatures (e.g. an unfinished root update).
     StopSign {
         /// The pending role (default root).
@@ -327,6 +337,16 @@ async fn run(cli: Cli) -> CliResult<()> {
             } => {
                 let client = if args.send { Some(cli.client()?) } else { None };
                 metadata_update::update(args, client.as_ref(), &out).await
+            }
+            AdminCommand::Metadata {
+                command: MetadataCommand::Status { input },
+            } => {
+                let client = if input.is_some() {
+                    None
+                } else {
+                    Some(cli.client()?)
+                };
+                pending::status(input.as_deref(), client.as_ref(), &out).await
             }
             AdminCommand::Metadata {
                 command: MetadataCommand::StopSign { role },

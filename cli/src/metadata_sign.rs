@@ -7,8 +7,7 @@ use crate::client::Client;
 use crate::error::{local, CliError, CliResult};
 use crate::keys::{load_private_key, write_atomic, PasswordSource, TufKeyForm as _};
 use crate::output::Output;
-use crate::send;
-use serde::Deserialize;
+use crate::{pending, send};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -45,60 +44,10 @@ struct SignPayload<'a> {
     role: &'a str,
 }
 
-/// The pending metadata map (`data.metadata`) of a sign response, saved
-/// whole or as its `data` part.
-fn pending_of(response: &Value) -> Option<&serde_json::Map<String, Value>> {
-    response
-        .pointer("/data/metadata")
-        .or_else(|| response.get("metadata"))
-        .and_then(Value::as_object)
-}
-
-/// A role's key ids, and the object holding its keys, in a delegator.
-fn role_keys<'a>(
-    holder: &'a Value,
-    role: &str,
-) -> Option<(Vec<String>, u64, &'a serde_json::Map<String, Value>)> {
-    // Read as a typed role: a definition without a threshold, or with 0 or
-    // repeated keyids, names no signers rather than a default of 1.
-    let ids = |def: &Value| -> Option<(Vec<String>, u64)> {
-        let def = rstuf_tuf::metadata::RoleKeys::deserialize(def).ok()?;
-        Some((def.keyids.as_slice().to_vec(), def.threshold.get()))
-    };
-    if role == "root" {
-        let def = holder.pointer("/signed/roles/root")?;
-        let keys = holder.pointer("/signed/keys")?.as_object()?;
-        let (k, t) = ids(def)?;
-        return Some((k, t, keys));
-    }
-    let delegations = holder.pointer("/signed/delegations")?;
-    let def = delegations
-        .get("roles")?
-        .as_array()?
-        .iter()
-        .find(|r| r.get("name").and_then(Value::as_str) == Some(role))?;
-    let keys = delegations.get("keys")?.as_object()?;
-    let (k, t) = ids(def)?;
-    Some((k, t, keys))
-}
-
 pub async fn sign(args: &SignArgs, client: Option<&Client>, out: &Output) -> CliResult<()> {
     let password =
         PasswordSource::from_options(args.password_env.as_ref(), args.password_file.as_ref())?;
-    let (response, source) = match &args.input {
-        Some(file) => (send::read_payload(file)?, file.display().to_string()),
-        None => {
-            let client = client.ok_or_else(|| CliError::Usage("no server to ask".into()))?;
-            let (status, body) = client.get("api/v1/metadata/sign/").await?;
-            if status != 200 {
-                return Err(CliError::Server(format!(
-                    "Error {status}: {}",
-                    crate::client::describe(&body)
-                )));
-            }
-            (body, "the server".to_string())
-        }
-    };
+    let (response, source) = pending::fetch(args.input.as_deref(), client).await?;
     let no_pending = || {
         let msg = format!("No metadata pending signing available (from {source})");
         if args.input.is_some() {
@@ -107,7 +56,7 @@ pub async fn sign(args: &SignArgs, client: Option<&Client>, out: &Output) -> Cli
             CliError::Server(msg)
         }
     };
-    let pending = match pending_of(&response) {
+    let pending = match pending::pending_of(&response) {
         Some(p) => p,
         None if args.input.is_some() && response.get("message").is_none() => {
             return Err(local(format!(
@@ -116,11 +65,7 @@ pub async fn sign(args: &SignArgs, client: Option<&Client>, out: &Output) -> Cli
         }
         None => return Err(no_pending()),
     };
-    let roles: Vec<&str> = pending
-        .keys()
-        .map(String::as_str)
-        .filter(|r| !r.starts_with("trusted_"))
-        .collect();
+    let roles = pending::roles(pending);
     if roles.is_empty() {
         return Err(no_pending());
     }
@@ -155,23 +100,7 @@ pub async fn sign(args: &SignArgs, client: Option<&Client>, out: &Output) -> Cli
         )));
     }
 
-    // Which keys may sign: root → the pending root's root role, or the
-    // trusted root's (a rotation needs both); a delegated role → the
-    // trusted targets' delegation.
-    let mut delegators: Vec<(&str, &Value)> = Vec::new();
-    if role == "root" {
-        delegators.push(("pending root", metadata));
-        if let Some(t) = pending.get("trusted_root") {
-            delegators.push(("trusted root", t));
-        }
-    } else {
-        let trusted = pending.get("trusted_targets").ok_or_else(|| {
-            local(format!(
-                "{source}: trusted_targets is missing; it is needed to find the keys of {role}"
-            ))
-        })?;
-        delegators.push(("trusted targets", trusted));
-    }
+    let delegators = pending::delegators(pending, role, &source)?;
 
     let key = load_private_key(
         &args.key,
@@ -181,7 +110,7 @@ pub async fn sign(args: &SignArgs, client: Option<&Client>, out: &Output) -> Cli
     let public = key.public()?;
     let mut found: Option<(String, Value)> = None;
     for (_, holder) in &delegators {
-        let Some((keyids, _, keys)) = role_keys(holder, role) else {
+        let Some((keyids, _, keys)) = pending::role_keys(holder, role) else {
             continue;
         };
         if let Some(id) = keyids
@@ -227,20 +156,9 @@ pub async fn sign(args: &SignArgs, client: Option<&Client>, out: &Output) -> Cli
     }
     let mut progress = Vec::new();
     for (label, holder) in &delegators {
-        let def = if role == "root" {
-            holder.pointer("/signed/roles/root").cloned()
-        } else {
-            holder
-                .pointer("/signed/delegations/roles")
-                .and_then(Value::as_array)
-                .and_then(|a| {
-                    a.iter()
-                        .find(|r| r.get("name").and_then(Value::as_str) == Some(role))
-                })
-                .cloned()
-        };
+        let def = pending::role_def(holder, role);
         let Some(def) = def else { continue };
-        let v = rstuf_tuf::verify::verify_with(&holder["signed"], &def, &with_sig)
+        let v = rstuf_tuf::verify::verify_with(&holder["signed"], def, &with_sig)
             .map_err(|e| local(format!("checking {role}: {e}")))?;
         progress.push(json!({
             "against": label, "valid": v.valid.len(), "threshold": v.threshold,

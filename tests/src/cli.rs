@@ -144,3 +144,31 @@ pub fn ceremony_args(
         "--send".into(),
     ]
 }
+
+/// `rstuf admin metadata status --json`: the pending signings.
+pub async fn signing_status(svc: &TestService) -> Vec<Value> {
+    let report = ok(&rstuf(svc, &["--json", "admin", "metadata", "status"]).await);
+    report["pending"].as_array().expect("pending").clone()
+}
+
+/// Of one `against` entry of a status report: (delegator, threshold,
+/// names that signed, names still missing, signatures needed).
+pub fn signers(against: &Value) -> (String, u64, Vec<String>, Vec<String>, u64) {
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                assert_eq!(k["keyid"].as_str().unwrap().len(), 64, "{k}");
+                k["name"].as_str().unwrap_or("?").to_string()
+            })
+            .collect()
+    };
+    (
+        against["delegator"].as_str().unwrap().to_string(),
+        against["threshold"].as_u64().unwrap(),
+        names(&against["signed"]),
+        names(&against["missing"]),
+        against["needed"].as_u64().unwrap(),
+    )
+}

@@ -219,6 +219,35 @@ async fn root_rotation_by_two_holders_then_verified_download() {
     assert_eq!(report["complete"], false, "{report}");
     assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
     assert_eq!(pending_roles(&svc).await, ["root"]);
+    // The status shows both thresholds a rotation must meet.
+    let status = rstuf_tests::cli::signing_status(&svc).await;
+    assert_eq!(status[0]["kind"], "root update", "{status:?}");
+    assert_eq!(status[0]["version"], 2);
+    let against: Vec<_> = status[0]["against"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(rstuf_tests::cli::signers)
+        .collect();
+    assert_eq!(
+        against,
+        [
+            (
+                "pending root".into(),
+                2,
+                vec!["alice".into()],
+                vec!["bob".into(), "dave".into()],
+                1
+            ),
+            (
+                "trusted root".into(),
+                2,
+                vec!["alice".into()],
+                vec!["bob".into(), "carol".into()],
+                1
+            ),
+        ]
+    );
 
     // Holder 2 (bob), in a separate run: the threshold of v1 and v2 is met.
     let report = ok(&rstuf(

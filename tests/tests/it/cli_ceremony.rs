@@ -5,7 +5,9 @@
 //! python-tuf then verifies the published repository. Needs the `rstuf`
 //! binary (`cargo build -p rstuf-cli`).
 
-use rstuf_tests::cli::{ceremony_args, make_keys, ok, p, rstuf, rstuf_env};
+use rstuf_tests::cli::{
+    ceremony_args, make_keys, ok, p, rstuf, rstuf_env, signers, signing_status,
+};
 use rstuf_tests::service::{artifact, start};
 use serde_json::{json, Value};
 
@@ -75,6 +77,72 @@ async fn das_ceremony_completed_by_metadata_sign() {
 
     let (_, status) = svc.get("/api/v1/bootstrap/").await;
     assert_eq!(status["data"]["state"], "signing", "{status}");
+
+    // Half signed (2 of 3 keys, threshold 2, carol signed): the status
+    // names who signed and who has not.
+    let pending = signing_status(&svc).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let root = &pending[0];
+    assert_eq!(root["role"], "root");
+    assert_eq!(root["kind"], "bootstrap");
+    assert_eq!(root["version"], 1);
+    assert_eq!(root["expired"], false);
+    assert_eq!(root["complete"], false);
+    assert!(root["expires"].as_str().unwrap().ends_with('Z'), "{root}");
+    assert_eq!(root["against"].as_array().unwrap().len(), 1, "{root}");
+    assert_eq!(
+        signers(&root["against"][0]),
+        (
+            "pending root".into(),
+            2,
+            vec!["carol".into()],
+            vec!["alice".into(), "bob".into()],
+            1
+        )
+    );
+    let text = rstuf(&svc, &["admin", "metadata", "status"]).await;
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    for line in [
+        "root v1 (bootstrap), expires ",
+        "pending root: 1 of 2 signatures, 1 more needed",
+        "signed:  carol (",
+        "missing: alice (",
+    ] {
+        assert!(text.stdout.contains(line), "{line} in {}", text.stdout);
+    }
+
+    // A saved response works offline; a file that is not one is refused.
+    let (_, saved) = svc.get("/api/v1/metadata/sign/").await;
+    let saved_file = svc.work().join("sign-response.json");
+    std::fs::write(&saved_file, saved.to_string()).unwrap();
+    let offline = ok(&rstuf(
+        &svc,
+        &[
+            "--json",
+            "--api-server",
+            "http://127.0.0.1:9",
+            "admin",
+            "metadata",
+            "status",
+            "--in",
+            p(&saved_file),
+        ],
+    )
+    .await);
+    assert_eq!(offline["pending"][0]["role"], "root", "{offline}");
+    std::fs::write(&saved_file, "{\"roles\": []}").unwrap();
+    let run = rstuf(
+        &svc,
+        &["admin", "metadata", "status", "--in", p(&saved_file)],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("is not a GET /api/v1/metadata/sign/ response"),
+        "{}",
+        run.stderr
+    );
 
     // Someone else's key is refused before anything is sent.
     let run = rstuf(&svc, &["admin", "metadata", "sign", "--key", p(&online)]).await;
@@ -158,6 +226,13 @@ async fn das_ceremony_completed_by_metadata_sign() {
         pending["data"]["metadata"].get("root").is_none(),
         "{pending}"
     );
+    assert!(signing_status(&svc).await.is_empty());
+    let text = rstuf(&svc, &["admin", "metadata", "status"]).await;
+    assert!(
+        text.stdout.contains("No metadata pending signatures"),
+        "{}",
+        text.stdout
+    );
 
     // Nothing is pending any more: signing again says so (exit 3).
     let run = rstuf(&svc, &["admin", "metadata", "sign", "--key", p(&alice)]).await;
@@ -238,6 +313,20 @@ async fn custom_delegation_with_offline_role_signed_by_metadata_sign() {
     assert!(
         pending["data"]["metadata"]["release"].is_object(),
         "{pending}"
+    );
+    let status = signing_status(&svc).await;
+    assert_eq!(status.len(), 1, "{status:?}");
+    assert_eq!(status[0]["role"], "release");
+    assert_eq!(status[0]["kind"], "delegated role");
+    assert_eq!(
+        signers(&status[0]["against"][0]),
+        (
+            "trusted targets".into(),
+            1,
+            vec![],
+            vec!["release-team".into()],
+            1
+        )
     );
 
     // A root key is not a key of the delegated role.

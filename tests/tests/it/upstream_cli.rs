@@ -193,6 +193,19 @@ async fn official_ceremony_and_update_payloads_drive_our_server_and_cli() {
     assert_eq!(sent["state"], "SUCCESS", "{sent}");
     let (_, state) = svc.get("/api/v1/bootstrap/").await;
     assert_eq!(state["data"]["state"], "signing", "{state}");
+    // The official CLI's key names are what the status shows.
+    let status = rstuf_tests::cli::signing_status(&svc).await;
+    assert_eq!(status[0]["kind"], "bootstrap", "{status:?}");
+    assert_eq!(
+        rstuf_tests::cli::signers(&status[0]["against"][0]),
+        (
+            "pending root".into(),
+            2,
+            vec!["root1".into()],
+            vec!["root2".into()],
+            1
+        )
+    );
     ok(&rstuf(
         &svc,
         &["--json", "admin", "metadata", "sign", "--key", p(&root2)],
