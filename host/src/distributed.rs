@@ -51,6 +51,10 @@ pub struct DistributedState {
 }
 
 impl StateStore for DistributedState {
+    fn expiries(&self) -> BoxFuture<'_, Result<Vec<crate::expiry::Expiry>, StateError>> {
+        self.settings.expiries()
+    }
+
     fn audit_page(
         &self,
         after: i64,

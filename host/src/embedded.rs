@@ -23,6 +23,14 @@ fn err(what: &'static str) -> impl Fn(rstuf_store::StoreError) -> StateError {
 }
 
 impl StateStore for EmbeddedState {
+    fn expiries(&self) -> BoxFuture<'_, Result<Vec<crate::expiry::Expiry>, StateError>> {
+        Box::pin(async move {
+            crate::expiry::collect(&self.store)
+                .await
+                .map_err(err("role expiries"))
+        })
+    }
+
     fn audit_page(
         &self,
         after: i64,

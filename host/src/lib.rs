@@ -10,6 +10,7 @@ pub mod backends;
 pub mod config;
 pub mod distributed;
 pub mod embedded;
+pub mod expiry;
 pub mod notify;
 pub mod service;
 pub mod state;

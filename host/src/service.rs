@@ -121,6 +121,8 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
                 .serve_metadata
                 .then(|| backends.storage.clone()),
             server: Arc::new(config.server.clone()),
+            clock: ctx.clock.clone(),
+            expiry_warning: chrono::Duration::days(config.worker.expiry_warning_days as i64),
         };
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
@@ -237,6 +239,14 @@ async fn periodic(ctx: Arc<Ctx>, config: Config, shutdown: Shutdown) {
         match worker::bump(&ctx).await {
             Ok(result) => tracing::debug!(?result.details, "online roles checked"),
             Err(e) => tracing::warn!("re-signing online roles failed: {e}"),
+        }
+        let window = chrono::Duration::days(config.worker.expiry_warning_days as i64);
+        if window > chrono::Duration::zero() {
+            match crate::expiry::notify(&ctx.store, &ctx.outbox, ctx.clock.now(), window).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(warnings = n, "announced roles nearing expiry"),
+                Err(e) => tracing::warn!("checking role expiries failed: {e}"),
+            }
         }
         let cutoff = chrono::Utc::now().naive_utc()
             - chrono::Duration::seconds(config.queue.result_ttl_secs as i64);

@@ -80,6 +80,8 @@ pub trait StateStore: Send + Sync + 'static {
     fn task_counts(&self) -> BoxFuture<'_, Result<Option<BTreeMap<String, u64>>, StateError>>;
     /// Are the dependencies reachable?
     fn ready(&self) -> BoxFuture<'_, Result<(), StateError>>;
+    /// When each role expires (see `crate::expiry`).
+    fn expiries(&self) -> BoxFuture<'_, Result<Vec<crate::expiry::Expiry>, StateError>>;
     /// A page of the audit log (in the database in both modes).
     fn audit_page(
         &self,

@@ -60,6 +60,11 @@ struct StateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RoleLabels {
+    role: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PluginLabels {
     plugin: String,
     op: &'static str,
@@ -90,6 +95,8 @@ pub struct Metrics {
     notify: Family<NotifyLabels, Counter>,
     /// Audit entries that could not be appended (see `crate::audit`).
     audit_failures: Counter,
+    /// When each role expires, as of the last scrape (`crate::expiry`).
+    role_expires: Family<RoleLabels, Gauge>,
     queue_depth: Gauge<u64, AtomicU64>,
     /// Tasks this process's worker is running now.
     running: Gauge,
@@ -127,6 +134,7 @@ impl Metrics {
             plugin_errors: Family::default(),
             notify: Family::default(),
             audit_failures: Counter::default(),
+            role_expires: Family::default(),
             queue_depth: Gauge::default(),
             running: Gauge::default(),
             tasks_by_state: Family::default(),
@@ -173,6 +181,11 @@ impl Metrics {
             m.notify.clone(),
         );
         registry.register(
+            "rstuf_role_expires_timestamp_seconds",
+            "When each role's current metadata expires (Unix time): root, targets, snapshot, timestamp, each offline delegated role, bins (the earliest online delegated role)",
+            m.role_expires.clone(),
+        );
+        registry.register(
             "rstuf_audit_append_failures",
             "Audit log entries that could not be appended (the database stayed unreachable)",
             m.audit_failures.clone(),
@@ -198,6 +211,22 @@ impl Metrics {
             m.plugin_calls.clone(),
         );
         Metrics { registry, ..m }
+    }
+
+    /// Role expiries as of now; signings under way are not roles yet and
+    /// are left out (they show on `/ready`).
+    pub fn set_role_expiries(&self, expiries: &[crate::expiry::Expiry]) {
+        self.role_expires.clear();
+        for e in expiries
+            .iter()
+            .filter(|e| e.renewal != crate::expiry::Renewal::PendingSigning)
+        {
+            self.role_expires
+                .get_or_create(&RoleLabels {
+                    role: e.role.clone(),
+                })
+                .set(e.expires.timestamp());
+        }
     }
 
     /// An audit entry that could not be appended.

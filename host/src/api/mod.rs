@@ -41,6 +41,10 @@ pub struct AppState {
     /// Present when this process serves the published metadata.
     pub storage: Option<Storage>,
     pub server: Arc<ServerConfig>,
+    /// The service's clock (expiry warnings are relative to it).
+    pub clock: crate::worker::clock::Clock,
+    /// How long before expiry `/ready` warns about a role needing people.
+    pub expiry_warning: chrono::Duration,
 }
 
 /// Register `route` under `path` with and without its trailing slash
@@ -186,14 +190,14 @@ const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
     path = "/ready",
     summary = "Readiness",
     responses(
-        (status = 200, description = "Ready", body = Value),
+        (status = 200, description = "Ready; `warnings` lists roles that need their key holders soon (RSTUF_EXPIRY_WARNING_DAYS)", body = Value),
         (status = 503, description = "A dependency is down", body = Value),
     )
 )]
 async fn ready(State(state): State<AppState>) -> Response {
     let checked = tokio::time::timeout(READY_TIMEOUT, state.store.ready()).await;
     let error = match checked {
-        Ok(Ok(())) => return Json(json!({ "status": "ready" })).into_response(),
+        Ok(Ok(())) => return Json(ready_body(&state).await).into_response(),
         Ok(Err(e)) => e.to_string(),
         Err(_) => format!(
             "the dependencies did not answer within {} s",
@@ -205,6 +209,36 @@ async fn ready(State(state): State<AppState>) -> Response {
         Json(json!({ "status": "unavailable", "error": error })),
     )
         .into_response()
+}
+
+/// `{"status": "ready"}`, with `warnings` while a role that needs people
+/// (root, an offline delegated role, a signing under way) is inside its
+/// warning window: the service is ready, but someone has to act.
+async fn ready_body(state: &AppState) -> serde_json::Value {
+    let mut body = json!({ "status": "ready" });
+    if state.expiry_warning <= chrono::Duration::zero() {
+        return body;
+    }
+    let Ok(Ok(all)) = tokio::time::timeout(READY_TIMEOUT, state.store.expiries()).await else {
+        return body;
+    };
+    let now = state.clock.now();
+    let warnings: Vec<_> = crate::expiry::warnings(&all, now, state.expiry_warning)
+        .into_iter()
+        .map(|e| {
+            json!({
+                "role": e.role,
+                "version": e.version,
+                "expires": rstuf_tuf::format::format_time(e.expires),
+                "renewal": e.renewal,
+                "message": e.message(now),
+            })
+        })
+        .collect();
+    if !warnings.is_empty() {
+        body["warnings"] = json!(warnings);
+    }
+    body
 }
 
 /// Prometheus metrics, text exposition format.
@@ -220,6 +254,9 @@ async fn metrics_endpoint(State(state): State<AppState>) -> Response {
     }
     if let Ok(Some(counts)) = state.store.task_counts().await {
         state.metrics.set_tasks_by_state(counts);
+    }
+    if let Ok(expiries) = state.store.expiries().await {
+        state.metrics.set_role_expiries(&expiries);
     }
     (
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],

@@ -211,6 +211,9 @@ pub async fn get_config(State(state): State<AppState>) -> ApiResult {
         .map_err(|e| ApiError::unavailable("settings store", &e))?;
     let mut data = Map::new();
     for (key, value) in settings {
+        if key == crate::expiry::NOTIFIED {
+            continue;
+        }
         let value = match value {
             Value::Null => continue,
             Value::String(s) if s.eq_ignore_ascii_case("none") => continue,

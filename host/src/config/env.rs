@@ -121,6 +121,9 @@ impl Config {
         if let Some(v) = env.var("RSTUF_BUMP_ONLINE_ROLES_INTERVAL") {
             self.worker.bump_interval_secs = parse_env("RSTUF_BUMP_ONLINE_ROLES_INTERVAL", &v)?;
         }
+        if let Some(v) = env.var("RSTUF_EXPIRY_WARNING_DAYS") {
+            self.worker.expiry_warning_days = parse_env("RSTUF_EXPIRY_WARNING_DAYS", &v)?;
+        }
         if let Some(v) = env.var("RSTUF_HOURS_BEFORE_EXPIRE") {
             self.worker.hours_before_expire = parse_env("RSTUF_HOURS_BEFORE_EXPIRE", &v)?;
         }

@@ -150,6 +150,10 @@ pub struct WorkerConfig {
     /// Seconds a worker may hold a task or the publisher lease without
     /// renewing it (`RSTUF_LOCK_TIMEOUT`).
     pub lock_timeout_secs: u64,
+    /// Days before expiry that a role needing people (root, offline
+    /// delegated roles, signings under way) shows on `/ready` and is
+    /// announced to notify plugins (`RSTUF_EXPIRY_WARNING_DAYS`).
+    pub expiry_warning_days: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -293,6 +297,7 @@ impl Default for WorkerConfig {
             bump_interval_secs: 300,
             hours_before_expire: 1,
             lock_timeout_secs: 60,
+            expiry_warning_days: 14,
         }
     }
 }

@@ -106,6 +106,12 @@ impl Config {
                 self.worker.lock_timeout_secs
             ));
         }
+        if self.worker.expiry_warning_days > 3660 {
+            return invalid(format!(
+                "worker.expiry_warning_days (RSTUF_EXPIRY_WARNING_DAYS) must be at most 3660 (ten years), got {}",
+                self.worker.expiry_warning_days
+            ));
+        }
         if self.worker.bump_interval_secs == 0 {
             return invalid("worker.bump_interval_secs must be positive".into());
         }

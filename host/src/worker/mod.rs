@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Notify, Semaphore};
 
-pub use publish::{bump_online_roles as bump, publish, PublishOptions};
+pub use publish::{bump_online_roles as bump, offline_roles, publish, PublishOptions};
 pub use signer::OnlineKey;
 
 /// How a task failed.

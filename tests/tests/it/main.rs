@@ -22,6 +22,7 @@ mod cli_plugins;
 mod crash_restart;
 mod deploy_files;
 mod embedded_e2e;
+mod expiry_monitoring;
 mod golden_output;
 mod input_safety;
 mod notify_e2e;
