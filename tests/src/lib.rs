@@ -4,6 +4,7 @@
 //! [`servers`] runs the real S3 (SeaweedFS) and Vault (OpenBao) servers the
 //! network plugins talk to.
 
+pub mod browser;
 pub mod cli;
 pub mod cluster;
 pub mod servers;

@@ -1,7 +1,8 @@
 //! The REST API: upstream RSTUF's `/api/v1` surface (both trailing-slash
 //! forms of every route), our `/api/v1/audit/` extension, plus `/health`, `/ready`, Prometheus `/metrics`,
-//! the OpenAPI document with a browsable UI, and a read-only view of the
-//! published metadata with a directory listing.
+//! the OpenAPI document with a browsable UI, the `/status` page for
+//! operators, and a read-only view of the published metadata with a
+//! directory listing.
 //!
 //! Cross-cutting rules live here: the body-size limit, optional bearer-token
 //! auth with scopes, upstream's `RSTUF_DISABLE_ENDPOINTS`, and request
@@ -14,6 +15,7 @@ pub mod metrics;
 mod openapi;
 pub mod response;
 pub mod server;
+mod status_page;
 mod v1;
 
 use crate::config::ServerConfig;
@@ -123,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route("/", get(openapi::swagger_ui))
         .route("/docs", get(openapi::swagger_ui))
+        .route("/status", get(status_page::status_page))
         .route("/docs/assets/{file}", get(openapi::swagger_asset));
     if state.storage.is_some() {
         app = app

@@ -36,5 +36,6 @@ mod plugins_vault;
 mod plugins_webhook;
 mod publish_race;
 mod s3_vault_e2e;
+mod status_page;
 mod tough_client;
 mod upstream_cli;
