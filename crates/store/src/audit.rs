@@ -21,7 +21,7 @@ pub struct NewAuditEntry {
     pub at: String,
     pub action: String,
     pub task_id: Option<String>,
-    /// The detail's canonical JSON text.
+    /// The detail's JSON text.
     pub detail: String,
     pub hash: ChainHash,
 }

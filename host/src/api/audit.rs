@@ -16,18 +16,30 @@ use std::collections::HashMap;
 /// Entries per page when `limit` is not given.
 const DEFAULT_PAGE: u64 = 500;
 
+/// The query, as documented (the handler reads it itself, to name a bad
+/// parameter in its 422).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AuditQuery {
+    /// Entries after this sequence number (default 0).
+    #[param(minimum = 0)]
+    after: Option<i64>,
+    /// Most entries to return (default 500).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+}
+
 /// `GET /api/v1/audit/?after=&limit=`
 #[utoipa::path(
     get,
     path = "/api/v1/audit/",
     summary = "Audit log (rstuf extension)",
+    tag = "rstuf extensions",
     description = "The hash-chained log of state-changing actions, oldest first. Follow `next_after` \
         until it is absent; `rstuf admin audit verify` checks the chain. Needs the `read:audit` scope \
         when tokens are configured.",
-    params(
-        ("after" = Option<i64>, Query, description = "Entries after this sequence number (default 0)"),
-        ("limit" = Option<u64>, Query, description = "Most entries to return, 1 to 1000 (default 500)"),
-    ),
+    params(AuditQuery),
     responses(
         (status = 200, description = "A page of entries and the log's head", body = Envelope<AuditPage>),
         (status = 422, description = "`after` or `limit` is not a number in range", body = ErrorBody),
