@@ -240,6 +240,15 @@ async fn periodic(ctx: Arc<Ctx>, config: Config, shutdown: Shutdown) {
             Ok(result) => tracing::debug!(?result.details, "online roles checked"),
             Err(e) => tracing::warn!("re-signing online roles failed: {e}"),
         }
+        if config.worker.retention_keep_snapshots > 0 {
+            let policy = worker::retention::Retention {
+                keep_snapshots: config.worker.retention_keep_snapshots,
+                grace: Duration::from_secs(config.worker.retention_grace_secs),
+            };
+            if let Err(e) = worker::retention::sweep(&ctx, policy).await {
+                tracing::warn!("deleting old metadata versions failed: {e}");
+            }
+        }
         let window = chrono::Duration::days(config.worker.expiry_warning_days as i64);
         if window > chrono::Duration::zero() {
             match crate::expiry::notify(&ctx.store, &ctx.outbox, ctx.clock.now(), window).await {

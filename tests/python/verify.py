@@ -1,12 +1,14 @@
 """Verify a published repository with python-tuf's ngclient.
 
-usage: verify.py METADATA_URL TRUSTED_ROOT_FILE --present P... --absent P... [--now ISO]
+usage: verify.py METADATA_URL TRUSTED_ROOT_FILE --present P... --absent P... [--now ISO] [--cache DIR]
 
 Refreshes from the trusted root through every root version, timestamp,
 snapshot and targets, then resolves each artifact through the delegations.
---now sets the client's clock (to check expiry handling).
+--now sets the client's clock (to check expiry handling). --cache keeps the
+client's metadata in DIR between runs, as an installed client does: a later
+run starts from the timestamp, snapshot and targets it trusted before.
 """
-import argparse, datetime, json, shutil, sys, tempfile
+import argparse, datetime, json, os, shutil, sys, tempfile
 from tuf.ngclient import Updater, UpdaterConfig
 
 p = argparse.ArgumentParser()
@@ -15,9 +17,15 @@ p.add_argument("root")
 p.add_argument("--present", nargs="*", default=[])
 p.add_argument("--absent", nargs="*", default=[])
 p.add_argument("--now")
+p.add_argument("--cache")
 a = p.parse_args()
-d = tempfile.mkdtemp()
-shutil.copy(a.root, f"{d}/root.json")
+if a.cache:
+    d = a.cache
+    os.makedirs(d, exist_ok=True)
+else:
+    d = tempfile.mkdtemp()
+if not os.path.exists(f"{d}/root.json"):
+    shutil.copy(a.root, f"{d}/root.json")
 with open(a.root, "rb") as f:
     trusted_root = f.read()
 u = Updater(metadata_dir=d, metadata_base_url=a.url, target_base_url=a.url + "/targets/",

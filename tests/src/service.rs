@@ -273,6 +273,25 @@ impl TestService {
     }
 }
 
+impl TestService {
+    /// [`TestService::verify`] by a client that keeps its metadata in
+    /// `cache` between calls (as an installed client does).
+    pub async fn verify_cached(&self, present: &[&str], cache: &Path) -> Value {
+        let root = self.trusted_root().await;
+        let url = self.metadata_url();
+        let mut args: Vec<&str> = vec![
+            &url,
+            root.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+            "--present",
+        ];
+        args.extend(present);
+        let out = python_script_async("verify.py", &args).await;
+        serde_json::from_str(&out).unwrap()
+    }
+}
+
 pub fn python_script(name: &str, args: &[&str]) -> String {
     let script = crate::workspace_root().join("tests/python").join(name);
     let out = Command::new("python3")

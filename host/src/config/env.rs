@@ -121,6 +121,12 @@ impl Config {
         if let Some(v) = env.var("RSTUF_BUMP_ONLINE_ROLES_INTERVAL") {
             self.worker.bump_interval_secs = parse_env("RSTUF_BUMP_ONLINE_ROLES_INTERVAL", &v)?;
         }
+        if let Some(v) = env.var("RSTUF_RETENTION_KEEP_SNAPSHOTS") {
+            self.worker.retention_keep_snapshots = parse_env("RSTUF_RETENTION_KEEP_SNAPSHOTS", &v)?;
+        }
+        if let Some(v) = env.var("RSTUF_RETENTION_GRACE_SECS") {
+            self.worker.retention_grace_secs = parse_env("RSTUF_RETENTION_GRACE_SECS", &v)?;
+        }
         if let Some(v) = env.var("RSTUF_EXPIRY_WARNING_DAYS") {
             self.worker.expiry_warning_days = parse_env("RSTUF_EXPIRY_WARNING_DAYS", &v)?;
         }

@@ -154,6 +154,13 @@ pub struct WorkerConfig {
     /// delegated roles, signings under way) shows on `/ready` and is
     /// announced to notify plugins (`RSTUF_EXPIRY_WARNING_DAYS`).
     pub expiry_warning_days: u64,
+    /// Snapshot generations whose files are kept; older versioned metadata
+    /// is deleted (`RSTUF_RETENTION_KEEP_SNAPSHOTS`; 0, the default, keeps
+    /// everything, as upstream).
+    pub retention_keep_snapshots: u32,
+    /// Snapshots superseded less than this long ago are kept too
+    /// (`RSTUF_RETENTION_GRACE_SECS`).
+    pub retention_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -298,6 +305,8 @@ impl Default for WorkerConfig {
             hours_before_expire: 1,
             lock_timeout_secs: 60,
             expiry_warning_days: 14,
+            retention_keep_snapshots: 0,
+            retention_grace_secs: 3600,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod clock;
 mod delegations;
 mod failpoint;
 mod publish;
+pub mod retention;
 mod settings_task;
 mod signer;
 
