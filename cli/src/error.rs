@@ -3,7 +3,7 @@
 
 /// Exit codes: 0 success, 1 local error (files, keys), 2 usage (clap),
 /// 3 server unreachable or rejected the request, 4 the task ran and failed,
-/// 5 a check ran and found a problem (`admin audit verify`).
+/// 5 a check ran and found a problem (`admin audit verify`, `repo check`).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
@@ -16,6 +16,10 @@ pub enum CliError {
     Task(String),
     #[error("{0}")]
     Check(String),
+    /// A check whose report was already printed (with `--json`, the report
+    /// is the one JSON document on stdout).
+    #[error("{0}")]
+    Reported(String),
 }
 
 impl CliError {
@@ -25,7 +29,7 @@ impl CliError {
             CliError::Usage(_) => 2,
             CliError::Server(_) => 3,
             CliError::Task(_) => 4,
-            CliError::Check(_) => 5,
+            CliError::Check(_) | CliError::Reported(_) => 5,
         }
     }
 }

@@ -18,6 +18,7 @@ mod metadata_update;
 mod output;
 mod pending;
 mod plugin;
+mod repo_check;
 mod send;
 mod tuf_client;
 #[cfg(test)]
@@ -75,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         command: TaskCommand,
     },
+    /// Check a published repository the way clients read it.
+    Repo {
+        #[command(subcommand)]
+        command: RepoCommand,
+    },
     /// Inspect, install and verify WebAssembly backend plugins.
     Plugin {
         #[command(subcommand)]
@@ -82,6 +88,17 @@ enum Command {
     },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand)]
+enum RepoCommand {
+    /// Validate a repository from a trusted root: the root chain, timestamp
+    /// → snapshot → targets → every delegated role and bin, signatures and
+    /// thresholds, spec-exact keyids, versions, snapshot entries, hash-bin
+    /// coverage, expiry, and what python-tuf and tough can read with their
+    /// default limits. Exit 0 when no errors (5 otherwise; warnings too with
+    /// --strict), 3 when the repository cannot be reached.
+    Check(repo_check::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -428,6 +445,9 @@ async fn run(cli: Cli) -> CliResult<()> {
                 }
             }
         }
+        Command::Repo {
+            command: RepoCommand::Check(args),
+        } => repo_check::check(args, &out).await,
         Command::Plugin { command } => match command {
             PluginCommand::List { dir } => plugin::list(dir, &out).await,
             PluginCommand::Inspect { file } => plugin::inspect(file, &out).await,
@@ -459,7 +479,9 @@ async fn main() {
     let cli = Cli::parse_from(args);
     let json = cli.json;
     if let Err(e) = run(cli).await {
-        if json {
+        if json && matches!(e, CliError::Reported(_)) {
+            // The report is already on stdout.
+        } else if json {
             println!(
                 "{}",
                 serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() })

@@ -19,23 +19,23 @@ use std::sync::{Arc, Mutex};
 const FAR: &str = "2099-01-01T00:00:00Z";
 const PAST: &str = "2020-01-01T00:00:00Z";
 
-fn sk(seed: u8) -> SigningKey {
+pub(crate) fn sk(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-fn public(sk: &SigningKey) -> Value {
+pub(crate) fn public(sk: &SigningKey) -> Value {
     json!({"keytype": "ed25519", "scheme": "ed25519",
            "keyval": {"public": hex::encode(sk.verifying_key().as_bytes())}})
 }
 
-fn keyid(sk: &SigningKey) -> String {
+pub(crate) fn keyid(sk: &SigningKey) -> String {
     rstuf_tuf::keys::Key::from_value(&public(sk))
         .unwrap()
         .keyid()
 }
 
 /// `signed` with one signature per `(keyid, key)`.
-fn sign_as(signed: Value, by: &[(String, &SigningKey)]) -> Value {
+pub(crate) fn sign_as(signed: Value, by: &[(String, &SigningKey)]) -> Value {
     let bytes = rstuf_tuf::canonical::to_canonical_vec(&signed).unwrap();
     let signatures: Vec<Value> = by
         .iter()
@@ -44,7 +44,7 @@ fn sign_as(signed: Value, by: &[(String, &SigningKey)]) -> Value {
     json!({"signatures": signatures, "signed": signed})
 }
 
-fn sign(signed: Value, by: &[&SigningKey]) -> Value {
+pub(crate) fn sign(signed: Value, by: &[&SigningKey]) -> Value {
     let by: Vec<(String, &SigningKey)> = by.iter().map(|k| (keyid(k), *k)).collect();
     sign_as(signed, &by)
 }
@@ -148,7 +148,7 @@ fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/repositories")
 }
 
-fn file_bytes(doc: &Value) -> Vec<u8> {
+pub(crate) fn file_bytes(doc: &Value) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(doc).unwrap();
     bytes.push(b'\n');
     bytes

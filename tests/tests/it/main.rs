@@ -35,6 +35,7 @@ mod plugins_storage;
 mod plugins_vault;
 mod plugins_webhook;
 mod publish_race;
+mod repo_check;
 mod retention;
 mod s3_vault_e2e;
 mod status_page;
