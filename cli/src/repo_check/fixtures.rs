@@ -35,10 +35,14 @@ type Files = BTreeMap<String, Value>;
 type Roles = BTreeMap<String, (Value, u8)>;
 
 fn root(version: u64, root_seed: u8, online_seed: u8) -> Value {
+    root_with(version, root_seed, online_seed, true)
+}
+
+fn root_with(version: u64, root_seed: u8, online_seed: u8, consistent: bool) -> Value {
     let (r, o) = (keyid(&sk(root_seed)), keyid(&sk(online_seed)));
     let one = |id: &str| json!({"keyids": [id], "threshold": 1});
     json!({"_type": "root", "spec_version": "1.0.31", "version": version, "expires": FAR,
-           "consistent_snapshot": true,
+           "consistent_snapshot": consistent,
            "keys": {r.clone(): public(&sk(root_seed)), o.clone(): public(&sk(online_seed))},
            "roles": {"root": one(&r), "targets": one(&o), "snapshot": one(&o), "timestamp": one(&o)}})
 }
@@ -111,6 +115,7 @@ fn standard_roles() -> Roles {
 
 /// How one generation is assembled.
 struct Generation {
+    consistent: bool,
     snapshot_version: u64,
     snapshot_signer: u8,
     tweak_snapshot: fn(&mut Value),
@@ -120,6 +125,7 @@ struct Generation {
 impl Default for Generation {
     fn default() -> Self {
         Generation {
+            consistent: true,
             snapshot_version: 1,
             snapshot_signer: ONLINE,
             tweak_snapshot: |_| {},
@@ -139,11 +145,18 @@ fn meta_of(version: u64, doc: &Value) -> Value {
 fn assemble(roles: &Roles, g: Generation) -> Files {
     let mut files = Files::new();
     let mut meta = serde_json::Map::new();
+    let named = |version: u64, name: &str| {
+        if g.consistent {
+            format!("{version}.{name}.json")
+        } else {
+            format!("{name}.json")
+        }
+    };
     for (name, (signed, seed)) in roles {
         let version = signed["version"].as_u64().unwrap();
         let doc = sign(signed.clone(), &[&sk(*seed)]);
         meta.insert(format!("{name}.json"), meta_of(version, &doc));
-        files.insert(format!("{version}.{name}.json"), doc);
+        files.insert(named(version, name), doc);
     }
     let mut snapshot = json!({"_type": "snapshot", "spec_version": "1.0.31",
                               "version": g.snapshot_version, "expires": FAR, "meta": meta});
@@ -155,11 +168,11 @@ fn assemble(roles: &Roles, g: Generation) -> Files {
     if let Some((k, v)) = g.timestamp_extra {
         timestamp[k] = v;
     }
-    files.insert(format!("{}.snapshot.json", g.snapshot_version), snapshot);
+    files.insert(named(g.snapshot_version, "snapshot"), snapshot);
     files.insert("timestamp.json".into(), sign(timestamp, &[&sk(ONLINE)]));
     files.insert(
         "1.root.json".into(),
-        sign(root(1, ROOT, ONLINE), &[&sk(ROOT)]),
+        sign(root_with(1, ROOT, ONLINE, g.consistent), &[&sk(ROOT)]),
     );
     files
 }
@@ -211,6 +224,17 @@ pub fn cases() -> Vec<(&'static str, Files)> {
     r["roles"]["root"]["keyids"] = json!([fake.clone()]);
     keyid_case.insert("1.root.json".into(), sign_as(r, &[(fake, &sk(ROOT))]));
     out.push(("keyid", keyid_case));
+
+    // The root key with a custom field, under the keyid securesystemslib
+    // computes (keytype, scheme, keyval only).
+    let mut sslib = standard();
+    let mut r = root(1, ROOT, ONLINE);
+    let real = keyid(&sk(ROOT));
+    let mut key = r["keys"].as_object_mut().unwrap().remove(&real).unwrap();
+    key["x-rstuf-key-name"] = json!("root-1");
+    r["keys"][&real] = key;
+    sslib.insert("1.root.json".into(), sign_as(r, &[(real, &sk(ROOT))]));
+    out.push(("keyid-securesystemslib", sslib));
 
     // Snapshot 1 listed bins-0 at version 2; snapshot 2 lists version 1.
     let mut first = standard_roles();
@@ -300,6 +324,50 @@ pub fn cases() -> Vec<(&'static str, Files)> {
     ));
 
     out.push((
+        "not-consistent",
+        assemble(
+            &standard_roles(),
+            Generation {
+                consistent: false,
+                ..Generation::default()
+            },
+        ),
+    ));
+
+    // bins-2 signed by a key root trusts, but its delegation does not list.
+    let mut wrong_key = standard_roles();
+    wrong_key.get_mut("bins-2").unwrap().1 = ROOT;
+    out.push((
+        "delegated-signature",
+        assemble(&wrong_key, Generation::default()),
+    ));
+
+    // Snapshot 1 listed retired.json; snapshot 2 drops it.
+    let mut dropped = assemble(
+        &standard_roles(),
+        Generation {
+            tweak_snapshot: |s| s["meta"]["retired.json"] = json!({"version": 1}),
+            ..Generation::default()
+        },
+    );
+    dropped.extend(assemble(
+        &standard_roles(),
+        Generation {
+            snapshot_version: 2,
+            ..Generation::default()
+        },
+    ));
+    out.push(("snapshot-dropped", dropped));
+
+    // Every bin delegates back to all four bins.
+    let mut cyclic = standard_roles();
+    let back = classic_bins(&quarters());
+    for i in 0..4 {
+        cyclic.get_mut(&format!("bins-{i}")).unwrap().0["delegations"] = back.clone();
+    }
+    out.push(("cyclic", assemble(&cyclic, Generation::default())));
+
+    out.push((
         "other-root",
         Files::from([(
             "1.root.json".to_string(),
@@ -376,110 +444,146 @@ fn codes(report: &Report, severity: Severity) -> BTreeSet<String> {
         .collect()
 }
 
-/// (case, trusted root's case, --at, error codes, warning codes).
-type Expected = (
-    &'static str,
-    &'static str,
-    Option<&'static str>,
-    &'static [&'static str],
-    &'static [&'static str],
-);
+/// What checking one case must find.
+struct Case {
+    dir: &'static str,
+    /// The case whose `1.root.json` is trusted.
+    root: &'static str,
+    at: Option<&'static str>,
+    errors: &'static [&'static str],
+    warnings: &'static [&'static str],
+    notes: &'static [&'static str],
+    /// The file every error and warning names (`None`: several).
+    file: Option<&'static str>,
+}
 
-const EXPECTED: &[Expected] = &[
-    ("good", "good", None, &[], &[]),
-    ("succinct", "succinct", None, &[], &["client-layout"]),
-    ("unreadable", "unreadable", None, &["unreadable"], &[]),
-    (
+const fn case(
+    dir: &'static str,
+    errors: &'static [&'static str],
+    file: Option<&'static str>,
+) -> Case {
+    Case {
+        dir,
+        root: dir,
+        at: None,
+        errors,
+        warnings: &[],
+        notes: &[],
+        file,
+    }
+}
+
+const CASES: &[Case] = &[
+    case("good", &[], None),
+    case("not-consistent", &[], None),
+    Case {
+        warnings: &["client-layout"],
+        ..case("succinct", &[], Some("1.targets.json"))
+    },
+    case("unreadable", &["unreadable"], Some("timestamp.json")),
+    case(
         "root-chain",
-        "root-chain",
-        None,
         &["root-chain", "signatures"],
-        &[],
+        Some("2.root.json"),
     ),
-    ("signatures", "signatures", None, &["signatures"], &[]),
-    ("keyid", "keyid", None, &["keyid"], &[]),
-    ("version", "version", None, &["version"], &[]),
-    (
+    case("signatures", &["signatures"], Some("1.snapshot.json")),
+    case(
+        "delegated-signature",
+        &["signatures"],
+        Some("1.bins-2.json"),
+    ),
+    case("keyid", &["keyid"], Some("1.root.json")),
+    Case {
+        warnings: &["keyid"],
+        ..case("keyid-securesystemslib", &[], Some("1.root.json"))
+    },
+    case("version", &["version"], Some("2.snapshot.json")),
+    case("snapshot-dropped", &["version"], Some("2.snapshot.json")),
+    case(
         "snapshot-mismatch",
-        "snapshot-mismatch",
-        None,
         &["snapshot-mismatch"],
-        &[],
+        Some("1.bins-2.json"),
     ),
-    ("missing", "missing", None, &["missing"], &[]),
-    (
-        "not-in-snapshot",
-        "not-in-snapshot",
-        None,
-        &["not-in-snapshot"],
-        &[],
-    ),
-    ("unreferenced", "unreferenced", None, &[], &["unreferenced"]),
-    (
-        "bins-coverage",
-        "bins-coverage",
-        None,
-        &["bins-coverage"],
-        &[],
-    ),
-    ("expired", "expired", None, &["expired"], &[]),
-    (
-        "expires-soon",
-        "expires-soon",
-        Some(WEEK_BEFORE_SOON),
-        &[],
-        &["expires-soon"],
-    ),
-    ("client-limit", "client-limit", None, &[], &["client-limit"]),
-    (
-        "good",
-        "other-root",
-        None,
-        &["signatures", "trusted-root"],
-        &[],
-    ),
+    case("missing", &["missing"], Some("1.bins-3.json")),
+    case("not-in-snapshot", &["not-in-snapshot"], Some("bins-1.json")),
+    Case {
+        notes: &["unreferenced"],
+        ..case("unreferenced", &[], None)
+    },
+    case("bins-coverage", &["bins-coverage"], Some("1.targets.json")),
+    case("expired", &["expired"], Some("1.bins-1.json")),
+    Case {
+        at: Some(WEEK_BEFORE_SOON),
+        warnings: &["expires-soon"],
+        ..case("expires-soon", &[], Some("1.offline-role.json"))
+    },
+    Case {
+        warnings: &["client-limit"],
+        ..case("client-limit", &[], Some("timestamp.json"))
+    },
+    Case {
+        notes: &["redelegated"],
+        ..case("cyclic", &[], None)
+    },
+    Case {
+        root: "other-root",
+        ..case("good", &["signatures", "trusted-root"], None)
+    },
 ];
 
 fn set(codes: &[&str]) -> BTreeSet<String> {
     codes.iter().map(|c| c.to_string()).collect()
 }
 
+/// `report` has exactly what `case` expects.
+fn assert_case(case: &Case, report: &Report) {
+    let shown = serde_json::to_string_pretty(&report.findings).unwrap();
+    let dir = case.dir;
+    assert_eq!(
+        codes(report, Severity::Error),
+        set(case.errors),
+        "{dir}: {shown}"
+    );
+    assert_eq!(
+        codes(report, Severity::Warning),
+        set(case.warnings),
+        "{dir}: {shown}"
+    );
+    assert_eq!(
+        codes(report, Severity::Note),
+        set(case.notes),
+        "{dir}: {shown}"
+    );
+    if let Some(file) = case.file {
+        for f in report
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Note)
+        {
+            if f.file == "python-tuf" || f.file == "tough" {
+                continue;
+            }
+            assert_eq!(f.file, file, "{dir}: {shown}");
+        }
+    }
+    assert_eq!(report.ok, case.errors.is_empty(), "{dir}");
+}
+
 #[tokio::test]
 async fn each_broken_fixture_gives_exactly_its_finding_from_a_directory() {
-    for (case, root_case, at, errors, warnings) in EXPECTED {
-        let location = fixture_dir().join(case).to_string_lossy().into_owned();
-        let report = run(&args(root_case, location, *at)).await.unwrap();
-        let shown = serde_json::to_string_pretty(&report.findings).unwrap();
-        assert_eq!(
-            codes(&report, Severity::Error),
-            set(errors),
-            "{case}: {shown}"
-        );
-        assert_eq!(
-            codes(&report, Severity::Warning),
-            set(warnings),
-            "{case}: {shown}"
-        );
-        assert_eq!(report.ok, errors.is_empty(), "{case}");
+    for case in CASES {
+        let location = fixture_dir().join(case.dir).to_string_lossy().into_owned();
+        let report = run(&args(case.root, location, case.at)).await.unwrap();
+        assert_case(case, &report);
     }
 }
 
 #[tokio::test]
 async fn each_broken_fixture_gives_exactly_its_finding_over_http() {
-    for (case, root_case, at, errors, warnings) in EXPECTED {
-        let url = serve(Arc::new(Mutex::new(read_case(case))));
-        let report = run(&args(root_case, url, *at)).await.unwrap();
-        let shown = serde_json::to_string_pretty(&report.findings).unwrap();
-        assert_eq!(
-            codes(&report, Severity::Error),
-            set(errors),
-            "{case}: {shown}"
-        );
-        assert_eq!(
-            codes(&report, Severity::Warning),
-            set(warnings),
-            "{case}: {shown}"
-        );
+    for case in CASES {
+        let url = serve(Arc::new(Mutex::new(read_case(case.dir))));
+        let report = run(&args(case.root, url, case.at)).await.unwrap();
+        assert_case(case, &report);
     }
 }
 

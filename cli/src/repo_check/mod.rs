@@ -113,6 +113,9 @@ pub async fn run(args: &CheckArgs) -> CliResult<Report> {
         root_updates: 0,
         depth: 0,
         online: BTreeSet::new(),
+        tough_keyids: None,
+        delegation_entries: 0,
+        repeated: 0,
     };
     checker
         .repository(trusted, &trusted_doc, &args.root)
@@ -193,6 +196,12 @@ struct Checker {
     depth: usize,
     /// The online keyids: those of the timestamp role.
     online: BTreeSet<String>,
+    /// The first file with keyids only securesystemslib computes.
+    tough_keyids: Option<String>,
+    /// Delegation entries seen, and those naming a role already reached
+    /// (bounded, so a hostile repository cannot make the check unbounded).
+    delegation_entries: usize,
+    repeated: usize,
 }
 
 impl Checker {
@@ -312,6 +321,10 @@ impl Checker {
                 );
                 return None;
             }
+            Got::NotAFile => {
+                self.error(Code::Unreadable, file, not_a_file(file));
+                return None;
+            }
         };
         self.checked.files += 1;
         self.checked.bytes += bytes.len() as u64;
@@ -352,20 +365,25 @@ impl Checker {
                 "sha256" => hex::encode(sha2::Sha256::digest(bytes)),
                 "sha384" => hex::encode(sha2::Sha384::digest(bytes)),
                 "sha512" => hex::encode(sha2::Sha512::digest(bytes)),
+                "blake2b-256" => hex::encode(
+                    blake2::Blake2b::<blake2::digest::consts::U32>::digest(bytes),
+                ),
                 _ => {
-                    self.warning(
+                    self.error(
                         Code::SnapshotMismatch,
                         file,
-                        format!("{listed_by} lists a {alg} hash of {file}, which is not checked"),
+                        format!("{listed_by} lists a {alg} hash of {file}, an algorithm clients (securesystemslib) do not support: they refuse the file"),
                     );
                     continue;
                 }
             };
-            if !got.eq_ignore_ascii_case(want) {
+            // Compared exactly, as python-tuf does: an uppercase digest
+            // matches nothing there.
+            if got != *want {
                 self.error(
                     Code::SnapshotMismatch,
                     file,
-                    format!("the {alg} of {file} is not the one {listed_by} lists: the file changed after it was listed, or the listing is wrong"),
+                    format!("the {alg} of {file} is not the one {listed_by} lists (clients compare lowercase hex exactly): the file changed after it was listed, or the listing is wrong"),
                 );
             }
         }
@@ -439,11 +457,27 @@ impl Checker {
         true
     }
 
-    /// Keyids that are not the SHA-256 of their canonical key.
+    /// Keyids that are not the SHA-256 of their canonical key. A keyid
+    /// securesystemslib computes (over `keytype`, `scheme` and `keyval`
+    /// only) on a key with custom fields is what python-tuf-based tools
+    /// write: python-tuf reads it, tough refuses it, so it is a warning;
+    /// a keyid that is neither is an error.
     fn keyids(&mut self, file: &str, keys: &BTreeMap<String, PublicKey>) {
         for (keyid, key) in keys {
             match key.to_key() {
-                Ok(k) if k.keyid() != *keyid => self.error(
+                Ok(k) if k.keyid() == *keyid => {}
+                Ok(k) if securesystemslib_keyid(key) == *keyid => {
+                    self.tough_keyids.get_or_insert_with(|| file.to_string());
+                    self.warning(
+                        Code::Keyid,
+                        file,
+                        format!(
+                            "keyid {keyid} is the SHA-256 of the key without its custom fields (securesystemslib's), not of the whole canonical key ({}): python-tuf reads it, tough refuses the whole file",
+                            k.keyid()
+                        ),
+                    );
+                }
+                Ok(k) => self.error(
                     Code::Keyid,
                     file,
                     format!(
@@ -451,11 +485,10 @@ impl Checker {
                         k.keyid()
                     ),
                 ),
-                Ok(_) => {}
-                Err(e) => self.error(
+                Err(e) => self.warning(
                     Code::Unreadable,
                     file,
-                    format!("key {keyid} cannot be read: {e}"),
+                    format!("key {keyid} cannot be checked here ({e}): its signatures count as not verifying"),
                 ),
             }
         }
@@ -509,7 +542,11 @@ impl Checker {
     ) -> Option<Metadata<T>> {
         let parsed = self.parse::<T>(file, doc)?;
         let by = format!("root version {}", root.version());
-        self.signatures(file, verify_top_level(&root.signed, role, doc), &by);
+        self.signatures(
+            file,
+            verify_top_level(&checkable(&root.signed), role, doc),
+            &by,
+        );
         Some(parsed)
     }
 
@@ -521,13 +558,14 @@ impl Checker {
         trusted_path: &Path,
     ) -> CliResult<Metadata<Root>> {
         let shown = trusted_path.display().to_string();
-        self.signatures(
-            &shown,
-            verify_top_level(&trusted.signed, "root", trusted_doc),
-            "the trusted root itself",
-        );
-        self.keyids(&shown, &trusted.signed.keys);
+        // Findings on the trusted root name the repository's copy of it.
         let first = file_name("root", Some(trusted.version()));
+        self.signatures(
+            &first,
+            verify_top_level(&checkable(&trusted.signed), "root", trusted_doc),
+            &format!("the trusted root ({shown}) itself"),
+        );
+        self.keyids(&first, &trusted.signed.keys);
         match self.source.get(&first).await? {
             Got::Missing => self.warning(
                 Code::Missing,
@@ -535,6 +573,7 @@ impl Checker {
                 format!("the repository has no {first}: clients holding the trusted root do not need it, but nobody can fetch it from here"),
             ),
             Got::TooLarge(_) => self.error(Code::Unreadable, &first, format!("{first} is too large")),
+            Got::NotAFile => self.error(Code::Unreadable, &first, not_a_file(&first)),
             Got::Bytes(bytes) => {
                 self.record(&first, Kind::Root, bytes.len());
                 let same = serde_json::from_slice::<Value>(&bytes)
@@ -550,14 +589,20 @@ impl Checker {
             }
         }
         let mut root = trusted;
-        while root.version() < MAX_ROOT_VERSIONS {
-            let version = root.version() + 1;
+        while self.root_updates < MAX_ROOT_VERSIONS {
+            let Some(version) = root.version().checked_add(1) else {
+                break;
+            };
             let file = file_name("root", Some(version));
             let got = self.source.get(&file).await?;
             let bytes = match got {
                 Got::Missing => break,
                 Got::TooLarge(_) => {
                     self.error(Code::Unreadable, &file, format!("{file} is too large"));
+                    break;
+                }
+                Got::NotAFile => {
+                    self.error(Code::Unreadable, &file, not_a_file(&file));
                     break;
                 }
                 Got::Bytes(b) => b,
@@ -570,8 +615,8 @@ impl Checker {
             let Some(next) = self.parse::<Root>(&file, &doc) else {
                 break;
             };
-            let by_old = verify_top_level(&root.signed, "root", &doc);
-            let by_new = verify_top_level(&next.signed, "root", &doc);
+            let by_old = verify_top_level(&checkable(&root.signed), "root", &doc);
+            let by_new = verify_top_level(&checkable(&next.signed), "root", &doc);
             let old_ok = self.signatures(
                 &file,
                 by_old,
@@ -606,7 +651,7 @@ impl Checker {
             let beyond: Vec<u64> = names
                 .iter()
                 .filter_map(|n| n.strip_suffix(".root.json")?.parse::<u64>().ok())
-                .filter(|v| *v > root.version() + 1)
+                .filter(|v| *v > root.version().saturating_add(1))
                 .collect();
             if let Some(v) = beyond.iter().min() {
                 self.error(
@@ -703,7 +748,7 @@ impl Checker {
 
         while !queue.is_empty() {
             let batch: Vec<Visit> = queue
-                .drain(..queue.len().min(source::CONCURRENCY * 4))
+                .drain(..queue.len().min(source::CONCURRENCY))
                 .collect();
             let mut names = Vec::new();
             for visit in &batch {
@@ -752,14 +797,14 @@ impl Checker {
             .cloned()
             .collect();
         for entry in unreferenced.iter().take(MAX_LISTED) {
-            self.warning(
+            self.note(
                 Code::Unreferenced,
                 entry,
-                format!("the snapshot lists {entry}, but no delegation reaches it (a removed role left behind?)"),
+                format!("the snapshot lists {entry}, but no delegation reaches it: a removed role, whose entry must stay (clients refuse a snapshot that drops one)"),
             );
         }
         if unreferenced.len() > MAX_LISTED {
-            self.warning(
+            self.note(
                 Code::Unreferenced,
                 "snapshot",
                 format!(
@@ -824,6 +869,8 @@ impl Checker {
         };
         self.depth = self.depth.max(depth);
         self.keyids(file, &delegations.keys);
+        let mut delegations = delegations;
+        delegations.keys = verifiable(&delegations.keys);
         let delegations = Arc::new(delegations);
         let mut children: Vec<(String, Authority)> = Vec::new();
         if let Some(succinct) = &delegations.succinct_roles {
@@ -851,12 +898,27 @@ impl Checker {
             }
         }
         for (child, authority) in children {
-            if !reached.insert(child.clone()) {
-                self.note(
-                    Code::Unreferenced,
-                    &child,
-                    format!("{child} is delegated to more than once (again by {name}); checked against its first delegation"),
+            self.delegation_entries += 1;
+            if self.delegation_entries > 2 * MAX_ROLES {
+                self.warning(
+                    Code::ClientLimit,
+                    file,
+                    format!(
+                        "more than {} delegation entries: the rest are not checked",
+                        2 * MAX_ROLES
+                    ),
                 );
+                return;
+            }
+            if !reached.insert(child.clone()) {
+                self.repeated += 1;
+                if self.repeated <= MAX_LISTED {
+                    self.note(
+                        Code::Redelegated,
+                        &child,
+                        format!("{child} is delegated to more than once (again by {name}); checked against its first delegation"),
+                    );
+                }
                 continue;
             }
             if reached.len() > MAX_ROLES {
@@ -889,8 +951,15 @@ impl Checker {
         if bins.len() < 2 {
             return;
         }
+        // Paths outside every bin may still reach a path-delegated sibling.
+        let caught = roles.iter().any(|r| r.paths.is_some());
         for problem in coverage::check(&bins, MAX_LISTED) {
-            self.error(Code::BinsCoverage, file, problem.to_string());
+            let severity = match problem {
+                coverage::Problem::TooLong { .. } => Severity::Note,
+                coverage::Problem::Gap { .. } if caught => Severity::Warning,
+                _ => Severity::Error,
+            };
+            self.add(severity, Code::BinsCoverage, file, problem.to_string());
         }
     }
 
@@ -917,7 +986,10 @@ impl Checker {
                 format!("{} is newer than the snapshot timestamp.json lists (version {version}): a publish that did not finish?", file_name("snapshot", Some(*v))),
             );
         }
-        let mut previous: Option<(u64, BTreeMap<String, u64>)> = None;
+        // The highest version each entry had so far, and the generation
+        // that listed it: a later generation must list every entry (python-tuf
+        // refuses a snapshot missing one it trusted) at no lower a version.
+        let mut highest: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         let mut reported = 0;
         let generations: Vec<u64> = older.into_iter().filter(|v| *v < version).collect();
         for v in generations.iter().copied().chain([version]) {
@@ -943,22 +1015,25 @@ impl Checker {
                 self.checked.snapshot_generations += 1;
                 versions_of(&old.meta)
             };
-            if let Some((pv, prev)) = &previous {
-                for (entry, was) in prev {
-                    match listed.get(entry) {
-                        Some(now) if now < was && reported < MAX_LISTED => {
-                            reported += 1;
-                            self.error(
-                                Code::Version,
-                                &file_name("snapshot", Some(v)),
-                                format!("snapshot {v} lists {entry} at version {now}, but snapshot {pv} listed version {was}: versions only go up, so clients that saw {pv} refuse it"),
-                            );
-                        }
-                        _ => {}
-                    }
+            let file = file_name("snapshot", Some(v));
+            for (entry, (was, at)) in &highest {
+                if reported >= MAX_LISTED {
+                    break;
+                }
+                let message = match listed.get(entry) {
+                    Some(now) if now < was => format!("snapshot {v} lists {entry} at version {now}, but snapshot {at} listed version {was}: versions only go up, so clients that saw {at} refuse it"),
+                    None => format!("snapshot {v} does not list {entry}, which snapshot {at} listed: clients that saw {at} refuse a snapshot missing an entry"),
+                    Some(_) => continue,
+                };
+                reported += 1;
+                self.error(Code::Version, &file, message);
+            }
+            for (entry, now) in listed {
+                let e = highest.entry(entry).or_insert((now, v));
+                if now >= e.0 {
+                    *e = (now, v);
                 }
             }
-            previous = Some((v, listed));
         }
         Ok(())
     }
@@ -1007,6 +1082,13 @@ impl Checker {
             );
             problems.push((Code::ClientLayout, file.clone(), message));
         }
+        if let (false, Some(file)) = (c.spec_keyids_only, &self.tough_keyids) {
+            let message = format!(
+                "{file} lists keys under securesystemslib's keyids, which {} refuses",
+                c.client
+            );
+            problems.push((Code::Keyid, file.clone(), message));
+        }
         if self.root_updates > c.root_updates {
             let message = format!(
                 "the chain has {} root updates, more than the {} one refresh walks",
@@ -1023,6 +1105,37 @@ impl Checker {
         }
         problems
     }
+}
+
+/// securesystemslib's `compute_default_keyid`: the canonical JSON of
+/// `keytype`, `scheme` and `keyval` only.
+fn securesystemslib_keyid(key: &PublicKey) -> String {
+    let core = serde_json::json!({
+        "keytype": key.keytype,
+        "scheme": key.scheme,
+        "keyval": key.keyval,
+    });
+    let bytes = rstuf_tuf::canonical::to_canonical_vec(&core).unwrap_or_default();
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// `keys` without those this tool cannot verify with (an unsupported
+/// scheme), so one such key does not make every signature uncheckable.
+fn verifiable(keys: &BTreeMap<String, PublicKey>) -> BTreeMap<String, PublicKey> {
+    keys.iter()
+        .filter(|(_, k)| k.to_key().is_ok())
+        .map(|(id, k)| (id.clone(), k.clone()))
+        .collect()
+}
+
+fn checkable(root: &Root) -> Root {
+    let mut root = root.clone();
+    root.keys = verifiable(&root.keys);
+    root
+}
+
+fn not_a_file(file: &str) -> String {
+    format!("{file} is a symbolic link or not a regular file: not followed")
 }
 
 fn versions_of(meta: &BTreeMap<String, MetaFile>) -> BTreeMap<String, u64> {

@@ -41,6 +41,8 @@ pub enum Code {
     NotInSnapshot,
     /// A snapshot entry no delegation reaches.
     Unreferenced,
+    /// A role delegated to more than once (or in a cycle).
+    Redelegated,
     /// Hash-bin prefixes that leave part of the hash space uncovered or
     /// cover part of it twice.
     BinsCoverage,
@@ -79,6 +81,8 @@ pub struct ClientLimits {
     pub delegations: Option<usize>,
     /// Reads TAP 15 `succinct_roles`.
     pub succinct: bool,
+    /// Refuses keyids that are not the hash of the whole canonical key.
+    pub spec_keyids_only: bool,
 }
 
 pub const CLIENTS: [ClientLimits; 2] = [
@@ -91,6 +95,7 @@ pub const CLIENTS: [ClientLimits; 2] = [
         root_updates: 256,
         delegations: Some(32),
         succinct: true,
+        spec_keyids_only: false,
     },
     ClientLimits {
         client: "tough",
@@ -101,6 +106,7 @@ pub const CLIENTS: [ClientLimits; 2] = [
         root_updates: 1024,
         delegations: None,
         succinct: false,
+        spec_keyids_only: true,
     },
 ];
 
@@ -169,7 +175,11 @@ impl Report {
             return;
         }
         let c = &self.checked;
-        println!("Repository: {} (checked at {})", self.location, self.at);
+        println!(
+            "Repository: {} (checked at {})",
+            printable(&self.location),
+            self.at
+        );
         let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
         println!(
             "Root: trusted version {}, newest accepted {}; timestamp {}; snapshot {}; {} targets roles; {} older snapshots; {} files, {} bytes",
@@ -194,8 +204,8 @@ impl Report {
                             .ok()
                             .and_then(|v| v.as_str().map(str::to_string))
                             .unwrap_or_default(),
-                        f.file.clone(),
-                        f.message.clone(),
+                        printable(&f.file),
+                        printable(&f.message),
                     ]
                 })
                 .collect();
@@ -207,7 +217,11 @@ impl Report {
             if v.reads {
                 println!("  {}: reads this repository", v.client);
             } else {
-                println!("  {}: cannot read it: {}", v.client, v.problems.join("; "));
+                println!(
+                    "  {}: cannot read it: {}",
+                    v.client,
+                    printable(&v.problems.join("; "))
+                );
             }
         }
         println!();
@@ -217,5 +231,29 @@ impl Report {
         } else {
             println!("Repository check failed: {summary}");
         }
+    }
+}
+
+/// Role names, keyids and prefixes come from the repository: control
+/// characters are escaped so a hostile repository cannot drive the
+/// terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_unicode().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(super::printable("bins-0\u{1b}[2J"), "bins-0\\u{1b}[2J");
+        assert_eq!(super::printable("ok \u{e9}"), "ok \u{e9}");
     }
 }

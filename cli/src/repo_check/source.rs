@@ -13,9 +13,11 @@ use crate::error::{CliError, CliResult};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Largest metadata file read (a 16,384-bin snapshot with hashes is ~2 MB;
-/// this leaves room to report files far beyond any client's limit).
-pub const MAX_FILE: u64 = 256 << 20;
+/// Largest metadata file read: three times tough's largest default limit
+/// (10 MiB), so files over every client's limit are still reported, while
+/// a hostile server cannot make one batch ([`CONCURRENCY`] files) hold more
+/// than 512 MiB.
+pub const MAX_FILE: u64 = 32 << 20;
 
 /// Files fetched at once over HTTP.
 pub const CONCURRENCY: usize = 16;
@@ -31,6 +33,9 @@ pub enum Got {
     Bytes(Vec<u8>),
     Missing,
     TooLarge(u64),
+    /// A directory entry that is a symbolic link or not a file: never
+    /// followed, so a check reads nothing outside the directory.
+    NotAFile,
 }
 
 impl Source {
@@ -76,9 +81,9 @@ impl Source {
         match self {
             Source::Dir(dir) => {
                 let path = dir.join(name);
-                let size = match std::fs::metadata(&path) {
+                let size = match std::fs::symlink_metadata(&path) {
                     Ok(m) if m.is_file() => m.len(),
-                    Ok(_) => return Ok(Got::Missing),
+                    Ok(_) => return Ok(Got::NotAFile),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Got::Missing),
                     Err(e) => {
                         return Err(CliError::Local(format!(
