@@ -39,6 +39,10 @@ async fn main() -> anyhow::Result<()> {
     match command.as_str() {
         "check" => {
             let backends = Backends::load(&config, None).await?;
+            if let Some(files) = config.server.tls_files() {
+                rstuf_host::api::tls::load(&files)?;
+                println!("TLS certificate {} loaded", files.cert.display());
+            }
             println!("configuration valid; plugins loaded:");
             println!(
                 "  storage  {} = {} {}",

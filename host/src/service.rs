@@ -124,6 +124,17 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
             clock: ctx.clock.clone(),
             expiry_warning: chrono::Duration::days(config.worker.expiry_warning_days as i64),
         };
+        let tls = match config.server.tls_files() {
+            None => None,
+            Some(files) => {
+                let tls = Arc::new(api::tls::Tls::new(files)?);
+                tls.reload_on_sighup().context(
+                    "cannot install the SIGHUP handler that reloads the TLS certificate",
+                )?;
+                Some(tls)
+            }
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -135,11 +146,11 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Service> {
             max_connections: config.server.max_connections,
         };
         tasks.push(tokio::spawn(async move {
-            api::server::serve(listener, app, limits, async move { stop.wait().await }).await;
+            api::server::serve(listener, app, limits, tls, async move { stop.wait().await }).await;
         }));
         warn_if_open(&config, addr.unwrap_or(config.server.listen));
         tracing::info!(
-            "API listening on http://{}",
+            "API listening on {scheme}://{}",
             addr.unwrap_or(config.server.listen)
         );
     }

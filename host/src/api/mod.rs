@@ -16,6 +16,7 @@ mod openapi;
 pub mod response;
 pub mod server;
 mod status_page;
+pub mod tls;
 mod v1;
 
 use crate::config::ServerConfig;

@@ -13,12 +13,16 @@
 //!   instead of waiting in the kernel's backlog.
 //! - **Graceful stop.** On shutdown the listener closes and open
 //!   connections finish their in-flight requests.
+//! - **TLS** ([`super::tls`]) when configured: the handshake runs in the
+//!   connection's own task, bounded by the header-read timeout, so a slow
+//!   or failed handshake costs only that client.
 
 use axum::body::Body;
 use axum::http::{header, Request, Response, StatusCode};
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::Watcher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,11 +61,13 @@ impl Drop for Slot {
     }
 }
 
-/// Serve `app` on `listener` until `stop` resolves.
+/// Serve `app` on `listener` (over TLS when `tls` is set) until `stop`
+/// resolves.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<Arc<super::tls::Tls>>,
     stop: impl std::future::Future<Output = ()>,
 ) {
     let normal = Arc::new(AtomicUsize::new(0));
@@ -94,28 +100,63 @@ pub async fn serve(
                 drop(stream);
                 continue;
             };
-        let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-            router.clone().oneshot(request.map(Body::new))
-        });
-        let mut builder = Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .keep_alive(keep_alive);
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let tls = tls.as_ref().map(|t| t.current());
         tokio::spawn(async move {
             // Ends on a closed connection, a protocol error or a timeout;
             // none of these concern anyone but that client.
-            let _ = connection.await;
-            drop(slot);
+            let _slot = slot;
+            let Some(config) = tls else {
+                serve_io(
+                    TokioIo::new(stream),
+                    router,
+                    header_timeout,
+                    keep_alive,
+                    watcher,
+                )
+                .await;
+                return;
+            };
+            let handshake = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+            if let Ok(Ok(stream)) = tokio::time::timeout(header_timeout, handshake).await {
+                serve_io(
+                    TokioIo::new(stream),
+                    router,
+                    header_timeout,
+                    keep_alive,
+                    watcher,
+                )
+                .await;
+            }
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Serve HTTP/1.1 or HTTP/2 on one connection until it ends.
+async fn serve_io<I>(
+    io: I,
+    router: Router,
+    header_timeout: Duration,
+    keep_alive: bool,
+    watcher: Watcher,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+        router.clone().oneshot(request.map(Body::new))
+    });
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(keep_alive);
+    let connection = builder
+        .serve_connection_with_upgrades(io, service)
+        .into_owned();
+    let _ = watcher.watch(connection).await;
 }
 
 /// Past the connection cap: probes pass, everything else is told to come

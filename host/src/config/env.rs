@@ -88,6 +88,14 @@ impl Config {
         if let Some(v) = env.var("RSTUF_MAX_CONNECTIONS") {
             self.server.max_connections = parse_env("RSTUF_MAX_CONNECTIONS", &v)?;
         }
+        // Upstream's container reads these (paths, typically under
+        // /run/secrets); an empty value is unset, as its entrypoint's -z.
+        if let Some(v) = env.var("SECRETS_RSTUF_SSL_CERT").filter(|v| !v.is_empty()) {
+            self.server.tls_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env.var("SECRETS_RSTUF_SSL_KEY").filter(|v| !v.is_empty()) {
+            self.server.tls_key = Some(PathBuf::from(v));
+        }
         if let Some(v) = env.var("RSTUF_DB_SERVER") {
             self.database.url = db_url_with_credentials(&v, env)?;
         }

@@ -100,6 +100,11 @@ pub struct ServerConfig {
     /// past it only `/health` and `/ready` are answered, on a few spare
     /// connections (see `api::server`).
     pub max_connections: usize,
+    /// Serve HTTPS with this PEM certificate chain (upstream's
+    /// `SECRETS_RSTUF_SSL_CERT`); needs `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// Its PEM private key (`SECRETS_RSTUF_SSL_KEY`).
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -210,6 +215,17 @@ impl std::fmt::Debug for PluginEntry {
     }
 }
 
+impl ServerConfig {
+    /// The certificate and key to serve HTTPS with, when both are set
+    /// (validation refuses one without the other).
+    pub fn tls_files(&self) -> Option<crate::api::tls::TlsFiles> {
+        Some(crate::api::tls::TlsFiles {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+        })
+    }
+}
+
 impl std::fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let tokens: Vec<&Vec<String>> = self.auth_tokens.values().collect();
@@ -223,6 +239,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("auth_required", &self.auth_required)
             .field("header_read_timeout_secs", &self.header_read_timeout_secs)
             .field("max_connections", &self.max_connections)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
             .finish()
     }
 }
@@ -279,6 +297,8 @@ impl Default for ServerConfig {
             auth_required: false,
             header_read_timeout_secs: 10,
             max_connections: 1024,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -528,7 +548,7 @@ mod tests {
                     .chars()
                     .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                     .collect();
-                if name.starts_with("RSTUF_") {
+                if name.starts_with("RSTUF_") || name.starts_with("SECRETS_RSTUF_") {
                     names.insert(name);
                 }
             }

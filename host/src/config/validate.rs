@@ -45,6 +45,19 @@ impl Config {
                     .into(),
             );
         }
+        match (&self.server.tls_cert, &self.server.tls_key) {
+            (Some(_), None) => {
+                return invalid(
+                    "Missing variable SECRETS_RSTUF_SSL_KEY: HTTPS (SECRETS_RSTUF_SSL_CERT, server.tls_cert) needs the certificate's private key file (server.tls_key)".into(),
+                )
+            }
+            (None, Some(_)) => {
+                return invalid(
+                    "SECRETS_RSTUF_SSL_KEY (server.tls_key) is set without SECRETS_RSTUF_SSL_CERT (server.tls_cert): set the certificate file too, or neither for plain HTTP".into(),
+                )
+            }
+            _ => {}
+        }
         if !(1..=3600).contains(&self.server.header_read_timeout_secs) {
             return invalid(format!(
                 "server.header_read_timeout_secs must be from 1 to 3600, got {}",

@@ -39,5 +39,6 @@ mod repo_check;
 mod retention;
 mod s3_vault_e2e;
 mod status_page;
+mod tls_api;
 mod tough_client;
 mod upstream_cli;
