@@ -114,6 +114,20 @@ impl Store {
         rows.iter().map(role_of).collect()
     }
 
+    /// Deleted custom roles (their names are never reused), with the
+    /// version they were last published at.
+    pub async fn deleted_roles(&self) -> Result<Vec<Role>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM rstuf_target_roles WHERE active = false ORDER BY rolename"
+        );
+        let rows = self
+            .db
+            .query_all_raw(self.stmt(&sql, vec![]))
+            .await
+            .map_err(q("read deleted roles"))?;
+        rows.iter().map(role_of).collect()
+    }
+
     /// Active roles expiring before `t`.
     pub async fn roles_expiring_before(&self, t: NaiveDateTime) -> Result<Vec<Role>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM rstuf_target_roles WHERE active = true AND expires < $1 ORDER BY rolename");

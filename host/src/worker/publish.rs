@@ -614,12 +614,18 @@ async fn build_and_sign(
             .push(("TARGETS_EXPIRES".into(), json!(expires)));
     }
 
-    // Snapshot: every published delegated role at its current version.
+    // Snapshot: every published delegated role at its current version, and
+    // every deleted one at the version it was last published at. Clients
+    // refuse a snapshot that drops an entry their trusted snapshot lists
+    // (spec §5.5.5; python-tuf: "New snapshot is missing info"), so a
+    // deleted role's entry stays. Upstream pops it, and every python-tuf
+    // client holding the previous snapshot then fails to update.
     let mut meta = Map::new();
     meta.insert("targets.json".into(), json!({ "version": targets_version }));
-    for r in ctx.store.active_roles().await? {
+    let active = ctx.store.active_roles().await?;
+    for r in active.into_iter().chain(ctx.store.deleted_roles().await?) {
         let version = new_versions.get(&r.rolename).copied().unwrap_or(r.version);
-        if version >= 1 && !options.deactivate.contains(&r.rolename) {
+        if version >= 1 {
             meta.insert(
                 format!("{}.json", r.rolename),
                 json!({ "version": version }),

@@ -318,3 +318,58 @@ async fn the_binary_reports_findings_with_exit_codes_and_json() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     svc.service.shutdown().await;
 }
+
+/// A deleted delegation's snapshot entry stays at its last version: a
+/// python-tuf client holding the snapshot from before the deletion still
+/// updates (it refuses a snapshot that drops an entry), and the check
+/// finds no error in the history, only the entry no delegation reaches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_delegation_keeps_its_snapshot_entry_so_cached_clients_update() {
+    let svc = start().await;
+    let payload = svc.ceremony(&["--layout", "custom"]);
+    svc.run("/api/v1/bootstrap/", &payload).await;
+    svc.run(
+        "/api/v1/delegations/",
+        &json!({ "delegations": { "keys": {}, "roles": [
+            { "name": "nightly", "terminating": true, "keyids": [], "threshold": 1,
+              "paths": ["nightly/*"], "x-rstuf-expire-policy": 2 }
+        ] } }),
+    )
+    .await;
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("kept.tar.gz", 7)] }),
+    )
+    .await;
+    let cache = svc.work().join("client-cache");
+    svc.verify_cached(&["kept.tar.gz"], &cache).await;
+
+    svc.run(
+        "/api/v1/delegations/delete",
+        &json!({ "delegations": { "roles": [{ "name": "nightly" }] } }),
+    )
+    .await;
+    svc.run(
+        "/api/v1/artifacts/",
+        &json!({ "artifacts": [artifact("after-delete.tar.gz", 8)] }),
+    )
+    .await;
+    // The client that trusted the snapshot listing nightly.json updates.
+    let report = svc
+        .verify_cached(&["kept.tar.gz", "after-delete.tar.gz"], &cache)
+        .await;
+    assert_eq!(report["found"]["after-delete.tar.gz"], 8, "{report}");
+
+    let root = svc.trusted_root().await;
+    let (run, checked) = check(&svc, &["--root", p(&root), p(&svc.metadata_dir())]).await;
+    assert_eq!(run.code, 0, "{checked:#}");
+    assert_eq!(codes(&checked, "error"), set(&[]), "{checked:#}");
+    let note = checked["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "unreferenced")
+        .unwrap_or_else(|| panic!("{checked:#}"));
+    assert_eq!(note["file"], "nightly.json");
+    svc.service.shutdown().await;
+}
