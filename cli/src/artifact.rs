@@ -165,12 +165,14 @@ pub struct TufArgs {
     /// The artifact path, e.g. `pkg/a-1.0.tar.gz`.
     pub path: String,
     /// Pinned trusted root (obtained out of band). Needed the first time
-    /// for a metadata URL; later the newest verified root is remembered.
+    /// for a metadata URL (or the current repository's trusted_root);
+    /// later the newest verified root is remembered.
     #[arg(short = 'r', long, value_name = "FILE")]
     pub root: Option<std::path::PathBuf>,
-    /// Base URL of the metadata, e.g. `http://127.0.0.1:8080/metadata`.
+    /// Base URL of the metadata, e.g. `http://127.0.0.1:8080/metadata`
+    /// [default: the current repository's metadata_url].
     #[arg(short = 'm', long, env = "RSTUF_METADATA_URL", value_name = "URL")]
-    pub metadata_url: String,
+    pub metadata_url: Option<String>,
     /// Where trust state is kept (default `~/.local/share/rstuf`).
     #[arg(long, env = "RSTUF_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<std::path::PathBuf>,
@@ -178,18 +180,30 @@ pub struct TufArgs {
 
 async fn resolve(
     args: &TufArgs,
+    current: Option<&crate::profile::Repository>,
 ) -> CliResult<(crate::tuf_client::Repo, crate::tuf_client::Found, Value)> {
     use crate::error::CliError;
     let base = args
         .state_dir
         .clone()
         .unwrap_or_else(crate::tuf_client::default_state_base);
-    let repo = crate::tuf_client::Repo::new(&args.metadata_url, &base)?;
-    let pinned = args
-        .root
-        .as_ref()
-        .map(|f| crate::send::read_payload(f))
-        .transpose()?;
+    let metadata_url = args
+        .metadata_url
+        .clone()
+        .or_else(|| current.and_then(|r| r.metadata_url.clone()))
+        .ok_or_else(|| {
+            CliError::Usage(
+                "Please specify metadata url: -m/--metadata-url, RSTUF_METADATA_URL, or a current repository in the configuration (rstuf artifact repository add/set)".into(),
+            )
+        })?;
+    let repo = crate::tuf_client::Repo::new(&metadata_url, &base)?;
+    let pinned = match &args.root {
+        Some(f) => Some(crate::send::read_payload(f)?),
+        None => match current {
+            Some(r) => r.root()?,
+            None => None,
+        },
+    };
     let trusted = repo.refresh(pinned).await?;
     let versions = json!({
         "root": trusted.root.version(),
@@ -207,8 +221,12 @@ async fn resolve(
 }
 
 /// `rstuf artifact info PATH`: the artifact's verified metadata entry.
-pub async fn info(args: &TufArgs, out: &Output) -> CliResult<()> {
-    let (_, found, versions) = resolve(args).await?;
+pub async fn info(
+    args: &TufArgs,
+    current: Option<&crate::profile::Repository>,
+    out: &Output,
+) -> CliResult<()> {
+    let (_, found, versions) = resolve(args, current).await?;
     let doc = json!({
         "path": found.path, "role": found.role, "info": found.info, "metadata": versions,
     });
@@ -232,14 +250,30 @@ pub async fn info(args: &TufArgs, out: &Output) -> CliResult<()> {
 /// `rstuf artifact download PATH`: fetch and verify the artifact.
 pub async fn download(
     args: &TufArgs,
-    artifacts_url: &str,
+    current: Option<&crate::profile::Repository>,
+    artifacts_url: Option<&str>,
     hash_prefix: bool,
-    dir: &Path,
+    dir: Option<&Path>,
     out: &Output,
 ) -> CliResult<()> {
-    let (repo, found, _) = resolve(args).await?;
+    let artifacts_url = artifacts_url
+        .map(str::to_string)
+        .or_else(|| current.and_then(|r| r.artifact_base_url.clone()))
+        .ok_or_else(|| {
+            crate::error::CliError::Usage(
+                "Please specify artifacts url: -a/--artifacts-url, RSTUF_ARTIFACTS_URL, or a current repository in the configuration".into(),
+            )
+        })?;
+    let hash_prefix = hash_prefix || current.is_some_and(|r| r.hash_prefix);
+    let dir = dir.map(Path::to_path_buf).unwrap_or_else(|| {
+        current
+            .and_then(|r| r.download_dir.clone())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::PathBuf::from("downloads"))
+    });
+    let (repo, found, _) = resolve(args, current).await?;
     let file = repo
-        .download(&found, artifacts_url, hash_prefix, dir)
+        .download(&found, &artifacts_url, hash_prefix, &dir)
         .await?;
     if out.json {
         out.print_json(&json!({

@@ -18,6 +18,7 @@ mod metadata_update;
 mod output;
 mod pending;
 mod plugin;
+mod profile;
 mod repo_check;
 mod send;
 mod tuf_client;
@@ -38,15 +39,22 @@ use std::time::Duration;
     about = "Repository Service for TUF command-line tool"
 )]
 struct Cli {
-    /// API server URL.
+    /// Configuration file, in the upstream CLI's format (SERVER,
+    /// REPOSITORIES, CURRENT_REPOSITORY; one file serves both tools).
     #[arg(
-        long,
+        short = 'c',
+        long = "config",
         global = true,
-        env = "RSTUF_API_SERVER",
-        default_value = "http://127.0.0.1:8080"
+        env = "RSTUF_CONFIG",
+        value_name = "FILE"
     )]
-    api_server: String,
-    /// Extra HTTP header(s) for a gateway, e.g. 'Authorization: Bearer <token>'.
+    config: Option<PathBuf>,
+    /// API server URL [default: the current repository's `server`, the
+    /// config's SERVER, or http://127.0.0.1:8080].
+    #[arg(long, global = true, env = "RSTUF_API_SERVER")]
+    api_server: Option<String>,
+    /// Extra HTTP header(s) for a gateway, e.g. 'Authorization: Bearer <token>'
+    /// [default: the current repository's `headers`, or the config's HEADERS].
     #[arg(short = 'H', long = "headers", global = true)]
     headers: Vec<String>,
     /// Print machine-readable JSON instead of text.
@@ -241,19 +249,26 @@ enum ArtifactCommand {
         #[arg(long)]
         wait: bool,
     },
-    /// Download an artifact, verified through TUF from a pinned root.
+    /// Download an artifact, verified through TUF from a pinned root
+    /// (URLs, root and hash prefix default to the current repository's).
     Download {
         #[command(flatten)]
         tuf: artifact::TufArgs,
         /// Base URL of the artifacts.
         #[arg(short = 'a', long, env = "RSTUF_ARTIFACTS_URL", value_name = "URL")]
-        artifacts_url: String,
+        artifacts_url: Option<String>,
         /// Artifacts are stored as `<hash>.<name>` (consistent snapshots).
         #[arg(short = 'p', long)]
         hash_prefix: bool,
-        /// Directory to write the artifact to.
-        #[arg(short = 'P', long, default_value = "downloads")]
-        directory_prefix: PathBuf,
+        /// Directory to write the artifact to [default: downloads].
+        #[arg(short = 'P', long)]
+        directory_prefix: Option<PathBuf>,
+    },
+    /// Repositories in the configuration file (-c): the current one gives
+    /// `artifact download|info` their URLs and trusted root.
+    Repository {
+        #[command(subcommand)]
+        command: RepositoryCommand,
     },
     /// Show an artifact's length and hashes, verified through TUF.
     Info {
@@ -263,9 +278,65 @@ enum ArtifactCommand {
 }
 
 #[derive(Subcommand)]
+enum RepositoryCommand {
+    /// List configured repositories, or show one.
+    Show { repository: Option<String> },
+    /// Switch the current repository.
+    Set { repository: String },
+    /// Add (or replace) a repository.
+    Add {
+        /// The repository name.
+        #[arg(short = 'n', long)]
+        name: String,
+        /// The initial trusted root: a local file or an http(s) URL (it
+        /// must be signed by its own threshold).
+        #[arg(short = 'r', long)]
+        root: String,
+        /// TUF metadata repository URL.
+        #[arg(short = 'm', long)]
+        metadata_url: String,
+        /// The artifacts base URL to fetch from.
+        #[arg(short = 'a', long)]
+        artifacts_url: String,
+        /// Artifact names carry a hash prefix.
+        #[arg(short = 'p', long)]
+        hash_prefix: bool,
+        /// API server for commands while this repository is current (ours;
+        /// upstream ignores it).
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Change a repository; only what is given changes.
+    Update {
+        repository: String,
+        #[arg(short = 'r', long)]
+        root: Option<String>,
+        #[arg(short = 'm', long)]
+        metadata_url: Option<String>,
+        #[arg(short = 'a', long)]
+        artifacts_url: Option<String>,
+        /// Artifact names carry a hash prefix.
+        #[arg(short = 'p', long, conflicts_with = "no_hash_prefix")]
+        hash_prefix: bool,
+        /// Artifact names carry no hash prefix.
+        #[arg(long)]
+        no_hash_prefix: bool,
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Delete a repository.
+    Delete { repository: String },
+}
+
+#[derive(Subcommand)]
 enum TaskCommand {
     /// Show a task's state and result.
-    Info { task_id: String },
+    Info {
+        task_id: String,
+        /// Show all task details (the whole response).
+        #[arg(short = 'a', long)]
+        all: bool,
+    },
     /// Wait until a task finishes; exit 4 if it failed.
     Wait {
         task_id: String,
@@ -301,10 +372,36 @@ enum PluginCommand {
 }
 
 impl Cli {
+    fn config_file(&self) -> CliResult<profile::ConfigFile> {
+        let path = self.config.clone().unwrap_or_else(profile::default_path);
+        profile::ConfigFile::load(&path)
+    }
+
+    /// The server: flag or environment, then the configuration.
+    fn server(&self) -> CliResult<String> {
+        if let Some(s) = &self.api_server {
+            return Ok(s.clone());
+        }
+        let file = self.config_file()?;
+        let from_repo = file.current()?.and_then(|r| r.server);
+        Ok(from_repo
+            .or_else(|| file.server())
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into()))
+    }
+
     fn client(&self) -> CliResult<Client> {
+        let headers = if self.headers.is_empty() {
+            let file = self.config_file()?;
+            match file.current()?.map(|r| r.headers).filter(|h| !h.is_empty()) {
+                Some(h) => h,
+                None => file.headers(),
+            }
+        } else {
+            self.headers.clone()
+        };
         Client::new(
-            &self.api_server,
-            &self.headers,
+            &self.server()?,
+            &headers,
             Duration::from_secs(self.http_timeout),
         )
     }
@@ -342,7 +439,7 @@ async fn run(cli: Cli) -> CliResult<()> {
             ),
             AdminCommand::Ceremony(args) => {
                 let args = if args.interactive {
-                    interactive::ask_ceremony(&cli.api_server)?
+                    interactive::ask_ceremony(&cli.server()?)?
                 } else {
                     args.clone()
                 };
@@ -427,11 +524,78 @@ async fn run(cli: Cli) -> CliResult<()> {
                 artifacts_url,
                 hash_prefix,
                 directory_prefix,
-            } => artifact::download(tuf, artifacts_url, *hash_prefix, directory_prefix, &out).await,
-            ArtifactCommand::Info { tuf } => artifact::info(tuf, &out).await,
+            } => {
+                let current = cli.config_file()?.current()?;
+                artifact::download(
+                    tuf,
+                    current.as_ref(),
+                    artifacts_url.as_deref(),
+                    *hash_prefix,
+                    directory_prefix.as_deref(),
+                    &out,
+                )
+                .await
+            }
+            ArtifactCommand::Info { tuf } => {
+                let current = cli.config_file()?.current()?;
+                artifact::info(tuf, current.as_ref(), &out).await
+            }
+            ArtifactCommand::Repository { command } => {
+                let mut file = cli.config_file()?;
+                match command {
+                    RepositoryCommand::Show { repository } => {
+                        profile::show(&file, repository.as_deref(), &out)
+                    }
+                    RepositoryCommand::Set { repository } => {
+                        profile::set(&mut file, repository, &out)
+                    }
+                    RepositoryCommand::Delete { repository } => {
+                        profile::delete(&mut file, repository, &out)
+                    }
+                    RepositoryCommand::Add {
+                        name,
+                        root,
+                        metadata_url,
+                        artifacts_url,
+                        hash_prefix,
+                        server,
+                    } => {
+                        let args = profile::RepositoryArgs {
+                            root: Some(root),
+                            metadata_url: Some(metadata_url),
+                            artifacts_url: Some(artifacts_url),
+                            hash_prefix: Some(*hash_prefix),
+                            server: server.as_deref(),
+                        };
+                        profile::add(&mut file, name, &args, &out).await
+                    }
+                    RepositoryCommand::Update {
+                        repository,
+                        root,
+                        metadata_url,
+                        artifacts_url,
+                        hash_prefix,
+                        no_hash_prefix,
+                        server,
+                    } => {
+                        let args = profile::RepositoryArgs {
+                            root: root.as_deref(),
+                            metadata_url: metadata_url.as_deref(),
+                            artifacts_url: artifacts_url.as_deref(),
+                            hash_prefix: match (hash_prefix, no_hash_prefix) {
+                                (true, _) => Some(true),
+                                (_, true) => Some(false),
+                                _ => None,
+                            },
+                            server: server.as_deref(),
+                        };
+                        profile::update(&mut file, repository, &args, &out).await
+                    }
+                }
+            }
         },
         Command::Task { command } => {
-            let (TaskCommand::Info { task_id } | TaskCommand::Wait { task_id, .. }) = command;
+            let (TaskCommand::Info { task_id, .. } | TaskCommand::Wait { task_id, .. }) = command;
             if !is_task_id(task_id) {
                 return Err(CliError::Usage(format!(
                     "'{task_id}' is not a task id (32 lowercase hex digits, as the server returns them)"
@@ -439,7 +603,9 @@ async fn run(cli: Cli) -> CliResult<()> {
             }
             let client = cli.client()?;
             match command {
-                TaskCommand::Info { task_id } => send::task_info(&client, task_id, &out).await,
+                TaskCommand::Info { task_id, all } => {
+                    send::task_info(&client, task_id, *all, &out).await
+                }
                 TaskCommand::Wait { task_id, timeout } => {
                     send::task_wait(&client, task_id, Duration::from_secs(*timeout), &out).await
                 }

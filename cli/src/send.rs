@@ -167,10 +167,14 @@ pub async fn sign(client: &Client, file: &Path, out: &Output) -> CliResult<()> {
     .await
 }
 
-pub async fn task_info(client: &Client, task_id: &str, out: &Output) -> CliResult<()> {
+/// `rstuf task info ID [-a]`: the task's state and result; with `--all`
+/// the whole response, as upstream's `-a` prints it.
+pub async fn task_info(client: &Client, task_id: &str, all: bool, out: &Output) -> CliResult<()> {
     let body = client.task(task_id).await?;
     let data = body.get("data").cloned().unwrap_or(Value::Null);
-    if out.json {
+    if all {
+        out.print_json(&body);
+    } else if out.json {
         out.print_json(&data);
     } else {
         println!("task:  {task_id}");

@@ -827,3 +827,280 @@ async fn payloads_interoperate_with_the_official_cli() {
     assert_eq!(status["data"]["bootstrap"], true, "{status}");
     svc.verify(&[], &["nothing/here"], None).await;
 }
+
+/// Run the built `rstuf` with `-c CONFIG` and no server in the
+/// environment, so only the configuration file can name it.
+async fn rstuf_configured(config: &Path, args: &[&str]) -> Run {
+    let bin = rstuf_tests::workspace_root().join("target/debug/rstuf");
+    let out = tokio::process::Command::new(bin)
+        .arg("-c")
+        .arg(config)
+        .args(args)
+        .env_remove("RSTUF_API_SERVER")
+        .env_remove("RSTUF_METADATA_URL")
+        .env_remove("RSTUF_ARTIFACTS_URL")
+        .output()
+        .await
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+    }
+}
+
+/// The official CLI with `-c CONFIG` (its HOME kept out of the way).
+async fn official(config: &Path, home: &Path, args: &[&str]) -> (bool, String) {
+    let mut all = vec!["-c".to_string(), config.display().to_string()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    let home = home.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("rstuf")
+            .args(&all)
+            .env("HOME", &home)
+            .env("COLUMNS", "200")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// One `~/.rstuf.yml` serves both tools: repositories our CLI adds the
+/// official CLI shows, and the official CLI's become ours; the current
+/// repository gives `artifact info|download` their URLs and trusted root,
+/// its `server` and `headers` reach a token-protected API, and `task info
+/// -a` prints the whole task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_configuration_file_serves_both_clis() {
+    let token = "profile-token-0123456789";
+    let svc = rstuf_tests::service::start_with(&[(
+        "RSTUF_AUTH_TOKENS",
+        &format!("{token}=write:bootstrap,read:bootstrap,write:targets,read:tasks"),
+    )])
+    .await;
+    let bearer = format!("Authorization: Bearer {token}");
+    let payload = svc.ceremony(&[]);
+    let (status, _) = {
+        let r = svc
+            .http
+            .post(format!("{}/api/v1/bootstrap/", svc.base))
+            .header("Authorization", format!("Bearer {token}"))
+            .json(&payload)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), ())
+    };
+    assert_eq!(status, 202);
+    let home = svc.work().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = home.join(".rstuf.yml");
+    let artifacts = Artifacts::start().await;
+    let root = svc.trusted_root().await;
+
+    // Ours writes the repository, with the server for this profile.
+    let run = rstuf_configured(
+        &config,
+        &[
+            "artifact",
+            "repository",
+            "add",
+            "-n",
+            "local",
+            "-r",
+            p(&root),
+            "-m",
+            &svc.metadata_url(),
+            "-a",
+            &artifacts.url(),
+            "--server",
+            &svc.base,
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stderr, run.stdout);
+    assert!(run
+        .stdout
+        .contains("Successfully added local repository to config"));
+    let run = rstuf_configured(&config, &["artifact", "repository", "set", "local"]).await;
+    assert!(
+        run.stdout.contains("Current repository changed to local"),
+        "{}",
+        run.stdout
+    );
+
+    // The official CLI reads what ours wrote.
+    let (ok_, shown) = official(&config, &home, &["artifact", "repository", "show", "local"]).await;
+    assert!(ok_, "{shown}");
+    assert!(
+        shown.contains("CURRENT REPOSITORY") && shown.contains(&svc.metadata_url()),
+        "{shown}"
+    );
+
+    // Without headers the protected API refuses; with the profile's
+    // headers (added to the file by hand, as a user would) it answers.
+    let file = artifacts.put("profile/app-1.0.tar.gz", b"bytes from a profile");
+    let add = [
+        "artifact",
+        "add",
+        "--json",
+        p(&file),
+        "--path",
+        "profile",
+        "--wait",
+    ];
+    let run = rstuf_configured(&config, &add).await;
+    assert_eq!(run.code, 3, "{}{}", run.stderr, run.stdout);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replacen(
+        "    server:",
+        &format!("    headers:\n    - '{bearer}'\n    server:"),
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let run = rstuf_configured(&config, &add).await;
+    assert_eq!(run.code, 0, "{}{}", run.stderr, run.stdout);
+    let added: Value = serde_json::from_str(&run.stdout).unwrap();
+    let task_id = added["task_id"].as_str().unwrap().to_string();
+    let run = rstuf_configured(&config, &["task", "info", "-a", &task_id]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let all: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(all["data"]["state"], "SUCCESS", "{all}");
+    assert!(all.get("message").is_some(), "the whole response: {all}");
+
+    // artifact info and download from the current repository alone.
+    let state = svc.work().join("tuf-state");
+    let run = rstuf_configured(
+        &config,
+        &[
+            "--json",
+            "artifact",
+            "info",
+            "profile/app-1.0.tar.gz",
+            "--state-dir",
+            p(&state),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stderr, run.stdout);
+    let info: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(info["info"]["length"], 20, "{info}");
+    let downloads = svc.work().join("profile-downloads");
+    let run = rstuf_configured(
+        &config,
+        &[
+            "artifact",
+            "download",
+            "profile/app-1.0.tar.gz",
+            "--state-dir",
+            p(&state),
+            "-P",
+            p(&downloads),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stderr, run.stdout);
+    assert_eq!(
+        std::fs::read(downloads.join("app-1.0.tar.gz")).unwrap(),
+        b"bytes from a profile"
+    );
+
+    // The official CLI adds a repository; ours lists and uses it.
+    let (ok_, out) = official(
+        &config,
+        &home,
+        &[
+            "artifact",
+            "repository",
+            "add",
+            "-n",
+            "upstream-made",
+            "-r",
+            p(&root),
+            "-m",
+            &svc.metadata_url(),
+            "-a",
+            &artifacts.url(),
+        ],
+    )
+    .await;
+    assert!(ok_, "{out}");
+    let run = rstuf_configured(&config, &["--json", "artifact", "repository", "show"]).await;
+    let listed: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        listed["repositories"],
+        json!(["local", "upstream-made"]),
+        "{listed}"
+    );
+    assert_eq!(listed["current"], "local");
+    let run = rstuf_configured(
+        &config,
+        &["artifact", "repository", "update", "upstream-made", "-p"],
+    )
+    .await;
+    assert!(
+        run.stdout
+            .contains("Successfully updated repository upstream-made"),
+        "{}",
+        run.stdout
+    );
+    let run = rstuf_configured(
+        &config,
+        &["--json", "artifact", "repository", "show", "upstream-made"],
+    )
+    .await;
+    let shown: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(shown["upstream-made"]["hash_prefix"], true, "{shown}");
+    let run = rstuf_configured(
+        &config,
+        &["artifact", "repository", "delete", "upstream-made"],
+    )
+    .await;
+    assert!(
+        run.stdout
+            .contains("Successfully deleted repository upstream-made"),
+        "{}",
+        run.stdout
+    );
+    let (ok_, out) = official(&config, &home, &["artifact", "repository", "show"]).await;
+    assert!(
+        ok_ && out.contains("local") && !out.contains("upstream-made"),
+        "{out}"
+    );
+
+    // Mistakes are named.
+    let run = rstuf_configured(&config, &["artifact", "repository", "set", "nope"]).await;
+    failed(&run, 2, "Repository nope is missing in your configuration.");
+    let run = rstuf_configured(
+        &config,
+        &[
+            "artifact",
+            "repository",
+            "add",
+            "-n",
+            "x",
+            "-r",
+            p(&config),
+            "-m",
+            "http://m",
+            "-a",
+            "http://a",
+        ],
+    )
+    .await;
+    failed(&run, 2, "Error reading root file");
+    let broken = home.join("broken.yml");
+    std::fs::write(&broken, "REPOSITORIES: [\n").unwrap();
+    let run = rstuf_configured(&broken, &["artifact", "repository", "show"]).await;
+    failed(&run, 2, "is not valid YAML");
+    svc.service.shutdown().await;
+}
