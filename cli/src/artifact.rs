@@ -167,8 +167,8 @@ pub struct TufArgs {
     /// Pinned trusted root (obtained out of band). Needed the first time
     /// for a metadata URL (or the current repository's trusted_root);
     /// later the newest verified root is remembered.
-    #[arg(short = 'r', long, value_name = "FILE")]
-    pub root: Option<std::path::PathBuf>,
+    #[arg(short = 'r', long, value_name = "FILE|URL")]
+    pub root: Option<String>,
     /// Base URL of the metadata, e.g. `http://127.0.0.1:8080/metadata`
     /// [default: the current repository's metadata_url].
     #[arg(short = 'm', long, env = "RSTUF_METADATA_URL", value_name = "URL")]
@@ -198,7 +198,13 @@ async fn resolve(
         })?;
     let repo = crate::tuf_client::Repo::new(&metadata_url, &base)?;
     let pinned = match &args.root {
-        Some(f) => Some(crate::send::read_payload(f)?),
+        Some(r) => {
+            let bytes = crate::profile::fetch_root(r).await?;
+            Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| CliError::Usage(format!("--root {r} is not JSON: {e}")))?,
+            )
+        }
         None => match current {
             Some(r) => r.root()?,
             None => None,

@@ -87,8 +87,9 @@ pub struct CeremonyArgs {
     /// threshold makes a DAS bootstrap.
     #[arg(long = "sign", value_name = "KEYFILE[:PASSWORD_ENV]")]
     pub sign: Vec<String>,
-    /// Where to write the payload.
-    #[arg(long, default_value = "ceremony-payload.json")]
+    /// Where to write the payload (`--out` alone: the default name, as
+    /// upstream's flag).
+    #[arg(long, default_value = "ceremony-payload.json", num_args = 0..=1, default_missing_value = "ceremony-payload.json")]
     pub out: PathBuf,
     /// Seconds the server gives the bootstrap before giving up.
     #[arg(short = 't', long, default_value_t = 300)]
@@ -96,6 +97,10 @@ pub struct CeremonyArgs {
     /// POST the payload to /api/v1/bootstrap/ and wait for the task.
     #[arg(long)]
     pub send: bool,
+    /// Write the payload only, do not send it (the default; upstream's
+    /// name for it).
+    #[arg(long, conflicts_with = "send")]
+    pub dry_run: bool,
     /// Passwords typed at the interactive prompts, per key file.
     #[arg(skip)]
     pub passwords: Vec<(PathBuf, PasswordSource)>,

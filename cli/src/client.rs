@@ -25,8 +25,7 @@ impl Client {
     pub fn new(base: &str, headers: &[String], timeout: Duration) -> CliResult<Client> {
         let mut map = HeaderMap::new();
         for h in headers {
-            // Upstream accepts `Name: value, Name2: value2` in one -H.
-            for part in h.split(", ").filter(|p| !p.trim().is_empty()) {
+            for part in header_parts(h) {
                 let (name, value) = part.split_once(':').ok_or_else(|| {
                     CliError::Usage(format!("header '{part}' must look like 'Name: value'"))
                 })?;
@@ -233,4 +232,44 @@ pub fn describe(body: &Value) -> String {
         return m.to_string();
     }
     body.to_string()
+}
+
+/// Upstream splits one `-H` on `,` into `Name: value` headers; a value that
+/// itself holds commas (`Accept: a, b`) stays whole when a part is not a
+/// header of its own.
+fn header_parts(h: &str) -> Vec<&str> {
+    let parts: Vec<&str> = h
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let is_header = |p: &&str| {
+        p.split_once(':').is_some_and(|(name, _)| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    };
+    if parts.iter().all(is_header) {
+        parts
+    } else {
+        vec![h.trim()]
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    #[test]
+    fn one_dash_h_splits_like_upstream_unless_a_value_holds_commas() {
+        assert_eq!(
+            super::header_parts("Authorization: Bearer x,X-Team: a"),
+            vec!["Authorization: Bearer x", "X-Team: a"]
+        );
+        assert_eq!(
+            super::header_parts("Authorization: Bearer x, Content-Type: application/json"),
+            vec!["Authorization: Bearer x", "Content-Type: application/json"]
+        );
+        assert_eq!(super::header_parts("Accept: a, b"), vec!["Accept: a, b"]);
+    }
 }

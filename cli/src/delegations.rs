@@ -42,8 +42,8 @@ pub struct RoleArgs {
     /// Let later roles serve paths this role does not have (default: terminating).
     #[arg(long)]
     pub non_terminating: bool,
-    /// Also write the payload to this file.
-    #[arg(long, value_name = "FILE")]
+    /// Also write the payload to this file (`--out` alone: delegations-new.json).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "delegations-new.json")]
     pub out: Option<PathBuf>,
     /// Write the payload (default delegations-<new|update>.json) without sending it.
     #[arg(long)]
@@ -178,8 +178,8 @@ pub struct DeleteArgs {
     /// Role to delete (repeatable).
     #[arg(long = "role", value_name = "NAME", required = true)]
     pub roles: Vec<String>,
-    /// Also write the payload to this file.
-    #[arg(long, value_name = "FILE")]
+    /// Also write the payload to this file (`--out` alone: delegations-delete.json).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "delegations-delete.json")]
     pub out: Option<PathBuf>,
     /// Write the payload (default delegations-delete.json) without sending it.
     #[arg(long)]

@@ -658,3 +658,160 @@ async fn main() {
         std::process::exit(e.exit_code());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("rstuf").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"))
+    }
+
+    /// Command lines written for the upstream CLI parse here too
+    /// (docs/cli.md lists the comparison).
+    #[test]
+    fn upstream_style_command_lines_parse() {
+        let id = "0123456789abcdef0123456789abcdef";
+        for args in [
+            &[
+                "admin",
+                "--api-server",
+                "http://x",
+                "send",
+                "bootstrap",
+                "f.json",
+            ][..],
+            &[
+                "admin",
+                "--api-server",
+                "http://x",
+                "-H",
+                "Authorization: Bearer t",
+                "send",
+                "sign",
+                "f.json",
+            ],
+            &[
+                "artifact",
+                "add",
+                "f",
+                "-p",
+                "pre",
+                "--api-server",
+                "http://x",
+                "-H",
+                "Authorization: Bearer t",
+            ],
+            &["task", "info", id, "-a", "--api-server", "http://x"],
+            &[
+                "-c",
+                "cfg.yml",
+                "artifact",
+                "repository",
+                "add",
+                "-n",
+                "x",
+                "-r",
+                "r.json",
+                "-m",
+                "http://m",
+                "-a",
+                "http://a",
+                "-p",
+            ],
+            &[
+                "--config",
+                "cfg.yml",
+                "artifact",
+                "repository",
+                "update",
+                "x",
+                "-r",
+                "r.json",
+            ],
+            &[
+                "artifact",
+                "download",
+                "x",
+                "-r",
+                "http://h/1.root.json",
+                "-m",
+                "http://m",
+                "-a",
+                "http://a",
+                "-p",
+                "-P",
+                "dl",
+            ],
+            &[
+                "admin",
+                "metadata",
+                "sign",
+                "--key",
+                "k.pem",
+                "--in",
+                "r.json",
+                "--out",
+                "--dry-run",
+            ],
+            &[
+                "admin",
+                "delegations",
+                "delete",
+                "--role",
+                "x",
+                "--dry-run",
+                "--out",
+            ],
+            &[
+                "admin",
+                "metadata",
+                "update",
+                "--in",
+                "root.json",
+                "--dry-run",
+                "--out",
+            ],
+        ] {
+            parse(args);
+        }
+    }
+
+    #[test]
+    fn a_bare_out_means_the_default_file_and_dry_run_excludes_send() {
+        let cli = parse(&[
+            "admin",
+            "ceremony",
+            "--root-key",
+            "a.pem",
+            "--root-threshold",
+            "1",
+            "--online-key",
+            "o.pub",
+            "--out",
+            "--dry-run",
+        ]);
+        let Command::Admin {
+            command: AdminCommand::Ceremony(args),
+        } = cli.command
+        else {
+            panic!("not a ceremony");
+        };
+        assert_eq!(args.out, PathBuf::from("ceremony-payload.json"));
+        assert!(args.dry_run && !args.send);
+        let both = Cli::try_parse_from(["rstuf", "admin", "ceremony", "-i", "--dry-run", "--send"]);
+        assert!(both.is_err());
+        let cli = parse(&["admin", "metadata", "sign", "--key", "k.pem", "--out"]);
+        let Command::Admin {
+            command:
+                AdminCommand::Metadata {
+                    command: MetadataCommand::Sign(args),
+                },
+        } = cli.command
+        else {
+            panic!("not metadata sign");
+        };
+        assert_eq!(args.out, Some(PathBuf::from("sign-payload.json")));
+    }
+}

@@ -29,8 +29,9 @@ pub struct SignArgs {
     /// A saved GET /api/v1/metadata/sign/ response instead of asking the server.
     #[arg(long = "in", value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Also write the sign payload here (with --dry-run: default sign-payload.json).
-    #[arg(long, value_name = "FILE")]
+    /// Also write the sign payload here (with --dry-run, or `--out` alone:
+    /// sign-payload.json).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "sign-payload.json")]
     pub out: Option<PathBuf>,
     /// Write the payload only; do not send it.
     #[arg(long)]

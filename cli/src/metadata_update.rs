@@ -67,12 +67,16 @@ pub struct UpdateArgs {
     /// ENV. Repeatable; too few signatures leave the update pending.
     #[arg(long = "sign", value_name = "KEYFILE[:PASSWORD_ENV]")]
     pub sign: Vec<String>,
-    /// Where to write the payload.
-    #[arg(long, default_value = "update-payload.json")]
+    /// Where to write the payload (`--out` alone: the default name).
+    #[arg(long, default_value = "update-payload.json", num_args = 0..=1, default_missing_value = "update-payload.json")]
     pub out: PathBuf,
     /// POST the payload to /api/v1/metadata/ and wait for the task.
     #[arg(long)]
     pub send: bool,
+    /// Write the payload only, do not send it (the default; upstream's
+    /// name for it).
+    #[arg(long, conflicts_with = "send")]
+    pub dry_run: bool,
 }
 
 /// Read a root document (`{signatures, signed}`), or a payload holding one.

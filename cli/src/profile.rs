@@ -259,36 +259,45 @@ pub struct RepositoryArgs<'a> {
     pub server: Option<&'a str>,
 }
 
+/// The bytes of a root given as a local file or an http(s) URL.
+pub async fn fetch_root(root: &str) -> CliResult<Vec<u8>> {
+    if !(root.starts_with("http://") || root.starts_with("https://")) {
+        return std::fs::read(root).map_err(|e| {
+            CliError::Local(format!(
+                "Error reading file: cannot read the root {root}: {e}"
+            ))
+        });
+    }
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| CliError::Local(format!("HTTP client: {e}")))?
+        .get(root)
+        .send()
+        .await
+        .map_err(|e| CliError::Server(format!("cannot fetch the root {root}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(CliError::Server(format!(
+            "cannot fetch the root {root}: HTTP {}",
+            response.status().as_u16()
+        )));
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| CliError::Server(format!("reading {root}: {e}")))?;
+    if bytes.len() > 512_000 {
+        return Err(CliError::Server(format!(
+            "the root {root} is larger than 512,000 bytes"
+        )));
+    }
+    Ok(bytes.to_vec())
+}
+
 /// Read a root from a file or an http(s) URL; it must be signed by its own
 /// threshold (upstream's `add` checks the same). Returns its base64.
 pub async fn load_root(root: &str) -> CliResult<String> {
-    let bytes = if Path::new(root).is_file() {
-        std::fs::read(root).map_err(|e| CliError::Local(format!("Error reading file: {e}")))?
-    } else if root.starts_with("http://") || root.starts_with("https://") {
-        let response = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|e| CliError::Local(format!("HTTP client: {e}")))?
-            .get(root)
-            .send()
-            .await
-            .map_err(|e| CliError::Server(format!("cannot fetch the root {root}: {e}")))?;
-        if !response.status().is_success() {
-            return Err(CliError::Server(format!(
-                "cannot fetch the root {root}: HTTP {}",
-                response.status().as_u16()
-            )));
-        }
-        response
-            .bytes()
-            .await
-            .map_err(|e| CliError::Server(format!("reading {root}: {e}")))?
-            .to_vec()
-    } else {
-        return Err(CliError::Usage(format!(
-            "--root '{root}' is neither a file nor an http:// or https:// URL"
-        )));
-    };
+    let bytes = fetch_root(root).await?;
     let doc: Value = serde_json::from_slice(&bytes)
         .map_err(|e| CliError::Usage(format!("Error reading root file {root}: {e}")))?;
     let parsed = rstuf_tuf::metadata::Metadata::<rstuf_tuf::metadata::Root>::from_value(&doc)
