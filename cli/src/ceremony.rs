@@ -368,9 +368,11 @@ struct RootKeyEntry {
 pub fn sign_checked(key: &PrivateKey, tuf_key: &Value, signed: &Value) -> CliResult<String> {
     let canonical = rstuf_tuf::canonical::to_canonical_vec(signed)
         .map_err(|e| local(format!("metadata cannot be signed: {e}")))?;
-    let sig = hex::encode(key.sign(&canonical)?);
     let k = rstuf_tuf::keys::Key::from_value(tuf_key)
         .map_err(|e| local(format!("key cannot verify: {e}")))?;
+    // With the scheme the metadata lists the key under (an RSA key file
+    // serves PSS and PKCS#1 v1.5 alike).
+    let sig = hex::encode(key.sign_as(k.scheme_name(), &canonical)?);
     k.verify(&canonical, &sig)
         .map_err(|e| local(format!("the new signature does not verify locally: {e}")))?;
     Ok(sig)

@@ -30,7 +30,12 @@ impl From<rstuf_keys::KeyError> for CliError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum KeyKind {
     Ed25519,
+    /// ECDSA on P-256 (ecdsa-sha2-nistp256).
     Ecdsa,
+    /// ECDSA on P-384 (ecdsa-sha2-nistp384).
+    EcdsaP384,
+    /// ECDSA on P-521 (ecdsa-sha2-nistp521).
+    EcdsaP521,
     Rsa,
 }
 
@@ -39,6 +44,8 @@ impl From<KeyKind> for rstuf_keys::KeyKind {
         match kind {
             KeyKind::Ed25519 => rstuf_keys::KeyKind::Ed25519,
             KeyKind::Ecdsa => rstuf_keys::KeyKind::Ecdsa,
+            KeyKind::EcdsaP384 => rstuf_keys::KeyKind::EcdsaP384,
+            KeyKind::EcdsaP521 => rstuf_keys::KeyKind::EcdsaP521,
             KeyKind::Rsa => rstuf_keys::KeyKind::Rsa,
         }
     }
@@ -81,9 +88,14 @@ impl TufKeyForm for PublicKey {
         Value::Object(key)
     }
 
+    /// Same material and scheme; an RSA key matches under any RSA scheme
+    /// (a key file does not say which one it is for; it signs with the
+    /// one the metadata names, see `ceremony::sign_checked`).
     fn matches(&self, key: &Value) -> bool {
         Key::from_value(key).is_ok_and(|k| {
-            k.scheme_name() == self.scheme && k.public().trim() == self.public.trim()
+            let scheme_ok =
+                k.scheme_name() == self.scheme || (self.keytype == "rsa" && k.keytype() == "rsa");
+            scheme_ok && k.public().trim() == self.public.trim()
         })
     }
 }

@@ -14,10 +14,15 @@
 //!   these "traditional" encodings too;
 //! - `PUBLIC KEY` (SubjectPublicKeyInfo).
 //!
-//! Key types: Ed25519, ECDSA on P-256, RSA. Signatures follow the TUF
-//! schemes exactly: raw 64-byte Ed25519 (`ed25519`); DER-encoded ECDSA over
-//! SHA-256 (`ecdsa-sha2-nistp256`); RSASSA-PSS with SHA-256, MGF1-SHA-256
-//! and a 32-byte salt (`rsassa-pss-sha256`).
+//! Key types: Ed25519, ECDSA on P-256, P-384 and P-521, RSA. Signatures
+//! follow the TUF schemes exactly: raw 64-byte Ed25519 (`ed25519`);
+//! DER-encoded ECDSA over SHA-256, SHA-384 and SHA-512
+//! (`ecdsa-sha2-nistp256|384|521`); RSASSA-PSS with the digest, MGF1 with
+//! the digest and a digest-length salt (`rsassa-pss-sha256|384|512`), or
+//! RSASSA-PKCS1-v1_5 (`rsa-pkcs1v15-sha256|384|512`). An RSA key file does
+//! not say which RSA scheme it is for: keys are read as
+//! `rsassa-pss-sha256` and sign with the scheme the metadata names
+//! ([`PrivateKey::sign_as`]).
 //!
 //! Error texts name the file and the problem, never a password or key
 //! material; `Debug` of a key shows its type only.
@@ -30,7 +35,7 @@ mod rng;
 pub mod testing;
 
 pub use pem::Pem;
-pub use private::{KeyKind, PrivateKey, RSA_BITS};
+pub use private::{KeyKind, PrivateKey, RsaHash, RsaScheme, RSA_BITS};
 pub use public::PublicKey;
 
 /// Key files larger than this are not keys (an RSA-8192 PEM is ~6.5 KiB);
@@ -56,20 +61,32 @@ pub enum KeyError {
 const OID_ED25519: &str = "1.3.101.112";
 const OID_EC: &str = "1.2.840.10045.2.1";
 const OID_P256: &str = "1.2.840.10045.3.1.7";
+const OID_P384: &str = "1.3.132.0.34";
+const OID_P521: &str = "1.3.132.0.35";
 const OID_RSA: &str = "1.2.840.113549.1.1.1";
 
-/// An EC key must be on P-256, the one curve of `ecdsa-sha2-nistp256`.
-fn require_p256(name: &str, algorithm: &pkcs8::AlgorithmIdentifierRef<'_>) -> Result<(), KeyError> {
+/// The curves of the TUF ECDSA schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+/// The curve of an EC key: P-256, P-384 or P-521.
+fn ec_curve(name: &str, algorithm: &pkcs8::AlgorithmIdentifierRef<'_>) -> Result<Curve, KeyError> {
     let curve = algorithm
         .parameters_oid()
         .map(|o| o.to_string())
         .unwrap_or_default();
-    if curve == OID_P256 {
-        return Ok(());
+    match curve.as_str() {
+        OID_P256 => Ok(Curve::P256),
+        OID_P384 => Ok(Curve::P384),
+        OID_P521 => Ok(Curve::P521),
+        _ => Err(KeyError::Unsupported(format!(
+            "{name}: only ECDSA keys on P-256, P-384 and P-521 (ecdsa-sha2-nistp256|384|521) are supported, not curve {curve}"
+        ))),
     }
-    Err(KeyError::Unsupported(format!(
-        "{name}: only ECDSA keys on P-256 (ecdsa-sha2-nistp256) are supported, not curve {curve}"
-    )))
 }
 
 fn hex(bytes: &[u8]) -> String {

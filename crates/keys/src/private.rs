@@ -4,19 +4,17 @@
 use crate::pem::Pem;
 use crate::public::PublicKey;
 use crate::rng::SystemRng;
-use crate::{hex, require_p256, KeyError, OID_EC, OID_ED25519, OID_RSA};
+use crate::{ec_curve, hex, Curve, KeyError, OID_EC, OID_ED25519, OID_RSA};
 use ed25519_dalek::pkcs8::DecodePrivateKey as _;
 use p256::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
 use pkcs8::der::{Decode as _, SecretDocument};
 use rand_core::RngCore as _;
 use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Signer as _};
-use sha2::Sha256;
+use sha2::{Sha256, Sha384, Sha512};
 use zeroize::Zeroizing;
 
 /// RSA modulus size of generated keys.
 pub const RSA_BITS: usize = 3072;
-/// RSA-PSS salt length of `rsassa-pss-sha256` (the SHA-256 digest length).
-const PSS_SALT_LEN: usize = 32;
 /// scrypt cost of the encrypted files [`PrivateKey::to_pem`] writes: N =
 /// 2^15, r = 8, p = 1 (32 MiB), so the key-vault plugin can open them
 /// inside its memory cap.
@@ -26,15 +24,66 @@ const SCRYPT_LOG_N: u8 = 15;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
     Ed25519,
+    /// ECDSA on P-256.
     Ecdsa,
+    EcdsaP384,
+    EcdsaP521,
+    /// RSA for `rsassa-pss-sha256`.
     Rsa,
+    /// RSA for `rsa-pkcs1v15-sha256`.
+    RsaPkcs1v15,
+}
+
+/// The digest of an RSA scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RsaHash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// An RSA signing scheme (securesystemslib's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RsaScheme {
+    Pss(RsaHash),
+    Pkcs1v15(RsaHash),
+}
+
+impl RsaScheme {
+    pub fn parse(name: &str) -> Option<RsaScheme> {
+        use RsaHash::*;
+        Some(match name {
+            "rsassa-pss-sha256" => RsaScheme::Pss(Sha256),
+            "rsassa-pss-sha384" => RsaScheme::Pss(Sha384),
+            "rsassa-pss-sha512" => RsaScheme::Pss(Sha512),
+            "rsa-pkcs1v15-sha256" => RsaScheme::Pkcs1v15(Sha256),
+            "rsa-pkcs1v15-sha384" => RsaScheme::Pkcs1v15(Sha384),
+            "rsa-pkcs1v15-sha512" => RsaScheme::Pkcs1v15(Sha512),
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        use RsaHash::*;
+        match self {
+            RsaScheme::Pss(Sha256) => "rsassa-pss-sha256",
+            RsaScheme::Pss(Sha384) => "rsassa-pss-sha384",
+            RsaScheme::Pss(Sha512) => "rsassa-pss-sha512",
+            RsaScheme::Pkcs1v15(Sha256) => "rsa-pkcs1v15-sha256",
+            RsaScheme::Pkcs1v15(Sha384) => "rsa-pkcs1v15-sha384",
+            RsaScheme::Pkcs1v15(Sha512) => "rsa-pkcs1v15-sha512",
+        }
+    }
 }
 
 /// A private key, ready to sign.
 pub enum PrivateKey {
     Ed25519(ed25519_dalek::SigningKey),
     Ecdsa(p256::ecdsa::SigningKey),
-    Rsa(Box<rsa::pss::SigningKey<Sha256>>),
+    EcdsaP384(p384::ecdsa::SigningKey),
+    EcdsaP521(p521::ecdsa::SigningKey),
+    /// The key and the scheme it signs with by default.
+    Rsa(Box<rsa::RsaPrivateKey>, RsaScheme),
 }
 
 impl std::fmt::Debug for PrivateKey {
@@ -51,10 +100,18 @@ impl PrivateKey {
         Ok(match kind {
             KeyKind::Ed25519 => PrivateKey::Ed25519(ed25519_dalek::SigningKey::generate(&mut rng)),
             KeyKind::Ecdsa => PrivateKey::Ecdsa(p256::ecdsa::SigningKey::random(&mut rng)),
-            KeyKind::Rsa => {
-                Self::rsa(rsa::RsaPrivateKey::new(&mut rng, RSA_BITS).map_err(|e| {
+            KeyKind::EcdsaP384 => PrivateKey::EcdsaP384(p384::ecdsa::SigningKey::random(&mut rng)),
+            KeyKind::EcdsaP521 => PrivateKey::EcdsaP521(p521::ecdsa::SigningKey::random(&mut rng)),
+            KeyKind::Rsa | KeyKind::RsaPkcs1v15 => {
+                let key = rsa::RsaPrivateKey::new(&mut rng, RSA_BITS).map_err(|e| {
                     KeyError::Internal(format!("generating an RSA key failed: {e}"))
-                })?)
+                })?;
+                let scheme = if kind == KeyKind::Rsa {
+                    RsaScheme::Pss(RsaHash::Sha256)
+                } else {
+                    RsaScheme::Pkcs1v15(RsaHash::Sha256)
+                };
+                PrivateKey::Rsa(Box::new(key), scheme)
             }
         })
     }
@@ -84,10 +141,16 @@ impl PrivateKey {
     }
 
     fn rsa(key: rsa::RsaPrivateKey) -> PrivateKey {
-        PrivateKey::Rsa(Box::new(rsa::pss::SigningKey::new_with_salt_len(
-            key,
-            PSS_SALT_LEN,
-        )))
+        PrivateKey::Rsa(Box::new(key), RsaScheme::Pss(RsaHash::Sha256))
+    }
+
+    /// The same RSA key, signing with `scheme` by default (other key types
+    /// have one scheme each and are returned as they are).
+    pub fn with_rsa_scheme(self, scheme: RsaScheme) -> PrivateKey {
+        match self {
+            PrivateKey::Rsa(key, _) => PrivateKey::Rsa(key, scheme),
+            other => other,
+        }
     }
 
     /// An unencrypted PKCS#8 `PrivateKeyInfo`.
@@ -101,12 +164,20 @@ impl PrivateKey {
             OID_ED25519 => ed25519_dalek::SigningKey::from_pkcs8_der(der)
                 .map(PrivateKey::Ed25519)
                 .map_err(|e| bad(&e)),
-            OID_EC => {
-                require_p256(name, &info.algorithm)?;
-                p256::SecretKey::from_pkcs8_der(der)
+            OID_EC => match ec_curve(name, &info.algorithm)? {
+                Curve::P256 => p256::SecretKey::from_pkcs8_der(der)
                     .map(|k| PrivateKey::Ecdsa(k.into()))
-                    .map_err(|e| bad(&e))
-            }
+                    .map_err(|e| bad(&e)),
+                Curve::P384 => p384::SecretKey::from_pkcs8_der(der)
+                    .map(|k| PrivateKey::EcdsaP384(k.into()))
+                    .map_err(|e| bad(&e)),
+                Curve::P521 => {
+                    let k = p521::SecretKey::from_pkcs8_der(der).map_err(|e| bad(&e))?;
+                    p521::ecdsa::SigningKey::from_bytes(&k.to_bytes())
+                        .map(PrivateKey::EcdsaP521)
+                        .map_err(|e| bad(&e))
+                }
+            },
             OID_RSA => {
                 use rsa::pkcs8::DecodePrivateKey as _;
                 rsa::RsaPrivateKey::from_pkcs8_der(der)
@@ -114,7 +185,7 @@ impl PrivateKey {
                     .map_err(|e| bad(&e))
             }
             other => Err(KeyError::Unsupported(format!(
-                "{name}: key algorithm {other} is not supported (ed25519, ecdsa P-256, rsa)"
+                "{name}: key algorithm {other} is not supported (ed25519, ecdsa P-256/P-384/P-521, rsa)"
             ))),
         }
     }
@@ -127,12 +198,22 @@ impl PrivateKey {
             .map_err(|e| KeyError::Unsupported(format!("{name}: malformed PKCS#1 RSA key ({e})")))
     }
 
-    /// A SEC1 `ECPrivateKey` (P-256 only).
+    /// A SEC1 `ECPrivateKey` on P-256, P-384 or P-521.
     pub(crate) fn from_sec1_der(name: &str, der: &[u8]) -> Result<PrivateKey, KeyError> {
-        p256::SecretKey::from_sec1_der(der)
-            .map(|k| PrivateKey::Ecdsa(k.into()))
-            .map_err(|_| {
-                KeyError::Unsupported(format!("{name}: not a SEC1 private key on the P-256 curve"))
+        if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
+            return Ok(PrivateKey::Ecdsa(k.into()));
+        }
+        if let Ok(k) = p384::SecretKey::from_sec1_der(der) {
+            return Ok(PrivateKey::EcdsaP384(k.into()));
+        }
+        p521::SecretKey::from_sec1_der(der)
+            .ok()
+            .and_then(|k| p521::ecdsa::SigningKey::from_bytes(&k.to_bytes()).ok())
+            .map(PrivateKey::EcdsaP521)
+            .ok_or_else(|| {
+                KeyError::Unsupported(format!(
+                    "{name}: not a SEC1 private key on the P-256, P-384 or P-521 curve"
+                ))
             })
     }
 
@@ -140,8 +221,8 @@ impl PrivateKey {
     pub fn keytype(&self) -> &'static str {
         match self {
             PrivateKey::Ed25519(_) => "ed25519",
-            PrivateKey::Ecdsa(_) => "ecdsa",
-            PrivateKey::Rsa(_) => "rsa",
+            PrivateKey::Ecdsa(_) | PrivateKey::EcdsaP384(_) | PrivateKey::EcdsaP521(_) => "ecdsa",
+            PrivateKey::Rsa(..) => "rsa",
         }
     }
 
@@ -163,10 +244,25 @@ impl PrivateKey {
                     .to_public_key_pem(LineEnding::LF)
                     .map_err(|e| pem_err(&e))?,
             },
-            PrivateKey::Rsa(k) => PublicKey {
+            PrivateKey::EcdsaP384(k) => PublicKey {
+                keytype: "ecdsa",
+                scheme: "ecdsa-sha2-nistp384",
+                public: k
+                    .verifying_key()
+                    .to_public_key_pem(LineEnding::LF)
+                    .map_err(|e| pem_err(&e))?,
+            },
+            PrivateKey::EcdsaP521(k) => PublicKey {
+                keytype: "ecdsa",
+                scheme: "ecdsa-sha2-nistp521",
+                public: p521::PublicKey::from_secret_scalar(k.as_nonzero_scalar())
+                    .to_public_key_pem(LineEnding::LF)
+                    .map_err(|e| pem_err(&e))?,
+            },
+            PrivateKey::Rsa(k, scheme) => PublicKey {
                 keytype: "rsa",
-                scheme: "rsassa-pss-sha256",
-                public: rsa::RsaPublicKey::from(k.as_ref().as_ref())
+                scheme: scheme.name(),
+                public: rsa::RsaPublicKey::from(k.as_ref())
                     .to_public_key_pem(LineEnding::LF)
                     .map_err(|e| pem_err(&e))?,
             },
@@ -183,7 +279,7 @@ impl PrivateKey {
                     .to_public_key_pem(LineEnding::LF)
                     .map_err(|e| KeyError::Internal(format!("encoding a public key: {e}")))
             }
-            PrivateKey::Ecdsa(_) | PrivateKey::Rsa(_) => Ok(self.public()?.public),
+            _ => Ok(self.public()?.public),
         }
     }
 
@@ -204,10 +300,14 @@ impl PrivateKey {
                 .map_err(|e| enc(&e))
             }
             PrivateKey::Ecdsa(k) => k.to_pkcs8_der().map_err(|e| enc(&e)),
-            PrivateKey::Rsa(k) => {
+            PrivateKey::EcdsaP384(k) => k.to_pkcs8_der().map_err(|e| enc(&e)),
+            PrivateKey::EcdsaP521(k) => p521::SecretKey::from_bytes(&k.to_bytes())
+                .map_err(|e| enc(&e))?
+                .to_pkcs8_der()
+                .map_err(|e| enc(&e)),
+            PrivateKey::Rsa(k, _) => {
                 use rsa::pkcs8::EncodePrivateKey as _;
-                let key: &rsa::RsaPrivateKey = k.as_ref().as_ref();
-                key.to_pkcs8_der().map_err(|e| enc(&e))
+                k.to_pkcs8_der().map_err(|e| enc(&e))
             }
         }
     }
@@ -249,19 +349,91 @@ impl PrivateKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         Ok(match self {
             PrivateKey::Ed25519(k) => k.sign(message).to_bytes().to_vec(),
+            // RFC 6979 deterministic nonces; the curve's digest of the
+            // message; DER, as securesystemslib signs.
             PrivateKey::Ecdsa(k) => {
-                // RFC 6979 deterministic nonce; SHA-256 of the message.
                 let sig: p256::ecdsa::Signature = k.sign(message);
                 sig.to_der().as_bytes().to_vec()
             }
-            PrivateKey::Rsa(k) => {
-                let mut rng = SystemRng::new()?;
-                k.try_sign_with_rng(&mut rng, message)
-                    .map_err(|e| KeyError::Internal(format!("RSA-PSS signing failed: {e}")))?
-                    .to_vec()
+            PrivateKey::EcdsaP384(k) => {
+                let sig: p384::ecdsa::Signature = k.sign(message);
+                sig.to_der().as_bytes().to_vec()
             }
+            PrivateKey::EcdsaP521(k) => {
+                // p521 signs with a random nonce only (no RFC 6979), from
+                // the same source as RSA-PSS salts.
+                use p521::ecdsa::signature::hazmat::RandomizedPrehashSigner as _;
+                use sha2::Digest as _;
+                let mut rng = SystemRng::new()?;
+                let sig: p521::ecdsa::Signature = k
+                    .sign_prehash_with_rng(&mut rng, &Sha512::digest(message))
+                    .map_err(|e| KeyError::Internal(format!("ECDSA P-521 signing failed: {e}")))?;
+                sig.to_der().as_bytes().to_vec()
+            }
+            PrivateKey::Rsa(k, scheme) => rsa_sign(k, *scheme, message)?,
         })
     }
+
+    /// Sign `message` with the scheme `scheme` names, as the metadata
+    /// lists the key: an RSA key signs with any RSA scheme; other keys
+    /// only with their own.
+    pub fn sign_as(&self, scheme: &str, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        if let PrivateKey::Rsa(k, _) = self {
+            let rsa_scheme = RsaScheme::parse(scheme).ok_or_else(|| {
+                KeyError::Unsupported(format!("an RSA key cannot sign with scheme '{scheme}'"))
+            })?;
+            return rsa_sign(k, rsa_scheme, message);
+        }
+        let own = self.public()?.scheme;
+        if own != scheme {
+            return Err(KeyError::Unsupported(format!(
+                "a {own} key cannot sign with scheme '{scheme}'"
+            )));
+        }
+        self.sign(message)
+    }
+}
+
+/// RSA signatures: PSS with a digest-length salt and MGF1 over the same
+/// digest (what securesystemslib's signer makes), or PKCS#1 v1.5.
+fn rsa_sign(
+    key: &rsa::RsaPrivateKey,
+    scheme: RsaScheme,
+    message: &[u8],
+) -> Result<Vec<u8>, KeyError> {
+    let failed = |e: rsa::signature::Error| KeyError::Internal(format!("RSA signing failed: {e}"));
+    let key = key.clone();
+    Ok(match scheme {
+        RsaScheme::Pss(hash) => {
+            let mut rng = SystemRng::new()?;
+            match hash {
+                RsaHash::Sha256 => rsa::pss::SigningKey::<Sha256>::new_with_salt_len(key, 32)
+                    .try_sign_with_rng(&mut rng, message)
+                    .map_err(failed)?
+                    .to_vec(),
+                RsaHash::Sha384 => rsa::pss::SigningKey::<Sha384>::new_with_salt_len(key, 48)
+                    .try_sign_with_rng(&mut rng, message)
+                    .map_err(failed)?
+                    .to_vec(),
+                RsaHash::Sha512 => rsa::pss::SigningKey::<Sha512>::new_with_salt_len(key, 64)
+                    .try_sign_with_rng(&mut rng, message)
+                    .map_err(failed)?
+                    .to_vec(),
+            }
+        }
+        RsaScheme::Pkcs1v15(RsaHash::Sha256) => rsa::pkcs1v15::SigningKey::<Sha256>::new(key)
+            .try_sign(message)
+            .map_err(failed)?
+            .to_vec(),
+        RsaScheme::Pkcs1v15(RsaHash::Sha384) => rsa::pkcs1v15::SigningKey::<Sha384>::new(key)
+            .try_sign(message)
+            .map_err(failed)?
+            .to_vec(),
+        RsaScheme::Pkcs1v15(RsaHash::Sha512) => rsa::pkcs1v15::SigningKey::<Sha512>::new(key)
+            .try_sign(message)
+            .map_err(failed)?
+            .to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -364,11 +536,11 @@ mod tests {
 
     #[test]
     fn files_that_are_not_supported_keys_are_clear_errors_not_panics() {
-        let p384 = python(
+        let k256 = python(
             r#"
 from cryptography.hazmat.primitives import serialization as s
 from cryptography.hazmat.primitives.asymmetric import ec
-k = ec.generate_private_key(ec.SECP384R1())
+k = ec.generate_private_key(ec.SECP256K1())
 print("===".join([
     k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode(),
     k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()).decode(),
@@ -377,11 +549,11 @@ print("===".join([
             &[],
             "",
         );
-        let blocks: Vec<&str> = p384.split("===").collect();
-        assert_eq!(blocks.len(), 3, "{p384}");
+        let blocks: Vec<&str> = k256.split("===").collect();
+        assert_eq!(blocks.len(), 3, "{k256}");
         let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-            ("p384-pkcs8", blocks[0].as_bytes().to_vec(), "P-256"),
-            ("p384-sec1", blocks[1].as_bytes().to_vec(), "P-256"),
+            ("k256-pkcs8", blocks[0].as_bytes().to_vec(), "P-256"),
+            ("k256-sec1", blocks[1].as_bytes().to_vec(), "P-256"),
             ("public", blocks[2].as_bytes().to_vec(), "PUBLIC KEY"),
             ("text", b"not a pem".to_vec(), "no PEM block"),
             ("binary", vec![0xff, 0xfe, 0x00], "not a PEM text file"),
@@ -488,5 +660,98 @@ mod round_trip {
         );
         let err = PublicKey::from_spki_pem("svc", &key.to_pem(None).unwrap()).unwrap_err();
         assert!(err.to_string().starts_with("svc: "), "{err}");
+    }
+
+    /// P-384 and P-521 key files python writes (PKCS#8, encrypted PKCS#8,
+    /// SEC1) load with python's public encoding, and every signature we
+    /// make (those curves, and an RSA key with each RSA scheme) verifies
+    /// with securesystemslib's `SSlibKey.verify_signature`.
+    #[test]
+    fn p384_p521_and_every_rsa_scheme_verify_in_securesystemslib() {
+        use crate::testing::{python, PASSWORD};
+        let made = python(
+            r#"
+import json, sys
+from cryptography.hazmat.primitives import serialization as s
+from cryptography.hazmat.primitives.asymmetric import ec
+out = []
+for curve in (ec.SECP384R1(), ec.SECP521R1()):
+    k = ec.generate_private_key(curve)
+    pub = k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode()
+    for fmt, enc in ((s.PrivateFormat.PKCS8, s.NoEncryption()),
+                     (s.PrivateFormat.PKCS8, s.BestAvailableEncryption(sys.argv[1].encode())),
+                     (s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption())):
+        out.append({"pem": k.private_bytes(s.Encoding.PEM, fmt, enc).decode(), "public": pub})
+print(json.dumps(out))
+"#,
+            &[PASSWORD],
+            "",
+        );
+        let files: Vec<serde_json::Value> = serde_json::from_str(&made).unwrap();
+        assert_eq!(files.len(), 6);
+        let msg = br#"{"_type":"root","version":2}"#;
+        let mut items = Vec::new();
+        for f in &files {
+            let key =
+                PrivateKey::from_pem("k", f["pem"].as_str().unwrap().as_bytes(), Some(PASSWORD))
+                    .unwrap();
+            let public = key.public().unwrap();
+            assert_eq!(
+                public.public,
+                f["public"].as_str().unwrap(),
+                "python's encoding"
+            );
+            items.push(
+                serde_json::json!({"keytype": public.keytype, "scheme": public.scheme,
+                "public": public.public, "sig": crate::hex(&key.sign(msg).unwrap())}),
+            );
+        }
+        for kind in [KeyKind::EcdsaP384, KeyKind::EcdsaP521] {
+            let key = PrivateKey::generate(kind).unwrap();
+            let back =
+                PrivateKey::from_pem("g", key.to_pem(None).unwrap().as_bytes(), None).unwrap();
+            let public = back.public().unwrap();
+            assert_eq!(public, key.public().unwrap());
+            items.push(serde_json::json!({"keytype": public.keytype, "scheme": public.scheme,
+                "public": public.public, "sig": crate::hex(&back.sign_as(public.scheme, msg).unwrap())}));
+        }
+        let rsa = PrivateKey::generate(KeyKind::RsaPkcs1v15).unwrap();
+        assert_eq!(rsa.public().unwrap().scheme, "rsa-pkcs1v15-sha256");
+        for scheme in [
+            "rsassa-pss-sha256",
+            "rsassa-pss-sha384",
+            "rsassa-pss-sha512",
+            "rsa-pkcs1v15-sha256",
+            "rsa-pkcs1v15-sha384",
+            "rsa-pkcs1v15-sha512",
+        ] {
+            items.push(serde_json::json!({"keytype": "rsa", "scheme": scheme,
+                "public": rsa.public().unwrap().public, "sig": crate::hex(&rsa.sign_as(scheme, msg).unwrap())}));
+        }
+        let err = PrivateKey::generate(KeyKind::EcdsaP384)
+            .unwrap()
+            .sign_as("ecdsa-sha2-nistp256", msg)
+            .unwrap_err();
+        assert!(err.to_string().contains("cannot sign with scheme"), "{err}");
+        let verdicts = python(
+            r#"
+import json, sys
+from securesystemslib.signer import Signature, SSlibKey
+from securesystemslib.exceptions import UnverifiedSignatureError
+msg = sys.argv[1].encode()
+for i in json.load(sys.stdin):
+    key = SSlibKey("id", i["keytype"], i["scheme"], {"public": i["public"]})
+    try:
+        key.verify_signature(Signature("id", i["sig"]), msg)
+        print("ok", i["scheme"])
+    except UnverifiedSignatureError:
+        print("bad", i["scheme"])
+"#,
+            &[std::str::from_utf8(msg).unwrap()],
+            &serde_json::Value::from(items).to_string(),
+        );
+        let lines: Vec<&str> = verdicts.lines().collect();
+        assert_eq!(lines.len(), 14, "{verdicts}");
+        assert!(lines.iter().all(|l| l.starts_with("ok ")), "{verdicts}");
     }
 }

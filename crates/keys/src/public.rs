@@ -1,6 +1,6 @@
 //! Public keys in TUF form.
 
-use crate::{hex, require_p256, KeyError, OID_EC, OID_ED25519, OID_RSA};
+use crate::{ec_curve, hex, Curve, KeyError, OID_EC, OID_ED25519, OID_RSA};
 use p256::pkcs8::{EncodePublicKey as _, LineEnding};
 use pkcs8::der::Decode as _;
 
@@ -34,12 +34,30 @@ impl PublicKey {
                 })
             }
             OID_EC => {
-                require_p256(name, &spki.algorithm)?;
-                let pk = p256::PublicKey::from_public_key_der(der).map_err(|e| bad(&e))?;
+                let (scheme, public) = match ec_curve(name, &spki.algorithm)? {
+                    Curve::P256 => (
+                        "ecdsa-sha2-nistp256",
+                        p256::PublicKey::from_public_key_der(der)
+                            .map_err(|e| bad(&e))?
+                            .to_public_key_pem(LineEnding::LF),
+                    ),
+                    Curve::P384 => (
+                        "ecdsa-sha2-nistp384",
+                        p384::PublicKey::from_public_key_der(der)
+                            .map_err(|e| bad(&e))?
+                            .to_public_key_pem(LineEnding::LF),
+                    ),
+                    Curve::P521 => (
+                        "ecdsa-sha2-nistp521",
+                        p521::PublicKey::from_public_key_der(der)
+                            .map_err(|e| bad(&e))?
+                            .to_public_key_pem(LineEnding::LF),
+                    ),
+                };
                 Ok(PublicKey {
                     keytype: "ecdsa",
-                    scheme: "ecdsa-sha2-nistp256",
-                    public: pk.to_public_key_pem(LineEnding::LF).map_err(|e| bad(&e))?,
+                    scheme,
+                    public: public.map_err(|e| bad(&e))?,
                 })
             }
             OID_RSA => {
@@ -51,7 +69,7 @@ impl PublicKey {
                 })
             }
             other => Err(KeyError::Unsupported(format!(
-                "{name}: key algorithm {other} is not supported (ed25519, ecdsa P-256, rsa)"
+                "{name}: key algorithm {other} is not supported (ed25519, ecdsa P-256/P-384/P-521, rsa)"
             ))),
         }
     }

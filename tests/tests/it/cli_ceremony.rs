@@ -432,3 +432,114 @@ async fn ceremony_from_an_answers_file() {
     assert_eq!(run.code, 2, "{}{}", run.stderr, run.stdout);
     assert!(run.stderr.contains("interactive"), "{}", run.stderr);
 }
+
+/// Root keys on P-384 and P-521 (`rstuf admin keygen --type ecdsa-p384 |
+/// ecdsa-p521`, one encrypted): a DAS ceremony signed by the first, the
+/// API verifies and keeps it pending, `metadata sign` with the second
+/// completes it, and python-tuf (securesystemslib's verifier) accepts the
+/// root and everything the service then signs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p384_and_p521_root_keys_from_ceremony_to_python_tuf() {
+    let svc = start().await;
+    let work = svc.work();
+    let mut files = Vec::new();
+    for (name, kind, encrypted) in [
+        ("p384-holder", "ecdsa-p384", false),
+        ("p521-holder", "ecdsa-p521", true),
+        ("online", "ed25519", false),
+    ] {
+        let file = work.join(format!("{name}.pem"));
+        let mut args = vec![
+            "admin",
+            "keygen",
+            "--json",
+            "--type",
+            kind,
+            "--out",
+            p(&file),
+            "--name",
+            name,
+        ];
+        if encrypted {
+            args.extend(["--password-env", "ROOT_PW"]);
+        }
+        let report = ok(&rstuf(&svc, &args).await);
+        let scheme = report["key"]["scheme"].as_str().unwrap().to_string();
+        if name == "online" {
+            let fname = report["bare_keyid"].as_str().unwrap();
+            std::fs::copy(&file, svc.keys().join(fname)).unwrap();
+        } else {
+            assert_eq!(scheme, format!("ecdsa-sha2-nist{}", &kind[6..]), "{report}");
+        }
+        files.push(file);
+    }
+    let (p384, p521, online) = (&files[0], &files[1], &files[2]);
+    let out = work.join("curves-payload.json");
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "admin",
+            "ceremony",
+            "--json",
+            "--root-key",
+            p(p384),
+            "--root-key",
+            &format!("{}.pub", p(p521)),
+            "--root-threshold",
+            "2",
+            "--online-key",
+            &format!("{}.pub", p(online)),
+            "--bins",
+            "8",
+            "--out",
+            p(&out),
+            "--sign",
+            p(p384),
+            "--send",
+        ],
+    )
+    .await);
+    assert_eq!(report["das"], true, "{report}");
+    let (_, status) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(status["data"]["state"], "signing", "{status}");
+
+    let report = ok(&rstuf(
+        &svc,
+        &[
+            "admin",
+            "metadata",
+            "sign",
+            "--json",
+            "--key",
+            p(p521),
+            "--password-env",
+            "ROOT_PW",
+        ],
+    )
+    .await);
+    assert_eq!(report["task"]["state"], "SUCCESS", "{report}");
+    let (_, status) = svc.get("/api/v1/bootstrap/").await;
+    assert_eq!(status["data"]["bootstrap"], true, "{status}");
+    svc.run(
+        "/api/v1/artifacts/",
+        &serde_json::json!({ "artifacts": [rstuf_tests::service::artifact("curves/a.bin", 3)] }),
+    )
+    .await;
+    let verified = svc.verify(&["curves/a.bin"], &[], None).await;
+    assert_eq!(verified["found"]["curves/a.bin"], 3, "{verified}");
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(svc.metadata_dir().join("1.root.json")).unwrap())
+            .unwrap();
+    let schemes: Vec<&str> = root["signed"]["keys"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|k| k["scheme"].as_str().unwrap())
+        .collect();
+    assert!(
+        schemes.contains(&"ecdsa-sha2-nistp384") && schemes.contains(&"ecdsa-sha2-nistp521"),
+        "{schemes:?}"
+    );
+    assert_eq!(root["signatures"].as_array().unwrap().len(), 2);
+    svc.service.shutdown().await;
+}
