@@ -4,6 +4,10 @@
       Create an IAM user allowed kms:*, its access key, and KMS keys
       (ECC_NIST_P256 and RSA_2048 for signing, one symmetric key that the
       plugin must skip, an alias of the ECC key). Prints JSON.
+  kms_setup.py public ENDPOINT ACCESS_KEY SECRET KEY_ID
+      Print the key's public half as PEM SubjectPublicKeyInfo.
+  kms_setup.py bucket ENDPOINT ACCESS_KEY SECRET BUCKET
+      Create an S3 bucket as that user (the user may also use s3:*).
   kms_setup.py verify ENDPOINT ACCESS_KEY SECRET KEY_ID MESSAGE_HEX SIGNATURE_HEX
       Verify a signature with the key's public half from GetPublicKey,
       using python `cryptography` (RSA-PSS with any salt length, as
@@ -28,7 +32,7 @@ def setup(endpoint):
     key = iam.create_access_key(UserName="rstuf-signer")["AccessKey"]
     iam.put_user_policy(UserName="rstuf-signer", PolicyName="kms", PolicyDocument=json.dumps({
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}))
+        "Statement": [{"Effect": "Allow", "Action": ["kms:*", "s3:*"], "Resource": "*"}]}))
     kms = client("kms", endpoint, key["AccessKeyId"], key["SecretAccessKey"])
     keys = {}
     for spec, usage in [("ECC_NIST_P256", "SIGN_VERIFY"), ("RSA_2048", "SIGN_VERIFY"),
@@ -37,6 +41,19 @@ def setup(endpoint):
     kms.create_alias(AliasName="alias/rstuf-online", TargetKeyId=keys["ECC_NIST_P256"])
     print(json.dumps({"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"],
                       "keys": keys, "alias": "alias/rstuf-online"}))
+
+
+def public(endpoint, key, secret, key_id):
+    kms = client("kms", endpoint, key, secret)
+    der = kms.get_public_key(KeyId=key_id)["PublicKey"]
+    pem = serialization.load_der_public_key(der).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    print(pem.decode(), end="")
+
+
+def bucket(endpoint, key, secret, name):
+    client("s3", endpoint, key, secret).create_bucket(Bucket=name)
+    print("ok")
 
 
 def verify(endpoint, key, secret, key_id, message_hex, signature_hex):
@@ -55,4 +72,4 @@ def verify(endpoint, key, secret, key_id, message_hex, signature_hex):
 
 
 if __name__ == "__main__":
-    {"setup": setup, "verify": verify}[sys.argv[1]](*sys.argv[2:])
+    {"setup": setup, "public": public, "bucket": bucket, "verify": verify}[sys.argv[1]](*sys.argv[2:])

@@ -1,7 +1,8 @@
 //! `RSTUF_*` environment variables, upstream RSTUF's names where upstream
 //! has them; each value is parsed with a message naming the variable.
 
-use super::{file_keyvault_entry, local_storage_entry, Config, ConfigError, Role};
+use super::{file_keyvault_entry, local_storage_entry, Config, ConfigError, PluginEntry, Role};
+use rstuf_plugins::Grants;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -167,19 +168,25 @@ impl Config {
                         })?;
                     self.plugins.storage = local_storage_entry(Path::new(&path));
                 }
+                "awss3" => self.plugins.storage = aws_s3_entry(env)?,
                 other => {
                     return Err(env_err(
                         "RSTUF_STORAGE_BACKEND",
                         format!(
-                            "'{other}' has no built-in mapping; configure [plugins.storage] in the \
-                             configuration file to use another storage plugin"
+                            "'{other}' has no built-in mapping (LocalStorage, AWSS3); configure \
+                             [plugins.storage] in the configuration file to use another storage plugin"
                         ),
                     ))
                 }
             }
         }
+        let mut vaults = Vec::new();
         if let Some(dir) = env.var("RSTUF_ONLINE_KEY_DIR") {
-            let entry = file_keyvault_entry(Path::new(&dir));
+            vaults.push(file_keyvault_entry(Path::new(&dir)));
+        }
+        vaults.extend(aws_kms_entry(env)?);
+        vaults.extend(vault_entry(env)?);
+        for entry in vaults {
             match self
                 .plugins
                 .keyvaults
@@ -192,6 +199,139 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Where upstream's containers mount secrets: a value under it names the
+/// file holding the value (upstream reads `RSTUF_DB_PASSWORD` and the
+/// `RSTUF_AWS_*` settings this way).
+const SECRETS_DIR: &str = "/run/secrets/";
+
+/// `name`'s value, read from the file it names when it is under
+/// [`SECRETS_DIR`].
+fn secret_var(env: &dyn Env, name: &str) -> Result<Option<String>, ConfigError> {
+    secret_var_in(env, name, SECRETS_DIR)
+}
+
+fn secret_var_in(env: &dyn Env, name: &str, dir: &str) -> Result<Option<String>, ConfigError> {
+    match env.var(name) {
+        Some(v) if v.starts_with(dir) => std::fs::read_to_string(&v)
+            .map(|s| Some(s.trim().to_string()))
+            .map_err(|e| env_err(name, format!("cannot read secret file {v}: {e}"))),
+        other => Ok(other),
+    }
+}
+
+/// `host[:port]` of an `http(s)://` URL, for a plugin's `http_hosts`
+/// grant.
+fn authority_of(name: &str, url: &str) -> Result<String, ConfigError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| env_err(name, format!("'{url}' must be an http:// or https:// URL")))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return Err(env_err(name, format!("'{url}' has no host")));
+    }
+    Ok(authority.to_string())
+}
+
+/// Upstream's `AWSS3` storage: `RSTUF_AWS_*` onto storage-s3 (objects at
+/// the bucket's root, canned ACL `public-read` unless
+/// `RSTUF_AWS_S3_OBJECT_ACL` says otherwise, as upstream puts them).
+fn aws_s3_entry(env: &dyn Env) -> Result<PluginEntry, ConfigError> {
+    let required = |name: &str| -> Result<String, ConfigError> {
+        secret_var(env, name)?
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| env_err(name, "required when RSTUF_STORAGE_BACKEND=AWSS3".into()))
+    };
+    let bucket = required("RSTUF_AWS_STORAGE_BUCKET")?;
+    let access_key_id = required("RSTUF_AWS_ACCESS_KEY_ID")?;
+    let secret_access_key = required("RSTUF_AWS_SECRET_ACCESS_KEY")?;
+    let region = secret_var(env, "RSTUF_AWS_DEFAULT_REGION")?.unwrap_or_else(|| "us-east-1".into());
+    let acl = secret_var(env, "RSTUF_AWS_S3_OBJECT_ACL")?.unwrap_or_else(|| "public-read".into());
+    // A custom endpoint (MinIO, SeaweedFS, localstack, moto) is addressed
+    // path-style, as boto3 does for most of them; AWS itself virtual-host.
+    let (endpoint, path_style, host) = match secret_var(env, "RSTUF_AWS_ENDPOINT_URL")? {
+        Some(url) => {
+            let host = authority_of("RSTUF_AWS_ENDPOINT_URL", &url)?;
+            (url.trim_end_matches('/').to_string(), true, host)
+        }
+        None => {
+            let host = format!("s3.{region}.amazonaws.com");
+            (format!("https://{host}"), false, format!("{bucket}.{host}"))
+        }
+    };
+    Ok(PluginEntry {
+        name: "storage".into(),
+        file: "storage-s3.wasm".into(),
+        config: serde_json::json!({
+            "endpoint": endpoint, "bucket": bucket, "region": region,
+            "access_key_id": access_key_id, "secret_access_key": secret_access_key,
+            "path_style": path_style, "acl": acl,
+        }),
+        grants: Grants {
+            http_hosts: vec![host],
+            ..Grants::default()
+        },
+    })
+}
+
+/// `awskms:` online keys with the `RSTUF_AWS_*` credentials: upstream's
+/// worker hands exactly these to securesystemslib's AWS signer.
+fn aws_kms_entry(env: &dyn Env) -> Result<Option<PluginEntry>, ConfigError> {
+    let (Some(access_key_id), Some(secret_access_key)) = (
+        secret_var(env, "RSTUF_AWS_ACCESS_KEY_ID")?,
+        secret_var(env, "RSTUF_AWS_SECRET_ACCESS_KEY")?,
+    ) else {
+        return Ok(None);
+    };
+    let region = secret_var(env, "RSTUF_AWS_DEFAULT_REGION")?.unwrap_or_else(|| "us-east-1".into());
+    let endpoint = secret_var(env, "RSTUF_AWS_ENDPOINT_URL")?
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("https://kms.{region}.amazonaws.com"));
+    let host = authority_of("RSTUF_AWS_ENDPOINT_URL", &endpoint)?;
+    Ok(Some(PluginEntry {
+        name: "aws-kms".into(),
+        file: "keyvault-awskms.wasm".into(),
+        config: serde_json::json!({
+            "endpoint": endpoint, "region": region,
+            "access_key_id": access_key_id, "secret_access_key": secret_access_key,
+        }),
+        grants: Grants {
+            http_hosts: vec![host],
+            ..Grants::default()
+        },
+    }))
+}
+
+/// `hv:` online keys in HashiCorp Vault or OpenBao, from the variables
+/// securesystemslib's `VaultSigner` (hvac) reads: `VAULT_ADDR`,
+/// `VAULT_TOKEN` (a `/run/secrets/` path is read), `VAULT_NAMESPACE`.
+fn vault_entry(env: &dyn Env) -> Result<Option<PluginEntry>, ConfigError> {
+    let Some(address) = env.var("VAULT_ADDR") else {
+        return Ok(None);
+    };
+    let token = secret_var(env, "VAULT_TOKEN")?.ok_or_else(|| {
+        env_err(
+            "VAULT_TOKEN",
+            "required with VAULT_ADDR (the token that may sign with the transit key)".into(),
+        )
+    })?;
+    let address = address.trim_end_matches('/').to_string();
+    let host = authority_of("VAULT_ADDR", &address)?;
+    let mut config = serde_json::json!({ "address": address, "token": token });
+    if let Some(ns) = env.var("VAULT_NAMESPACE") {
+        config["namespace"] = ns.into();
+    }
+    Ok(Some(PluginEntry {
+        name: "vault".into(),
+        file: "keyvault-vault.wasm".into(),
+        config,
+        grants: Grants {
+            http_hosts: vec![host],
+            ..Grants::default()
+        },
+    }))
 }
 
 fn env_err(name: &str, message: String) -> ConfigError {
@@ -250,18 +390,7 @@ fn db_url_with_credentials(url: &str, env: &dyn Env) -> Result<String, ConfigErr
     let Some(user) = env.var("RSTUF_DB_USER") else {
         return Ok(url.to_string());
     };
-    let password = match env.var("RSTUF_DB_PASSWORD") {
-        Some(p) if p.starts_with("/run/secrets/") => std::fs::read_to_string(&p)
-            .map(|s| s.trim().to_string())
-            .map_err(|e| {
-                env_err(
-                    "RSTUF_DB_PASSWORD",
-                    format!("cannot read secret file {p}: {e}"),
-                )
-            })?,
-        Some(p) => p,
-        None => String::new(),
-    };
+    let password = secret_var(env, "RSTUF_DB_PASSWORD")?.unwrap_or_default();
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(env_err(
             "RSTUF_DB_SERVER",
@@ -275,4 +404,40 @@ fn db_url_with_credentials(url: &str, env: &dyn Env) -> Result<String, ConfigErr
         format!("{user}:{password}")
     };
     Ok(format!("{scheme}://{auth}@{rest}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_under_the_secrets_directory_is_read_from_that_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = format!("{}/", dir.path().display());
+        let file = dir.path().join("AWS_SECRET");
+        std::fs::write(&file, "from-the-file\n").unwrap();
+        let path = file.display().to_string();
+        let env = [
+            ("RSTUF_AWS_SECRET_ACCESS_KEY", path.as_str()),
+            ("PLAIN", "as-is"),
+        ];
+        assert_eq!(
+            secret_var_in(&env, "RSTUF_AWS_SECRET_ACCESS_KEY", &prefix)
+                .unwrap()
+                .as_deref(),
+            Some("from-the-file")
+        );
+        assert_eq!(
+            secret_var_in(&env, "PLAIN", &prefix).unwrap().as_deref(),
+            Some("as-is")
+        );
+        assert_eq!(secret_var_in(&env, "UNSET", &prefix).unwrap(), None);
+        let missing = format!("{prefix}absent");
+        let env = [("RSTUF_AWS_SECRET_ACCESS_KEY", missing.as_str())];
+        let err = secret_var_in(&env, "RSTUF_AWS_SECRET_ACCESS_KEY", &prefix).unwrap_err();
+        assert!(
+            err.to_string().contains("RSTUF_AWS_SECRET_ACCESS_KEY"),
+            "{err}"
+        );
+    }
 }

@@ -548,12 +548,108 @@ mod tests {
                     .chars()
                     .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                     .collect();
-                if name.starts_with("RSTUF_") || name.starts_with("SECRETS_RSTUF_") {
+                if name.starts_with("RSTUF_")
+                    || name.starts_with("SECRETS_RSTUF_")
+                    || name.starts_with("VAULT_")
+                {
                     names.insert(name);
                 }
             }
         }
         names
+    }
+
+    /// An upstream worker's environment for S3 storage, `awskms:` and
+    /// `hv:` online keys.
+    const UPSTREAM_AWS_VAULT_ENV: [(&str, &str); 10] = [
+        ("RSTUF_STORAGE_BACKEND", "AWSS3"),
+        ("RSTUF_AWS_STORAGE_BUCKET", "tuf-metadata"),
+        ("RSTUF_AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("RSTUF_AWS_SECRET_ACCESS_KEY", "aws-secret-value"),
+        ("RSTUF_AWS_DEFAULT_REGION", "eu-west-1"),
+        ("RSTUF_AWS_ENDPOINT_URL", "http://127.0.0.1:4566/"),
+        ("RSTUF_AWS_S3_OBJECT_ACL", "private"),
+        ("VAULT_ADDR", "http://127.0.0.1:8200"),
+        ("VAULT_TOKEN", "vault-token-value"),
+        ("VAULT_NAMESPACE", "team"),
+    ];
+
+    #[test]
+    fn an_upstream_environment_selects_s3_kms_and_vault_plugins() {
+        let c = Config::load(None, &UPSTREAM_AWS_VAULT_ENV).unwrap();
+        let s3 = &c.plugins.storage;
+        assert_eq!(s3.file, Path::new("storage-s3.wasm"));
+        assert_eq!(s3.config["endpoint"], "http://127.0.0.1:4566");
+        assert_eq!(s3.config["bucket"], "tuf-metadata");
+        assert_eq!(s3.config["region"], "eu-west-1");
+        assert_eq!(s3.config["path_style"], true);
+        assert_eq!(s3.config["acl"], "private");
+        assert_eq!(s3.grants.http_hosts, vec!["127.0.0.1:4566"]);
+        let files: Vec<&str> = c
+            .plugins
+            .keyvaults
+            .iter()
+            .map(|k| k.file.to_str().unwrap())
+            .collect();
+        assert!(
+            files.contains(&"keyvault-awskms.wasm") && files.contains(&"keyvault-vault.wasm"),
+            "{files:?}"
+        );
+        let vault = c
+            .plugins
+            .keyvaults
+            .iter()
+            .find(|k| k.file == Path::new("keyvault-vault.wasm"))
+            .unwrap();
+        assert_eq!(vault.config["namespace"], "team");
+        assert!(!format!("{c:?}").contains("aws-secret-value"));
+        assert!(!format!("{c:?}").contains("vault-token-value"));
+
+        // On AWS itself: virtual-host style, the bucket's host granted,
+        // upstream's default ACL.
+        let aws = Config::load(
+            None,
+            &[
+                ("RSTUF_STORAGE_BACKEND", "awss3"),
+                ("RSTUF_AWS_STORAGE_BUCKET", "tuf-metadata"),
+                ("RSTUF_AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                ("RSTUF_AWS_SECRET_ACCESS_KEY", "aws-secret-value"),
+                ("RSTUF_AWS_DEFAULT_REGION", "eu-west-1"),
+            ],
+        )
+        .unwrap();
+        let s3 = &aws.plugins.storage;
+        assert_eq!(s3.config["endpoint"], "https://s3.eu-west-1.amazonaws.com");
+        assert_eq!(s3.config["path_style"], false);
+        assert_eq!(s3.config["acl"], "public-read");
+        assert_eq!(
+            s3.grants.http_hosts,
+            vec!["tuf-metadata.s3.eu-west-1.amazonaws.com"]
+        );
+        let kms = aws
+            .plugins
+            .keyvaults
+            .iter()
+            .find(|k| k.file == Path::new("keyvault-awskms.wasm"))
+            .unwrap();
+        assert_eq!(
+            kms.config["endpoint"],
+            "https://kms.eu-west-1.amazonaws.com"
+        );
+
+        let err = Config::load(
+            None,
+            &[
+                ("RSTUF_STORAGE_BACKEND", "AWSS3"),
+                ("RSTUF_AWS_STORAGE_BUCKET", "b"),
+                ("RSTUF_AWS_ACCESS_KEY_ID", "AK"),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("RSTUF_AWS_SECRET_ACCESS_KEY"),
+            "{err}"
+        );
     }
 
     /// The table in docs/configuration.md and the variables the loader
@@ -564,7 +660,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = dir.path().join("metadata");
         let storage = storage.to_str().unwrap();
-        let envs: [&[(&str, &str)]; 2] = [
+        let envs: [&[(&str, &str)]; 3] = [
             &[],
             &[
                 ("RSTUF_STORAGE_BACKEND", "LocalStorage"),
@@ -573,6 +669,7 @@ mod tests {
                 ("RSTUF_DB_USER", "rstuf"),
                 ("RSTUF_DB_PASSWORD", "secret"),
             ],
+            &UPSTREAM_AWS_VAULT_ENV,
         ];
         let mut read = std::collections::BTreeSet::new();
         for vars in envs {
@@ -666,7 +763,14 @@ mod tests {
         let err = Config::load(None, &[("RSTUF_LISTEN", "nowhere")]).unwrap_err();
         assert!(err.to_string().contains("RSTUF_LISTEN"), "{err}");
         let err = Config::load(None, &[("RSTUF_STORAGE_BACKEND", "AWSS3")]).unwrap_err();
+        assert!(
+            err.to_string().contains("RSTUF_AWS_STORAGE_BUCKET"),
+            "{err}"
+        );
+        let err = Config::load(None, &[("RSTUF_STORAGE_BACKEND", "GCS")]).unwrap_err();
         assert!(err.to_string().contains("[plugins.storage]"), "{err}");
+        let err = Config::load(None, &[("VAULT_ADDR", "http://127.0.0.1:8200")]).unwrap_err();
+        assert!(err.to_string().contains("VAULT_TOKEN"), "{err}");
         for bad in ["0", "5", "600001", "soon"] {
             let err = Config::load(None, &[("RSTUF_TASK_RETRY_DELAY_MS", bad)]).unwrap_err();
             assert!(

@@ -62,7 +62,21 @@ pub struct Settings {
     /// Wait for the response head, and between body chunks, per attempt
     #[serde(default)]
     pub timeout_ms: Bounded<1, 600_000, 30_000>,
+    /// Canned ACL sent with every PutObject as x-amz-acl (e.g. public-read, as upstream RSTUF's RSTUF_AWS_S3_OBJECT_ACL); none: the bucket's default
+    #[serde(default)]
+    pub acl: Option<String>,
 }
+
+/// S3's canned ACLs.
+const CANNED_ACLS: [&str; 7] = [
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+];
 
 fn default_region() -> NonEmpty {
     NonEmpty::literal("us-east-1")
@@ -91,6 +105,8 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// `max-keys` of each listing page.
     pub list_page_size: u64,
+    /// Canned ACL of written objects.
+    pub acl: Option<String>,
 }
 
 impl Config {
@@ -148,6 +164,14 @@ impl Config {
         let list_page_size = s.list_page_size.get();
         let connect_ms = s.connect_timeout_ms.get();
         let response_ms = s.timeout_ms.get();
+        if let Some(acl) = &s.acl {
+            if !CANNED_ACLS.contains(&acl.as_str()) {
+                return Err(bad(
+                    "acl",
+                    format!("'{acl}' is not a canned ACL ({})", CANNED_ACLS.join(", ")),
+                ));
+            }
+        }
         Ok(Config {
             endpoint,
             bucket,
@@ -167,6 +191,7 @@ impl Config {
                 response_ms,
             },
             list_page_size,
+            acl: s.acl,
         })
     }
 
@@ -429,6 +454,9 @@ impl<T: Transport> S3Store<T> {
                 "application/octet-stream"
             };
             headers.push(("content-type".into(), content_type.into()));
+            if let Some(acl) = &self.config.acl {
+                headers.push(("x-amz-acl".into(), acl.clone()));
+            }
         }
         let authorization = sigv4::authorization(
             &self.config.credentials,
@@ -700,6 +728,7 @@ mod tests {
             (r#","prefix":"a//b""#, "prefix"),
             (r#","region":"us east""#, "region"),
             (r#","path_style":"yes""#, "path_style"),
+            (r#","acl":"everyone""#, "acl"),
             (r#","max_retries":11"#, "max_retries"),
             (r#","list_page_size":1001"#, "list_page_size"),
             (r#","timeout_ms":0"#, "timeout_ms"),
@@ -784,6 +813,38 @@ mod tests {
         fn jitter(&self) -> u64 {
             0
         }
+    }
+
+    #[test]
+    fn a_canned_acl_is_sent_and_signed_on_puts_only() {
+        let c = Config::parse(&config(r#","acl":"public-read""#)).unwrap();
+        let s = S3Store::new(c, NoNetwork);
+        let put = s.signed_request(
+            Method::Put,
+            Some("timestamp.json"),
+            &[],
+            b"{}".to_vec(),
+            1_369_353_600,
+        );
+        assert!(put
+            .headers
+            .iter()
+            .any(|(n, v)| n == "x-amz-acl" && v == "public-read"));
+        let auth = &put
+            .headers
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .unwrap()
+            .1;
+        assert!(auth.contains("x-amz-acl"), "{auth}");
+        let get = s.signed_request(
+            Method::Get,
+            Some("timestamp.json"),
+            &[],
+            vec![],
+            1_369_353_600,
+        );
+        assert!(get.headers.iter().all(|(n, _)| n != "x-amz-acl"));
     }
 
     #[test]

@@ -42,3 +42,4 @@ mod status_page;
 mod tls_api;
 mod tough_client;
 mod upstream_cli;
+mod upstream_env;
