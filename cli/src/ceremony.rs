@@ -59,9 +59,18 @@ pub struct CeremonyArgs {
         long,
         alias = "online-public-key",
         value_name = "PEM",
-        required_unless_present = "interactive"
+        required_unless_present_any = ["interactive", "online_key_vault"],
+        conflicts_with = "online_key_vault"
     )]
     pub online_key: Option<PathBuf>,
+    /// Take the online key from a key service instead of a file: a TOML file
+    /// describing the key-vault plugin exactly as the service's
+    /// `[[plugins.keyvaults]]` entry does (`file`, `config`, `grants`;
+    /// `file` relative to this TOML file). The public key is read through
+    /// the plugin for `--online-key-uri` (e.g. `hv:rstuf-online`,
+    /// `awskms:alias/rstuf-online`), which is then required.
+    #[arg(long, value_name = "TOML", requires = "online_key_uri")]
+    pub online_key_vault: Option<PathBuf>,
     /// Where the service finds the online key's private half (default
     /// `fn:<keyid>`: the file named so in the key-vault directory).
     #[arg(long, value_name = "URI")]
@@ -380,10 +389,11 @@ pub fn sign_checked(key: &PrivateKey, tuf_key: &Value, signed: &Value) -> CliRes
 
 pub async fn ceremony(args: &CeremonyArgs, client: Option<&Client>, out: &Output) -> CliResult<()> {
     // Usage checks first, before any key is read.
-    let online_key = args
-        .online_key
-        .clone()
-        .ok_or_else(|| CliError::Usage("--online-key is required".into()))?;
+    if args.online_key.is_none() && args.online_key_vault.is_none() {
+        return Err(CliError::Usage(
+            "--online-key (or --online-key-vault with --online-key-uri) is required".into(),
+        ));
+    }
     let root_threshold = args
         .root_threshold
         .ok_or_else(|| CliError::Usage("--root-threshold is required".into()))?;
@@ -465,12 +475,21 @@ pub async fn ceremony(args: &CeremonyArgs, client: Option<&Client>, out: &Output
         });
     }
 
-    // The online key.
-    let online = load_public_key(&online_key, None)?;
+    // The online key: a file, or the key service's public half.
+    let (online, online_source) = match (&args.online_key, &args.online_key_vault) {
+        (Some(file), _) => (load_public_key(file, None)?, file.display().to_string()),
+        (None, Some(vault)) => {
+            let uri = args.online_key_uri.as_deref().unwrap_or_default();
+            (
+                crate::plugin::vault_public_key(vault, uri).await?,
+                uri.to_string(),
+            )
+        }
+        (None, None) => unreachable!("checked above"),
+    };
     if let Some(k) = root_keys.iter().find(|k| k.public == online) {
         return Err(CliError::Usage(format!(
-            "the online key {} is also a root key ({}): root keys must stay offline",
-            online_key.display(),
+            "the online key {online_source} is also a root key ({}): root keys must stay offline",
             k.file.display()
         )));
     }

@@ -327,6 +327,79 @@ pub async fn verify(dir: &Path, out: &Output) -> CliResult<()> {
     }
 }
 
+/// A key-vault plugin entry as the service's `[[plugins.keyvaults]]`
+/// takes it (`name` optional here).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VaultEntry {
+    #[serde(default = "default_vault_name")]
+    name: String,
+    file: PathBuf,
+    #[serde(default)]
+    config: serde_json::Value,
+    #[serde(default)]
+    grants: rstuf_plugins::Grants,
+}
+
+fn default_vault_name() -> String {
+    "online-key".into()
+}
+
+/// The public half of `uri` through the key-vault plugin `entry_file`
+/// describes, as a TUF public key; the private half stays in the service.
+pub async fn vault_public_key(entry_file: &Path, uri: &str) -> CliResult<rstuf_keys::PublicKey> {
+    let text = std::fs::read_to_string(entry_file)
+        .map_err(|e| local(format!("cannot read {}: {e}", entry_file.display())))?;
+    let mut entry: VaultEntry = toml::from_str(&text).map_err(|e| {
+        CliError::Usage(format!(
+            "{} is not a key-vault plugin entry (file, config, grants): {e}",
+            entry_file.display()
+        ))
+    })?;
+    if entry.config.is_null() {
+        entry.config = json!({});
+    }
+    let file = if entry.file.is_relative() {
+        entry_file
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&entry.file)
+    } else {
+        entry.file.clone()
+    };
+    let spec = rstuf_plugins::PluginSpec {
+        name: entry.name,
+        kind: rstuf_plugins::PluginKind::Keyvault,
+        file,
+        config: entry.config,
+        grants: entry.grants,
+    };
+    let vault = runtime()?
+        .load_keyvault(&spec)
+        .await
+        .map_err(|e| local(format!("key-vault plugin {}: {e:#}", spec.file.display())))?;
+    let key = vault
+        .get_key(uri)
+        .await
+        .map_err(|e| CliError::Server(format!("the key service has no usable key {uri}: {e:#}")))?;
+    let public = if key.keytype == "ed25519" {
+        rstuf_keys::PublicKey {
+            keytype: "ed25519",
+            scheme: "ed25519",
+            public: key.public.clone(),
+        }
+    } else {
+        rstuf_keys::PublicKey::from_spki_pem(uri, &key.public)?
+    };
+    if public.scheme != key.scheme {
+        return Err(local(format!(
+            "{uri}: the key service reports scheme {}, its key material is {}",
+            key.scheme, public.scheme
+        )));
+    }
+    Ok(public)
+}
+
 #[cfg(test)]
 mod tests {
     use super::config_keys;

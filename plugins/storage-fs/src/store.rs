@@ -250,11 +250,34 @@ impl FsStore {
     /// Temporary files and anything else that is not a valid object name
     /// are skipped, as are entries that vanish while listing.
     pub fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, Error> {
+        // WASI's directory stream reads each entry's type as it goes: an
+        // object deleted meanwhile (retention, another process's clean-up)
+        // ends the stream with NotFound. That is not an error of the
+        // listing, but the stream cannot go on past it: list again.
+        const ATTEMPTS: usize = 8;
+        for _ in 1..ATTEMPTS {
+            if let Some(listed) = self.list_once(prefix)? {
+                return Ok(listed);
+            }
+        }
+        self.list_once(prefix)?.ok_or_else(|| {
+            Error::Unavailable(format!(
+                "listing the storage directory: objects kept disappearing during {ATTEMPTS} attempts"
+            ))
+        })
+    }
+
+    /// One pass over the directory; `None` when an entry vanished under it.
+    fn list_once(&self, prefix: &str) -> Result<Option<Vec<ObjectInfo>>, Error> {
         let entries =
             fs::read_dir(&self.root).map_err(|e| io_error("listing the storage directory", &e))?;
         let mut out = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|e| io_error("listing the storage directory", &e))?;
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_error("listing the storage directory", &e)),
+            };
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
@@ -280,7 +303,7 @@ impl FsStore {
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Remove `name`; `false` when it did not exist.

@@ -16,6 +16,7 @@
 
 mod api_bad_input;
 mod audit_log;
+mod ceremony_vault;
 mod cli_admin;
 mod cli_ceremony;
 mod cli_plugins;

@@ -120,6 +120,42 @@ async fn many_tasks_call_one_plugin_concurrently() {
     assert_eq!(storage.list_objects("").await.unwrap().len(), 64);
 }
 
+/// Objects deleted while a listing runs (retention sweeping beside a
+/// status page or `repo check`) never fail the listing: under WASI a
+/// vanished entry ends the directory stream with NotFound, and the plugin
+/// lists again. Every listing returns, and holds only objects that exist
+/// or were just deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_while_objects_are_deleted_never_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = runtime()
+        .load_storage(&storage_fs_spec(dir.path()))
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..1500).map(|i| format!("{i}.snapshot.json")).collect();
+    for n in &names {
+        std::fs::write(dir.path().join(n), b"{}").unwrap();
+    }
+    let root = dir.path().to_path_buf();
+    let deleting = std::thread::spawn(move || {
+        for n in names.iter().rev() {
+            std::fs::remove_file(root.join(n)).unwrap();
+        }
+    });
+    let mut listings = 0;
+    while !deleting.is_finished() {
+        let listed = storage
+            .list_objects("")
+            .await
+            .expect("a listing never fails");
+        assert!(listed.len() <= 1500);
+        listings += 1;
+    }
+    deleting.join().unwrap();
+    assert!(listings > 0);
+    assert!(storage.list_objects("").await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn swapping_the_plugin_file_changes_the_backend_without_rebuilding() {
     let data = tempfile::tempdir().unwrap();
