@@ -36,9 +36,13 @@ impl Client {
                 map.insert(name, value);
             }
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .default_headers(map)
-            .timeout(timeout)
+            .timeout(timeout);
+        for cert in extra_roots()? {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .build()
             .map_err(|e| CliError::Local(format!("HTTP client: {e}")))?;
         let base = base.trim_end_matches('/').to_string();
@@ -232,6 +236,35 @@ pub fn describe(body: &Value) -> String {
         return m.to_string();
     }
     body.to_string()
+}
+
+/// Certificate authorities to trust besides the public ones, for an API
+/// server with a private CA: the PEM bundle in `REQUESTS_CA_BUNDLE` (what
+/// the upstream CLI's `requests` reads, so one setting serves both tools)
+/// or `SSL_CERT_FILE`.
+fn extra_roots() -> CliResult<Vec<reqwest::Certificate>> {
+    let Some((var, path)) = ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"]
+        .into_iter()
+        .find_map(|v| {
+            std::env::var_os(v)
+                .filter(|p| !p.is_empty())
+                .map(|p| (v, p))
+        })
+    else {
+        return Ok(Vec::new());
+    };
+    let pem = std::fs::read(&path).map_err(|e| {
+        CliError::Local(format!(
+            "{var}: cannot read {}: {e}",
+            std::path::Path::new(&path).display()
+        ))
+    })?;
+    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        CliError::Local(format!(
+            "{var}: {} is not a PEM certificate bundle: {e}",
+            std::path::Path::new(&path).display()
+        ))
+    })
 }
 
 /// Upstream splits one `-H` on `,` into `Name: value` headers; a value that

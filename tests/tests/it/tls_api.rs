@@ -241,6 +241,34 @@ async fn https_with_upstreams_settings_the_official_cli_and_reload_on_sighup() {
     assert!(status.is_success());
     assert_eq!(bootstrap["data"]["bootstrap"], true, "{bootstrap}");
 
+    // Our CLI trusts the same CA through the same variable.
+    let ours = Command::new(workspace_root().join("target/debug/rstuf"))
+        .args(["--json", "--api-server", &base, "task", "info", "-a"])
+        .arg(report["task_id"].as_str().unwrap())
+        .env("REQUESTS_CA_BUNDLE", &ca_file)
+        .output()
+        .unwrap();
+    assert!(
+        ours.status.success(),
+        "our CLI over HTTPS: {}{}",
+        String::from_utf8_lossy(&ours.stderr),
+        String::from_utf8_lossy(&ours.stdout)
+    );
+    let task: Value = serde_json::from_slice(&ours.stdout).unwrap();
+    assert_eq!(task["data"]["state"], "SUCCESS", "{task}");
+    let untrusted = Command::new(workspace_root().join("target/debug/rstuf"))
+        .args(["--api-server", &base, "task", "info"])
+        .arg(report["task_id"].as_str().unwrap())
+        .env_remove("REQUESTS_CA_BUNDLE")
+        .env_remove("SSL_CERT_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(
+        untrusted.status.code(),
+        Some(3),
+        "a CA nobody trusts is refused"
+    );
+
     // Renewal: new files, SIGHUP, the new certificate is served.
     let (cert2, key2, second_der) = ca.server("rstuf test server 2");
     replace(&key, &key2);
