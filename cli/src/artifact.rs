@@ -197,6 +197,11 @@ async fn resolve(
             )
         })?;
     let repo = crate::tuf_client::Repo::new(&metadata_url, &base)?;
+    // The configured repository's root belongs to its own metadata URL only.
+    let current = current.filter(|r| {
+        r.metadata_url.as_deref().map(|u| u.trim_end_matches('/'))
+            == Some(metadata_url.trim_end_matches('/'))
+    });
     let pinned = match &args.root {
         Some(r) => {
             let bytes = crate::profile::fetch_root(r).await?;

@@ -36,13 +36,9 @@ impl Client {
                 map.insert(name, value);
             }
         }
-        let mut builder = reqwest::Client::builder()
+        let http = http_builder()?
             .default_headers(map)
-            .timeout(timeout);
-        for cert in extra_roots()? {
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder
+            .timeout(timeout)
             .build()
             .map_err(|e| CliError::Local(format!("HTTP client: {e}")))?;
         let base = base.trim_end_matches('/').to_string();
@@ -238,10 +234,20 @@ pub fn describe(body: &Value) -> String {
     body.to_string()
 }
 
-/// Certificate authorities to trust besides the public ones, for an API
-/// server with a private CA: the PEM bundle in `REQUESTS_CA_BUNDLE` (what
-/// the upstream CLI's `requests` reads, so one setting serves both tools)
-/// or `SSL_CERT_FILE`.
+/// Every HTTP client of the CLI (API, TUF client, validator, root
+/// fetches) starts here, so all trust the same certificate authorities.
+pub fn http_builder() -> CliResult<reqwest::ClientBuilder> {
+    let mut builder = reqwest::Client::builder();
+    for cert in extra_roots()? {
+        builder = builder.add_root_certificate(cert);
+    }
+    Ok(builder)
+}
+
+/// Certificate authorities to trust besides the public ones, for servers
+/// with a private CA: the PEM bundle in `REQUESTS_CA_BUNDLE` (what the
+/// upstream CLI's `requests` reads, so one setting serves both tools; unlike
+/// `requests`, the public roots stay trusted too) or `SSL_CERT_FILE`.
 fn extra_roots() -> CliResult<Vec<reqwest::Certificate>> {
     let Some((var, path)) = ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"]
         .into_iter()

@@ -377,33 +377,48 @@ impl Cli {
         profile::ConfigFile::load(&path)
     }
 
-    /// The server: flag or environment, then the configuration.
-    fn server(&self) -> CliResult<String> {
-        if let Some(s) = &self.api_server {
-            return Ok(s.clone());
-        }
+    /// The server and the headers the configuration gives it. Stored
+    /// headers go only to the server they were stored with: a
+    /// repository's `headers` to its `server`, `HEADERS` to `SERVER`, so
+    /// `--api-server` pointing elsewhere never receives a stored token.
+    fn server_and_headers(&self) -> CliResult<(String, Vec<String>)> {
         let file = self.config_file()?;
-        let from_repo = file.current()?.and_then(|r| r.server);
-        Ok(from_repo
-            .or_else(|| file.server())
-            .unwrap_or_else(|| "http://127.0.0.1:8080".into()))
-    }
-
-    fn client(&self) -> CliResult<Client> {
-        let headers = if self.headers.is_empty() {
-            let file = self.config_file()?;
-            match file.current()?.map(|r| r.headers).filter(|h| !h.is_empty()) {
-                Some(h) => h,
-                None => file.headers(),
+        let current = file.current()?;
+        let repo = current
+            .as_ref()
+            .and_then(|r| r.server.clone().map(|s| (s, r.headers.clone())));
+        let top = file.server().map(|s| (s, file.headers()));
+        let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+        let (server, stored) = match &self.api_server {
+            Some(given) => {
+                let stored = [&repo, &top]
+                    .into_iter()
+                    .flatten()
+                    .find(|(s, h)| same(s, given) && !h.is_empty())
+                    .map(|(_, h)| h.clone())
+                    .unwrap_or_default();
+                (given.clone(), stored)
             }
+            None => repo
+                .or(top)
+                .unwrap_or_else(|| ("http://127.0.0.1:8080".into(), Vec::new())),
+        };
+        let headers = if self.headers.is_empty() {
+            stored
         } else {
             self.headers.clone()
         };
-        Client::new(
-            &self.server()?,
-            &headers,
-            Duration::from_secs(self.http_timeout),
-        )
+        Ok((server, headers))
+    }
+
+    /// The server: flag or environment, then the configuration.
+    fn server(&self) -> CliResult<String> {
+        Ok(self.server_and_headers()?.0)
+    }
+
+    fn client(&self) -> CliResult<Client> {
+        let (server, headers) = self.server_and_headers()?;
+        Client::new(&server, &headers, Duration::from_secs(self.http_timeout))
     }
 }
 
@@ -813,5 +828,42 @@ mod tests {
             panic!("not metadata sign");
         };
         assert_eq!(args.out, Some(PathBuf::from("sign-payload.json")));
+    }
+
+    /// Stored headers go only to the server they were stored with.
+    #[test]
+    fn stored_headers_never_go_to_another_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("rstuf.yml");
+        std::fs::write(
+            &config,
+            "SERVER: https://top.example\nHEADERS: 'Authorization: Bearer top'\nCURRENT_REPOSITORY: prod\nREPOSITORIES:\n  prod:\n    server: https://prod.example\n    headers: ['Authorization: Bearer prod']\n",
+        )
+        .unwrap();
+        let c = config.to_str().unwrap();
+        let with = |args: &[&str]| {
+            let mut all = vec!["-c", c];
+            all.extend(args);
+            all.extend(["task", "info", "0123456789abcdef0123456789abcdef"]);
+            parse(&all).server_and_headers().unwrap()
+        };
+        assert_eq!(
+            with(&[]),
+            (
+                "https://prod.example".into(),
+                vec!["Authorization: Bearer prod".into()]
+            )
+        );
+        assert_eq!(
+            with(&["--api-server", "https://prod.example/"]).1,
+            vec!["Authorization: Bearer prod".to_string()]
+        );
+        assert_eq!(
+            with(&["--api-server", "https://top.example"]).1,
+            vec!["Authorization: Bearer top".to_string()]
+        );
+        let elsewhere = with(&["--api-server", "http://staging.example"]);
+        assert_eq!(elsewhere, ("http://staging.example".into(), vec![]));
+        assert_eq!(with(&["-H", "X: 1"]).1, vec!["X: 1".to_string()]);
     }
 }

@@ -109,7 +109,9 @@ async fn fetch(http: &reqwest::Client, url: &str) -> CliResult<Option<Value>> {
 /// one (threshold of both), as a TUF client updates root.
 async fn latest_root(base: &str, start: Option<Value>) -> CliResult<Value> {
     let base = base.trim_end_matches('/');
-    let http = reqwest::Client::new();
+    let http = crate::client::http_builder()?
+        .build()
+        .map_err(|e| CliError::Local(format!("HTTP client: {e}")))?;
     let mut current = match start {
         Some(root) => root,
         None => root_document(

@@ -350,10 +350,17 @@ fn default_vault_name() -> String {
 pub async fn vault_public_key(entry_file: &Path, uri: &str) -> CliResult<rstuf_keys::PublicKey> {
     let text = std::fs::read_to_string(entry_file)
         .map_err(|e| local(format!("cannot read {}: {e}", entry_file.display())))?;
-    let mut entry: VaultEntry = toml::from_str(&text).map_err(|e| {
+    // The parse error's message and line only: its usual form quotes the
+    // offending line, which may hold a token or a secret key.
+    let mut entry: VaultEntry = toml::from_str(&text).map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         CliError::Usage(format!(
-            "{} is not a key-vault plugin entry (file, config, grants): {e}",
-            entry_file.display()
+            "{} is not a key-vault plugin entry (file, config, grants): {}{}",
+            entry_file.display(),
+            e.message(),
+            line.map(|l| format!(" (line {l})")).unwrap_or_default()
         ))
     })?;
     if entry.config.is_null() {

@@ -259,6 +259,9 @@ pub struct RepositoryArgs<'a> {
     pub server: Option<&'a str>,
 }
 
+/// Largest root read (python-tuf's default `root_max_length`).
+const MAX_ROOT_BYTES: usize = 512_000;
+
 /// The bytes of a root given as a local file or an http(s) URL.
 pub async fn fetch_root(root: &str) -> CliResult<Vec<u8>> {
     if !(root.starts_with("http://") || root.starts_with("https://")) {
@@ -268,8 +271,11 @@ pub async fn fetch_root(root: &str) -> CliResult<Vec<u8>> {
             ))
         });
     }
-    let response = reqwest::Client::builder()
+    // No redirects: a root fetched over https must not come from
+    // somewhere else (or over http) without the user naming it.
+    let mut response = crate::client::http_builder()?
         .timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| CliError::Local(format!("HTTP client: {e}")))?
         .get(root)
@@ -282,16 +288,20 @@ pub async fn fetch_root(root: &str) -> CliResult<Vec<u8>> {
             response.status().as_u16()
         )));
     }
-    let bytes = response
-        .bytes()
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|e| CliError::Server(format!("reading {root}: {e}")))?;
-    if bytes.len() > 512_000 {
-        return Err(CliError::Server(format!(
-            "the root {root} is larger than 512,000 bytes"
-        )));
+        .map_err(|e| CliError::Server(format!("reading {root}: {e}")))?
+    {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_ROOT_BYTES {
+            return Err(CliError::Server(format!(
+                "the root {root} is larger than {MAX_ROOT_BYTES} bytes"
+            )));
+        }
     }
-    Ok(bytes.to_vec())
+    Ok(bytes)
 }
 
 /// Read a root from a file or an http(s) URL; it must be signed by its own

@@ -156,7 +156,7 @@ impl Repo {
                 "--metadata-url must be an http:// or https:// URL, got '{metadata_url}'"
             )));
         }
-        let http = reqwest::Client::builder()
+        let http = crate::client::http_builder()?
             .timeout(std::time::Duration::from_secs(300))
             .build()
             .map_err(|e| local(format!("HTTP client: {e}")))?;
@@ -250,9 +250,32 @@ impl Repo {
         let cached = self
             .read_state::<Value>("root.json")
             .and_then(|c| Metadata::<Root>::from_value(&c).ok());
+        // A root given again (--root, a configured repository) never
+        // replaces the trust this client already holds: from there on, new
+        // roots come only through the repository, each signed by the last.
         let mut root = match (pinned, cached) {
-            (Some(p), Some(c)) if c.version() > p.version() => c,
-            (Some(p), _) => p,
+            (Some(p), Some(c)) if p.version() < c.version() => c,
+            (Some(p), Some(c)) if p.version() == c.version() => {
+                if p.to_value()["signed"] != c.to_value()["signed"] {
+                    return Err(fail(format!(
+                        "the root given is not the trusted root version {} this client holds for {} ({}): it is another repository's, or was replaced; delete that directory to start over from a root you trust",
+                        c.version(),
+                        self.metadata_url,
+                        self.state_dir.display()
+                    )));
+                }
+                c
+            }
+            (Some(p), Some(c)) => {
+                return Err(fail(format!(
+                    "the root given is version {}, but this client trusts version {} for {} ({}) and moves to newer roots only through the repository; delete that directory to start over from a root you trust",
+                    p.version(),
+                    c.version(),
+                    self.metadata_url,
+                    self.state_dir.display()
+                )))
+            }
+            (Some(p), None) => p,
             (None, Some(c)) => c,
             (None, None) => {
                 return Err(CliError::Usage(format!(

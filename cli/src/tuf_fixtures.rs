@@ -301,3 +301,33 @@ async fn a_rolled_back_timestamp_is_refused() {
         "{err}"
     );
 }
+
+/// A root given again never replaces the trust the client holds: the same
+/// root is fine, another repository's root of the same version or any
+/// newer root given by hand is refused (new roots come only through the
+/// repository, each signed by the last).
+#[tokio::test]
+async fn a_given_root_never_replaces_cached_trust() {
+    let files = Arc::new(Mutex::new(read_case("good")));
+    let url = serve(files.clone());
+    let state = tempfile::tempdir().unwrap();
+    let repo = Repo::new(&url, state.path()).unwrap();
+    let pinned: Value = serde_json::from_slice(&files.lock().unwrap()["1.root.json"]).unwrap();
+    repo.refresh(Some(pinned.clone())).await.unwrap();
+    repo.refresh(Some(pinned)).await.unwrap();
+    repo.refresh(None).await.unwrap();
+
+    let other_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check/other-root");
+    let other: Value =
+        serde_json::from_slice(&std::fs::read(other_dir.join("1.root.json")).unwrap()).unwrap();
+    let err = repo.refresh(Some(other)).await.err().unwrap().to_string();
+    assert!(err.contains("is not the trusted root version 1"), "{err}");
+
+    let rotated = read_case("rotated-root");
+    let newer: Value = serde_json::from_slice(&rotated["2.root.json"]).unwrap();
+    let err = repo.refresh(Some(newer)).await.err().unwrap().to_string();
+    assert!(
+        err.contains("moves to newer roots only through the repository"),
+        "{err}"
+    );
+}

@@ -42,7 +42,7 @@ impl Source {
     /// `location` is an `http(s)://` URL or an existing directory.
     pub fn parse(location: &str) -> CliResult<Source> {
         if location.starts_with("http://") || location.starts_with("https://") {
-            let http = reqwest::Client::builder()
+            let http = crate::client::http_builder()?
                 .timeout(Duration::from_secs(120))
                 .build()
                 .map_err(|e| CliError::Local(format!("HTTP client: {e}")))?;

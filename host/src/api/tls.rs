@@ -44,7 +44,7 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Read both files into a server configuration (HTTP/1.1 and HTTP/2).
+/// Read both files into a server configuration.
 pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
     let certs = read_certs(&files.cert)?;
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|source| TlsError::Key {
@@ -65,7 +65,10 @@ pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(config_error)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // HTTP/1.1 only: the listener's limits (header-read timeout, keep-alive
+    // off on spare connections) are HTTP/1 settings; an HTTP/2 connection
+    // would hold its slot without them.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 

@@ -180,13 +180,8 @@ impl Config {
                 }
             }
         }
-        let mut vaults = Vec::new();
         if let Some(dir) = env.var("RSTUF_ONLINE_KEY_DIR") {
-            vaults.push(file_keyvault_entry(Path::new(&dir)));
-        }
-        vaults.extend(aws_kms_entry(env)?);
-        vaults.extend(vault_entry(env)?);
-        for entry in vaults {
+            let entry = file_keyvault_entry(Path::new(&dir));
             match self
                 .plugins
                 .keyvaults
@@ -195,6 +190,13 @@ impl Config {
             {
                 Some(existing) => *existing = entry,
                 None => self.plugins.keyvaults.push(entry),
+            }
+        }
+        // Key services only where the configuration file has not set one
+        // up itself: its entry is the deliberate one.
+        for entry in aws_kms_entry(env)?.into_iter().chain(vault_entry(env)?) {
+            if !self.plugins.keyvaults.iter().any(|k| k.file == entry.file) {
+                self.plugins.keyvaults.push(entry);
             }
         }
         Ok(())
@@ -256,6 +258,12 @@ fn aws_s3_entry(env: &dyn Env) -> Result<PluginEntry, ConfigError> {
             let host = authority_of("RSTUF_AWS_ENDPOINT_URL", &url)?;
             (url.trim_end_matches('/').to_string(), true, host)
         }
+        // A bucket name with dots breaks TLS in virtual-host style
+        // (`*.s3…` covers one label): path style, as boto3 switches to.
+        None if bucket.contains('.') => {
+            let host = format!("s3.{region}.amazonaws.com");
+            (format!("https://{host}"), true, host)
+        }
         None => {
             let host = format!("s3.{region}.amazonaws.com");
             (format!("https://{host}"), false, format!("{bucket}.{host}"))
@@ -308,15 +316,12 @@ fn aws_kms_entry(env: &dyn Env) -> Result<Option<PluginEntry>, ConfigError> {
 /// securesystemslib's `VaultSigner` (hvac) reads: `VAULT_ADDR`,
 /// `VAULT_TOKEN` (a `/run/secrets/` path is read), `VAULT_NAMESPACE`.
 fn vault_entry(env: &dyn Env) -> Result<Option<PluginEntry>, ConfigError> {
-    let Some(address) = env.var("VAULT_ADDR") else {
+    // Both or nothing: VAULT_ADDR alone is common for other tools (a
+    // Vault agent, a token file) and selects nothing here.
+    let (Some(address), Some(token)) = (env.var("VAULT_ADDR"), secret_var(env, "VAULT_TOKEN")?)
+    else {
         return Ok(None);
     };
-    let token = secret_var(env, "VAULT_TOKEN")?.ok_or_else(|| {
-        env_err(
-            "VAULT_TOKEN",
-            "required with VAULT_ADDR (the token that may sign with the transit key)".into(),
-        )
-    })?;
     let address = address.trim_end_matches('/').to_string();
     let host = authority_of("VAULT_ADDR", &address)?;
     let mut config = serde_json::json!({ "address": address, "token": token });

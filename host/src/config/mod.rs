@@ -769,8 +769,29 @@ mod tests {
         );
         let err = Config::load(None, &[("RSTUF_STORAGE_BACKEND", "GCS")]).unwrap_err();
         assert!(err.to_string().contains("[plugins.storage]"), "{err}");
-        let err = Config::load(None, &[("VAULT_ADDR", "http://127.0.0.1:8200")]).unwrap_err();
-        assert!(err.to_string().contains("VAULT_TOKEN"), "{err}");
+        // VAULT_ADDR alone (a Vault agent's) selects nothing.
+        let c = Config::load(None, &[("VAULT_ADDR", "http://127.0.0.1:8200")]).unwrap();
+        assert!(c
+            .plugins
+            .keyvaults
+            .iter()
+            .all(|k| k.file != Path::new("keyvault-vault.wasm")));
+        // A bucket name with dots is addressed path-style on AWS.
+        let dotted = Config::load(
+            None,
+            &[
+                ("RSTUF_STORAGE_BACKEND", "AWSS3"),
+                ("RSTUF_AWS_STORAGE_BUCKET", "tuf.example.com"),
+                ("RSTUF_AWS_ACCESS_KEY_ID", "AK"),
+                ("RSTUF_AWS_SECRET_ACCESS_KEY", "S"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(dotted.plugins.storage.config["path_style"], true);
+        assert_eq!(
+            dotted.plugins.storage.grants.http_hosts,
+            vec!["s3.us-east-1.amazonaws.com"]
+        );
         for bad in ["0", "5", "600001", "soon"] {
             let err = Config::load(None, &[("RSTUF_TASK_RETRY_DELAY_MS", bad)]).unwrap_err();
             assert!(

@@ -254,11 +254,13 @@ impl FsStore {
         // object deleted meanwhile (retention, another process's clean-up)
         // ends the stream with NotFound. That is not an error of the
         // listing, but the stream cannot go on past it: list again.
-        const ATTEMPTS: usize = 8;
-        for _ in 1..ATTEMPTS {
+        const ATTEMPTS: u32 = 8;
+        for attempt in 1..ATTEMPTS {
             if let Some(listed) = self.list_once(prefix)? {
                 return Ok(listed);
             }
+            // A sweep deleting in bulk is usually done within a moment.
+            std::thread::sleep(std::time::Duration::from_millis(5 << attempt));
         }
         self.list_once(prefix)?.ok_or_else(|| {
             Error::Unavailable(format!(
